@@ -1,0 +1,587 @@
+//! PostgreSQL 16 containers of a run: provisioning with labels, a random password and a
+//! 127.0.0.1-only port, readiness, exec, streamed uploads, kill/restart and removal.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, PortBinding, VolumeCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions,
+    UploadToContainerOptionsBuilder,
+};
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::Docker;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+use crate::docker::{classify, RunIdentity};
+use crate::error::{Error, Result};
+
+/// Data directory inside the container (the official image's PGDATA).
+pub const PGDATA: &str = "/var/lib/postgresql/data";
+/// Superuser and database the harness creates, as on the production server.
+pub const DB_USER: &str = "directus";
+pub const DB_NAME: &str = "directus";
+const READY_LINE: &str = "database system is ready to accept connections";
+
+/// A password that never shows in Debug output, logs or reports.
+#[derive(Clone)]
+pub struct Secret(String);
+impl Secret {
+    pub fn random() -> Self {
+        Secret(
+            rand::thread_rng()
+                .sample_iter(&Alphanumeric)
+                .take(32)
+                .map(char::from)
+                .collect(),
+        )
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Every container and volume alive in this process, so a signal handler or a panic can
+/// remove them. Entries are removed when the resource is removed.
+static LIVE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+fn register(kind: &str, id: &str) {
+    if let Ok(mut l) = LIVE.lock() {
+        l.push((kind.to_string(), id.to_string()));
+    }
+}
+fn unregister(id: &str) {
+    if let Ok(mut l) = LIVE.lock() {
+        l.retain(|(_, i)| i != id);
+    }
+}
+/// Containers and volumes this process still holds.
+pub fn live_resources() -> Vec<(String, String)> {
+    LIVE.lock().map(|l| l.clone()).unwrap_or_default()
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct PgSpec {
+    pub image: String,
+    /// Role label (restore-test, baseline, scenario-S17, source ...).
+    pub role: String,
+    /// Publish 5432 on 127.0.0.1 with a random host port.
+    pub publish: bool,
+    /// Server settings passed as `-c key=value`.
+    pub settings: Vec<(String, String)>,
+    /// Start on an existing volume (already initialised data directory) instead of a new one.
+    pub existing_volume: Option<String>,
+    /// Password to use (needed when starting on an existing data directory).
+    pub password: Option<Secret>,
+}
+
+impl PgSpec {
+    pub fn new(image: &str, role: &str) -> Self {
+        PgSpec {
+            image: image.to_string(),
+            role: role.to_string(),
+            publish: true,
+            settings: Vec::new(),
+            existing_volume: None,
+            password: None,
+        }
+    }
+}
+
+/// Result of a command run inside a container.
+#[derive(Debug, Clone)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// A running PostgreSQL container owned by this run.
+pub struct PgContainer {
+    docker: Docker,
+    pub id: String,
+    pub name: String,
+    pub volume: String,
+    pub host_port: Option<u16>,
+    pub image: String,
+    pub run_id: String,
+    password: Secret,
+    removed: bool,
+}
+
+impl std::fmt::Debug for PgContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgContainer")
+            .field("name", &self.name)
+            .field("volume", &self.volume)
+            .finish_non_exhaustive()
+    }
+}
+
+fn short_rand() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+/// Create a labelled volume.
+pub async fn create_volume(docker: &Docker, run: &RunIdentity, role: &str) -> Result<String> {
+    let name = format!("dryrun-{}-{}-{}", run.run_id.to_lowercase(), sanitize(role), short_rand());
+    docker
+        .create_volume(VolumeCreateRequest {
+            name: Some(name.clone()),
+            labels: Some(run.labels(role)),
+            ..Default::default()
+        })
+        .await?;
+    register("volume", &name);
+    Ok(name)
+}
+
+pub async fn remove_volume(docker: &Docker, name: &str) -> Result<()> {
+    match docker
+        .remove_volume(name, Some(RemoveVolumeOptionsBuilder::default().force(true).build()))
+        .await
+    {
+        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+            unregister(name);
+            Ok(())
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .collect()
+}
+
+impl PgContainer {
+    /// Create volume + container, start it and wait until PostgreSQL accepts connections.
+    pub async fn start(docker: &Docker, run: &RunIdentity, spec: &PgSpec) -> Result<PgContainer> {
+        let fresh = spec.existing_volume.is_none();
+        let volume = match &spec.existing_volume {
+            Some(v) => v.clone(),
+            None => create_volume(docker, run, &spec.role).await?,
+        };
+        let password = spec.password.clone().unwrap_or_else(Secret::random);
+        let name = format!("dryrun-{}-{}-{}", run.run_id.to_lowercase(), sanitize(&spec.role), short_rand());
+        let mut cmd = vec!["postgres".to_string()];
+        for (k, v) in &spec.settings {
+            cmd.push("-c".into());
+            cmd.push(format!("{k}={v}"));
+        }
+        let port_bindings = spec.publish.then(|| {
+            HashMap::from([(
+                "5432/tcp".to_string(),
+                Some(vec![PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(String::new()),
+                }]),
+            )])
+        });
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            env: Some(vec![
+                format!("POSTGRES_USER={DB_USER}"),
+                format!("POSTGRES_PASSWORD={}", password.expose()),
+                format!("POSTGRES_DB={DB_NAME}"),
+                format!("PGDATA={PGDATA}"),
+            ]),
+            cmd: Some(cmd),
+            labels: Some(run.labels(&spec.role)),
+            exposed_ports: Some(vec!["5432/tcp".to_string()]),
+            host_config: Some(HostConfig {
+                mounts: Some(vec![Mount {
+                    target: Some(PGDATA.into()),
+                    source: Some(volume.clone()),
+                    typ: Some(MountType::VOLUME),
+                    ..Default::default()
+                }]),
+                port_bindings,
+                shm_size: Some(256 * 1024 * 1024),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+                body,
+            )
+            .await;
+        let created = match created {
+            Ok(c) => c,
+            Err(e) => {
+                if fresh {
+                    let _ = remove_volume(docker, &volume).await;
+                }
+                return Err(image_error(e, &spec.image));
+            }
+        };
+        register("container", &created.id);
+        let mut pg = PgContainer {
+            docker: docker.clone(),
+            id: created.id,
+            name,
+            volume,
+            host_port: None,
+            image: spec.image.clone(),
+            run_id: run.run_id.clone(),
+            password,
+            removed: false,
+        };
+        // From here on, `pg` removes itself on drop if anything fails.
+        pg.start_and_wait(if fresh { 2 } else { 1 }).await?;
+        Ok(pg)
+    }
+
+    /// Start (or restart) the container and wait for readiness: the "ready" log line must
+    /// appear `ready_lines` times after the start (twice on a fresh data directory, since
+    /// the init server prints it too), then a query over TCP inside the container must work.
+    async fn start_and_wait(&mut self, ready_lines: usize) -> Result<()> {
+        let since = chrono::Utc::now().timestamp() - 1;
+        self.docker
+            .start_container(&self.id, None::<StartContainerOptions>)
+            .await?;
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut logs = self.docker.logs(
+            &self.id,
+            Some(
+                LogsOptionsBuilder::default()
+                    .follow(true)
+                    .stdout(true)
+                    .stderr(true)
+                    .since(since as i32)
+                    .build(),
+            ),
+        );
+        let mut seen = 0usize;
+        let mut tail = String::new();
+        while seen < ready_lines {
+            let next = tokio::time::timeout_at(deadline.into(), logs.next()).await;
+            match next {
+                Err(_) => {
+                    return Err(Error::env(
+                        "container_not_ready",
+                        format!("Container {} did not become ready within 180 s. Last log lines:\n{}", self.name, last_lines(&tail, 15)),
+                    ))
+                }
+                Ok(None) => {
+                    return Err(Error::env(
+                        "container_exited",
+                        format!("Container {} stopped before PostgreSQL was ready. Last log lines:\n{}", self.name, last_lines(&tail, 15)),
+                    )
+                    .with_hint("Check the image with `dryrun image`; PG_IMAGE must be a PostgreSQL 16 image honouring the official image's contract."))
+                }
+                Ok(Some(Err(e))) => return Err(classify(e)),
+                Ok(Some(Ok(chunk))) => {
+                    let text = String::from_utf8_lossy(&chunk.into_bytes()).to_string();
+                    seen += text.matches(READY_LINE).count();
+                    tail.push_str(&text);
+                    if tail.len() > 64 * 1024 {
+                        tail = tail[tail.len() - 16 * 1024..].to_string();
+                    }
+                }
+            }
+        }
+        drop(logs);
+        // Port (if published) is known once running.
+        let info = self.docker.inspect_container(&self.id, None).await?;
+        self.host_port = info
+            .network_settings
+            .and_then(|n| n.ports)
+            .and_then(|p| p.get("5432/tcp").cloned().flatten())
+            .and_then(|b| b.into_iter().find_map(|b| b.host_port.and_then(|p| p.parse().ok())));
+        // Probe: a real query through TCP inside the container (the init server is socket-only).
+        loop {
+            let out = self
+                .exec(&["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432", "-U", DB_USER, "-d", DB_NAME], true)
+                .await?;
+            if out.exit_code == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::env(
+                    "container_not_ready",
+                    format!("PostgreSQL in {} does not answer queries: {}", self.name, out.stderr.trim()),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+    pub fn password(&self) -> &Secret {
+        &self.password
+    }
+
+    /// tokio-postgres config for a database of this container (127.0.0.1 only).
+    pub fn pg_config(&self, db: &str) -> Result<tokio_postgres::Config> {
+        let port = self.host_port.ok_or_else(|| {
+            Error::internal("no_port", format!("container {} publishes no port", self.name))
+        })?;
+        let mut c = tokio_postgres::Config::new();
+        c.host("127.0.0.1")
+            .port(port)
+            .user(DB_USER)
+            .password(self.password.expose())
+            .dbname(db)
+            .application_name("dryrun-harness")
+            .connect_timeout(Duration::from_secs(10));
+        Ok(c)
+    }
+
+    /// Open a client connection to `db`; the connection task runs on the current runtime.
+    pub async fn connect(&self, db: &str) -> Result<tokio_postgres::Client> {
+        let cfg = self.pg_config(db)?;
+        let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
+            Error::env("connect_failed", format!("cannot connect to database {db} in {}: {e}", self.name))
+        })?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(client)
+    }
+
+    /// Run a command as the container's user, capturing output.
+    pub async fn exec(&self, cmd: &[&str], quiet: bool) -> Result<ExecOutput> {
+        let mut out = Vec::new();
+        let (code, stderr) = self.exec_io(cmd, None::<tokio::fs::File>, &mut out).await?;
+        if !quiet {
+            tracing::debug!(container = %self.name, cmd = ?cmd, code, "exec");
+        }
+        Ok(ExecOutput { exit_code: code, stdout: out, stderr })
+    }
+
+    /// Run a command with optional stdin streamed from `input` and stdout streamed into `out`.
+    /// Returns the exit code and stderr text.
+    pub async fn exec_io<R, W>(&self, cmd: &[&str], input: Option<R>, out: &mut W) -> Result<(i64, String)>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let exec = self
+            .docker
+            .create_exec(
+                &self.id,
+                CreateExecOptions {
+                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    attach_stdin: Some(input.is_some()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(classify)?;
+        let started = self.docker.start_exec(&exec.id, None).await.map_err(classify)?;
+        let mut stderr = Vec::new();
+        if let StartExecResults::Attached { mut output, input: mut stdin } = started {
+            let writer = async move {
+                if let Some(mut r) = input {
+                    let copied = tokio::io::copy(&mut r, &mut stdin).await;
+                    let _ = stdin.shutdown().await;
+                    copied.map(|_| ())
+                } else {
+                    let _ = stdin.shutdown().await;
+                    Ok(())
+                }
+            };
+            let reader = async {
+                while let Some(item) = output.next().await {
+                    match item.map_err(classify)? {
+                        LogOutput::StdOut { message } => out
+                            .write_all(&message)
+                            .await
+                            .map_err(|e| Error::io(Path::new("<exec output>"), "write", e))?,
+                        LogOutput::StdErr { message } => {
+                            if stderr.len() < 4 << 20 {
+                                stderr.extend_from_slice(&message)
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                out.flush().await.map_err(|e| Error::io(Path::new("<exec output>"), "flush", e))?;
+                Ok::<(), Error>(())
+            };
+            let (w, r) = tokio::join!(writer, reader);
+            r?;
+            if let Err(e) = w {
+                // A broken pipe means the command exited early; its exit code tells why.
+                tracing::debug!(error = %e, "stdin copy ended early");
+            }
+        }
+        let inspect = self.docker.inspect_exec(&exec.id).await.map_err(classify)?;
+        Ok((inspect.exit_code.unwrap_or(-1), String::from_utf8_lossy(&stderr).into_owned()))
+    }
+
+    /// Stream a host file into the container at `dest_dir/name` (a tar with one entry,
+    /// built on the fly; memory does not grow with the file size).
+    pub async fn upload_file(&self, src: &Path, dest_dir: &str, name: &str) -> Result<()> {
+        let meta = std::fs::metadata(src).map_err(|e| Error::io(src, "read", e))?;
+        let mut header = tar::Header::new_gnu();
+        header
+            .set_path(name)
+            .map_err(|e| Error::bad_input("bad_file_name", format!("{}: {e}", src.display())))?;
+        header.set_size(meta.len());
+        header.set_mode(0o644);
+        header.set_uid(999);
+        header.set_gid(999);
+        header.set_mtime(0);
+        header.set_cksum();
+        let file = tokio::fs::File::open(src).await.map_err(|e| Error::io(src, "open", e))?;
+        let pad = (512 - (meta.len() % 512) as usize) % 512;
+        let body = tar_stream(header, file, pad);
+        self.docker
+            .upload_to_container(
+                &self.id,
+                Some(UploadToContainerOptionsBuilder::default().path(dest_dir).build()),
+                bollard::body_try_stream(body),
+            )
+            .await
+            .map_err(|e| {
+                let text = e.to_string();
+                if text.contains("no space left") {
+                    Error::env("disk_full", format!("No space left on the Docker host while copying {} into {}.", src.display(), self.name))
+                        .with_hint("Free disk space on the engine's storage (docker system df) and run again.")
+                } else {
+                    classify(e)
+                }
+            })
+    }
+
+    /// SIGKILL the container's main process (the PostgreSQL postmaster).
+    pub async fn kill(&self) -> Result<()> {
+        self.docker
+            .kill_container(&self.id, Some(KillContainerOptionsBuilder::default().signal("SIGKILL").build()))
+            .await?;
+        // Wait until the engine reports it stopped.
+        for _ in 0..100 {
+            let info = self.docker.inspect_container(&self.id, None).await?;
+            if !info.state.and_then(|s| s.running).unwrap_or(false) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(Error::env("kill_failed", format!("container {} still running after SIGKILL", self.name)))
+    }
+
+    /// Start again after a kill; PostgreSQL runs crash recovery before it is ready.
+    pub async fn restart_after_kill(&mut self) -> Result<()> {
+        self.start_and_wait(1).await
+    }
+
+    /// Whether the container is running.
+    pub async fn running(&self) -> Result<bool> {
+        let info = self.docker.inspect_container(&self.id, None).await?;
+        Ok(info.state.and_then(|s| s.running).unwrap_or(false))
+    }
+
+    /// Stop PostgreSQL cleanly (fast shutdown), keeping container and volume.
+    pub async fn stop(&self) -> Result<()> {
+        self.docker
+            .stop_container(&self.id, Some(bollard::query_parameters::StopContainerOptionsBuilder::default().t(30).build()))
+            .await?;
+        Ok(())
+    }
+
+    /// Remove the container; the volume too unless `keep_volume`.
+    pub async fn remove_keep_volume(mut self, keep_volume: bool) -> Result<()> {
+        self.removed = true;
+        remove_container(&self.docker, &self.id).await?;
+        if !keep_volume {
+            remove_volume(&self.docker, &self.volume).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn remove(self) -> Result<()> {
+        self.remove_keep_volume(false).await
+    }
+
+    /// Keep container and volume (the user asked `--keep`); they stay labelled for `dryrun gc`.
+    pub fn keep(mut self) -> (String, String) {
+        self.removed = true;
+        unregister(&self.id);
+        unregister(&self.volume);
+        (self.name.clone(), self.volume.clone())
+    }
+}
+
+pub async fn remove_container(docker: &Docker, id: &str) -> Result<()> {
+    match docker
+        .remove_container(id, Some(RemoveContainerOptionsBuilder::default().force(true).v(true).build()))
+        .await
+    {
+        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+            unregister(id);
+            Ok(())
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
+impl Drop for PgContainer {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        // Async drop: remove on a separate thread with its own runtime (also on panic).
+        let docker = self.docker.clone();
+        let (id, vol) = (self.id.clone(), self.volume.clone());
+        let handle = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(async {
+                    let _ = remove_container(&docker, &id).await;
+                    let _ = remove_volume(&docker, &vol).await;
+                });
+            }
+        });
+        let _ = handle.join();
+    }
+}
+
+fn image_error(e: bollard::errors::Error, image: &str) -> Error {
+    match &e {
+        bollard::errors::Error::DockerResponseServerError { status_code: 404, message } if message.contains("image") || message.contains("No such") => {
+            Error::env("image_missing", format!("The image {image} is not present on the Docker Engine ({message})."))
+                .with_hint("Build it with `make image` (or `dryrun image`); no registry is needed. Set PG_IMAGE to use another local PostgreSQL 16 image.")
+        }
+        _ => classify(e),
+    }
+}
+
+fn last_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A tar stream with one entry: header, the file's bytes, padding and the end marker.
+fn tar_stream(
+    header: tar::Header,
+    file: tokio::fs::File,
+    pad: usize,
+) -> Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>> {
+    let head = futures_util::stream::once(async move { Ok(Bytes::copy_from_slice(header.as_bytes())) });
+    let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    let tail = futures_util::stream::once(async move { Ok(Bytes::from(vec![0u8; pad + 1024])) });
+    Box::pin(head.chain(body.map_err(std::io::Error::other)).chain(tail))
+}

@@ -1,0 +1,329 @@
+//! Connection to the Docker Engine API (bollard) with version negotiation, labels of a run,
+//! and the sweep that removes what dead runs left behind. No `docker` CLI is ever used.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder,
+};
+use bollard::{ClientVersion, Docker};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Label carried by every container and volume the harness creates.
+pub const LABEL_HARNESS: &str = "io.dot-iu-cutter.harness";
+pub const LABEL_HARNESS_VALUE: &str = "dryrun";
+/// Label naming the run that owns the resource.
+pub const LABEL_RUN: &str = "io.dot-iu-cutter.run";
+/// Owner process of the run: host name, pid and the process start time (to survive pid reuse).
+pub const LABEL_OWNER_HOST: &str = "io.dot-iu-cutter.owner-host";
+pub const LABEL_OWNER_PID: &str = "io.dot-iu-cutter.owner-pid";
+pub const LABEL_OWNER_START: &str = "io.dot-iu-cutter.owner-start";
+/// Role of a resource inside a run (restore-test, baseline, scenario, source ...).
+pub const LABEL_ROLE: &str = "io.dot-iu-cutter.role";
+
+/// Highest API version the client speaks (bollard's default) and the lowest we try.
+const LOWEST_API: ClientVersion = ClientVersion {
+    major_version: 1,
+    minor_version: 41,
+};
+
+/// Identity of one harness run: its id and the process that owns it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunIdentity {
+    pub run_id: String,
+    pub host: String,
+    pub pid: u32,
+    pub start_ticks: String,
+}
+
+impl RunIdentity {
+    pub fn new() -> Self {
+        let pid = std::process::id();
+        let run_id = format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        RunIdentity {
+            run_id,
+            host: hostname(),
+            pid,
+            start_ticks: process_start_ticks(pid).unwrap_or_default(),
+        }
+    }
+
+    /// Labels for a container or volume of this run.
+    pub fn labels(&self, role: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (LABEL_HARNESS.to_string(), LABEL_HARNESS_VALUE.to_string()),
+            (LABEL_RUN.to_string(), self.run_id.clone()),
+            (LABEL_OWNER_HOST.to_string(), self.host.clone()),
+            (LABEL_OWNER_PID.to_string(), self.pid.to_string()),
+            (LABEL_OWNER_START.to_string(), self.start_ticks.clone()),
+            (LABEL_ROLE.to_string(), role.to_string()),
+        ])
+    }
+}
+
+impl Default for RunIdentity {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Field 22 of /proc/<pid>/stat: start time in clock ticks since boot.
+fn process_start_ticks(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Whether the process that owns these labels is still alive on this host.
+/// Resources of another host are treated as alive (we cannot tell).
+pub fn owner_alive(labels: &HashMap<String, String>) -> bool {
+    let host = labels.get(LABEL_OWNER_HOST).map(String::as_str).unwrap_or("");
+    if host != hostname() {
+        return true;
+    }
+    let Some(pid) = labels.get(LABEL_OWNER_PID).and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    match process_start_ticks(pid) {
+        Some(ticks) => labels.get(LABEL_OWNER_START).map(String::as_str) == Some(ticks.as_str()),
+        None => false,
+    }
+}
+
+/// Connect to the engine named by `DOCKER_HOST` (unix:// or tcp://) or the local socket,
+/// negotiating the API version: bollard speaks 1.53 by default, older engines (20.10
+/// speaks at most 1.41) reject that, so we ask the engine first.
+pub async fn connect() -> Result<Docker> {
+    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+    let open = |v: &ClientVersion| -> std::result::Result<Docker, bollard::errors::Error> {
+        if host.starts_with("tcp://") || host.starts_with("http://") {
+            Docker::connect_with_http(&host, 120, v)
+        } else if let Some(path) = host.strip_prefix("unix://") {
+            Docker::connect_with_unix(path, 120, v)
+        } else {
+            Docker::connect_with_unix("/var/run/docker.sock", 120, v)
+        }
+    };
+    let where_ = if host.is_empty() {
+        "unix:///var/run/docker.sock".to_string()
+    } else {
+        host.clone()
+    };
+    let unreachable = |e: bollard::errors::Error| {
+        let text = e.to_string();
+        let (kind, what) = if text.contains("ermission denied") {
+            ("docker_permission_denied", "permission was denied on")
+        } else {
+            ("docker_unreachable", "cannot be reached at")
+        };
+        Error::env(kind, format!("The Docker Engine {what} {where_} ({text})."))
+            .with_hint("Start the Docker daemon, or set DOCKER_HOST to a reachable engine (unix:///path or tcp://127.0.0.1:PORT), and check that this user may use its socket.")
+    };
+    // Try the lowest version we support first; newer engines may refuse it as too old.
+    let mut last_err = None;
+    for v in [LOWEST_API, ClientVersion { major_version: 1, minor_version: 44 }] {
+        let docker = open(&v).map_err(unreachable)?;
+        match docker.version().await {
+            Ok(info) => {
+                let server: Option<ClientVersion> = info
+                    .api_version
+                    .as_deref()
+                    .and_then(parse_api_version);
+                let chosen = match server {
+                    Some(s) if s < *bollard::API_DEFAULT_VERSION => s,
+                    _ => bollard::API_DEFAULT_VERSION.clone(),
+                };
+                tracing::debug!(api = %format!("{}.{}", chosen.major_version, chosen.minor_version), "docker api negotiated");
+                return open(&chosen).map_err(unreachable);
+            }
+            Err(e) => {
+                let text = e.to_string();
+                if text.contains("too old") {
+                    last_err = Some(e);
+                    continue;
+                }
+                return Err(unreachable(e));
+            }
+        }
+    }
+    Err(unreachable(last_err.unwrap_or(bollard::errors::Error::APIVersionParseError {})))
+}
+
+fn parse_api_version(s: &str) -> Option<ClientVersion> {
+    let (a, b) = s.split_once('.')?;
+    Some(ClientVersion {
+        major_version: a.parse().ok()?,
+        minor_version: b.parse().ok()?,
+    })
+}
+
+/// Map a bollard error to a harness error (environment unless it is clearly input).
+pub fn classify(e: bollard::errors::Error) -> Error {
+    use bollard::errors::Error as B;
+    match &e {
+        B::DockerResponseServerError {
+            status_code,
+            message,
+        } => {
+            let kind = match *status_code {
+                404 => "docker_not_found",
+                409 => "docker_conflict",
+                _ => "docker_error",
+            };
+            Error::env(kind, format!("The Docker Engine answered {status_code}: {message}"))
+        }
+        _ => Error::env("docker_error", format!("Docker API call failed: {e}"))
+            .with_hint("Check that the Docker daemon is running and reachable."),
+    }
+}
+
+/// A container or volume found by label, as seen by the sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct Leftover {
+    pub kind: &'static str,
+    pub id: String,
+    pub run: String,
+}
+
+fn harness_filter(run: Option<&str>) -> HashMap<String, Vec<String>> {
+    let mut labels = vec![format!("{LABEL_HARNESS}={LABEL_HARNESS_VALUE}")];
+    if let Some(r) = run {
+        labels.push(format!("{LABEL_RUN}={r}"));
+    }
+    HashMap::from([("label".to_string(), labels)])
+}
+
+/// Remove labelled containers and volumes. `run = Some(id)` removes that run's resources;
+/// `run = None` removes those of runs whose owner process is gone (or all with `all`).
+pub async fn sweep(docker: &Docker, run: Option<&str>, all: bool) -> Result<Vec<Leftover>> {
+    let mut removed = Vec::new();
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&harness_filter(run))
+                .build(),
+        ))
+        .await?;
+    for c in containers {
+        let labels = c.labels.clone().unwrap_or_default();
+        if run.is_none() && !all && owner_alive(&labels) {
+            continue;
+        }
+        let Some(id) = c.id.clone() else { continue };
+        let res = docker
+            .remove_container(
+                &id,
+                Some(RemoveContainerOptionsBuilder::default().force(true).v(true).build()),
+            )
+            .await;
+        match res {
+            Ok(()) => {}
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(e) => return Err(classify(e)),
+        }
+        removed.push(Leftover {
+            kind: "container",
+            id,
+            run: labels.get(LABEL_RUN).cloned().unwrap_or_default(),
+        });
+    }
+    let vols = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&harness_filter(run))
+                .build(),
+        ))
+        .await?;
+    for v in vols.volumes.unwrap_or_default() {
+        if run.is_none() && !all && owner_alive(&v.labels) {
+            continue;
+        }
+        match docker
+            .remove_volume(&v.name, Some(RemoveVolumeOptionsBuilder::default().force(true).build()))
+            .await
+        {
+            Ok(()) => {}
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(e) => return Err(classify(e)),
+        }
+        removed.push(Leftover {
+            kind: "volume",
+            id: v.name.clone(),
+            run: v.labels.get(LABEL_RUN).cloned().unwrap_or_default(),
+        });
+    }
+    Ok(removed)
+}
+
+/// Count labelled containers + volumes of one run (or all runs).
+pub async fn count_labelled(docker: &Docker, run: Option<&str>) -> Result<(usize, usize)> {
+    let c = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&harness_filter(run))
+                .build(),
+        ))
+        .await?
+        .len();
+    let v = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&harness_filter(run))
+                .build(),
+        ))
+        .await?
+        .volumes
+        .map(|v| v.len())
+        .unwrap_or(0);
+    Ok((c, v))
+}
+
+/// The engine's containers that are not labelled as the harness's: id, name, state.
+/// Recorded before and after a run to prove the run touched nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ForeignContainer {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+}
+
+pub async fn foreign_containers(docker: &Docker) -> Result<Vec<ForeignContainer>> {
+    let all = docker
+        .list_containers(Some(ListContainersOptionsBuilder::default().all(true).build()))
+        .await?;
+    let mut out: Vec<ForeignContainer> = all
+        .into_iter()
+        .filter(|c| {
+            !c.labels
+                .as_ref()
+                .is_some_and(|l| l.get(LABEL_HARNESS).map(String::as_str) == Some(LABEL_HARNESS_VALUE))
+        })
+        .map(|c| ForeignContainer {
+            id: c.id.unwrap_or_default(),
+            name: c
+                .names
+                .and_then(|n| n.first().cloned())
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
+            state: c.state.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}

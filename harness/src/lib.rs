@@ -1,0 +1,9 @@
+//! dot-iu-cutter P0 dry-run harness: isolated PostgreSQL 16 containers driven through the
+//! Docker API, checksum-verified restores, the P0 migration runner and the HB-05 scenarios.
+
+pub mod checksum;
+pub mod docker;
+pub mod error;
+pub mod fsutil;
+pub mod container;
+pub mod image;
