@@ -363,7 +363,7 @@ impl PgContainer {
     /// Run a command as the container's user, capturing output.
     pub async fn exec(&self, cmd: &[&str], quiet: bool) -> Result<ExecOutput> {
         let mut out = Vec::new();
-        let (code, stderr) = self.exec_io(cmd, None::<tokio::fs::File>, &mut out).await?;
+        let (code, stderr) = self.exec_io(cmd, &[], None::<tokio::fs::File>, &mut out).await?;
         if !quiet {
             tracing::debug!(container = %self.name, cmd = ?cmd, code, "exec");
         }
@@ -372,65 +372,12 @@ impl PgContainer {
 
     /// Run a command with optional stdin streamed from `input` and stdout streamed into `out`.
     /// Returns the exit code and stderr text.
-    pub async fn exec_io<R, W>(&self, cmd: &[&str], input: Option<R>, out: &mut W) -> Result<(i64, String)>
+    pub async fn exec_io<R, W>(&self, cmd: &[&str], env: &[String], input: Option<R>, out: &mut W) -> Result<(i64, String)>
     where
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let exec = self
-            .docker
-            .create_exec(
-                &self.id,
-                CreateExecOptions {
-                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    attach_stdin: Some(input.is_some()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(classify)?;
-        let started = self.docker.start_exec(&exec.id, None).await.map_err(classify)?;
-        let mut stderr = Vec::new();
-        if let StartExecResults::Attached { mut output, input: mut stdin } = started {
-            let writer = async move {
-                if let Some(mut r) = input {
-                    let copied = tokio::io::copy(&mut r, &mut stdin).await;
-                    let _ = stdin.shutdown().await;
-                    copied.map(|_| ())
-                } else {
-                    let _ = stdin.shutdown().await;
-                    Ok(())
-                }
-            };
-            let reader = async {
-                while let Some(item) = output.next().await {
-                    match item.map_err(classify)? {
-                        LogOutput::StdOut { message } => out
-                            .write_all(&message)
-                            .await
-                            .map_err(|e| Error::io(Path::new("<exec output>"), "write", e))?,
-                        LogOutput::StdErr { message } => {
-                            if stderr.len() < 4 << 20 {
-                                stderr.extend_from_slice(&message)
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                out.flush().await.map_err(|e| Error::io(Path::new("<exec output>"), "flush", e))?;
-                Ok::<(), Error>(())
-            };
-            let (w, r) = tokio::join!(writer, reader);
-            r?;
-            if let Err(e) = w {
-                // A broken pipe means the command exited early; its exit code tells why.
-                tracing::debug!(error = %e, "stdin copy ended early");
-            }
-        }
-        let inspect = self.docker.inspect_exec(&exec.id).await.map_err(classify)?;
-        Ok((inspect.exit_code.unwrap_or(-1), String::from_utf8_lossy(&stderr).into_owned()))
+        exec_in(&self.docker, &self.id, cmd, env, input, out).await
     }
 
     /// Stream a host file into the container at `dest_dir/name` (a tar with one entry,
@@ -524,6 +471,69 @@ impl PgContainer {
         unregister(&self.volume);
         (self.name.clone(), self.volume.clone())
     }
+}
+
+/// Run a command with optional stdin streamed from `input` and stdout streamed into `out`.
+/// Returns the exit code and stderr text.
+pub async fn exec_in<R, W>(docker: &Docker, container: &str, cmd: &[&str], env: &[String], input: Option<R>, out: &mut W) -> Result<(i64, String)>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    let exec = docker
+        .create_exec(
+            container,
+            CreateExecOptions {
+                cmd: Some(cmd.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                attach_stdin: Some(input.is_some()),
+                env: (!env.is_empty()).then(|| env.to_vec()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(classify)?;
+    let started = docker.start_exec(&exec.id, None).await.map_err(classify)?;
+    let mut stderr = Vec::new();
+    if let StartExecResults::Attached { mut output, input: mut stdin } = started {
+        let writer = async move {
+            if let Some(mut r) = input {
+                let copied = tokio::io::copy(&mut r, &mut stdin).await;
+                let _ = stdin.shutdown().await;
+                copied.map(|_| ())
+            } else {
+                let _ = stdin.shutdown().await;
+                Ok(())
+            }
+        };
+        let reader = async {
+            while let Some(item) = output.next().await {
+                match item.map_err(classify)? {
+                    LogOutput::StdOut { message } => out
+                        .write_all(&message)
+                        .await
+                        .map_err(|e| Error::io(Path::new("<exec output>"), "write", e))?,
+                    LogOutput::StdErr { message } => {
+                        if stderr.len() < 4 << 20 {
+                            stderr.extend_from_slice(&message)
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            out.flush().await.map_err(|e| Error::io(Path::new("<exec output>"), "flush", e))?;
+            Ok::<(), Error>(())
+        };
+        let (w, r) = tokio::join!(writer, reader);
+        r?;
+        if let Err(e) = w {
+            // A broken pipe means the command exited early; its exit code tells why.
+            tracing::debug!(error = %e, "stdin copy ended early");
+        }
+    }
+    let inspect = docker.inspect_exec(&exec.id).await.map_err(classify)?;
+    Ok((inspect.exit_code.unwrap_or(-1), String::from_utf8_lossy(&stderr).into_owned()))
 }
 
 pub async fn remove_container(docker: &Docker, id: &str) -> Result<()> {

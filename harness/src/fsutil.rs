@@ -13,6 +13,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).at(dir, "create a temporary file in")?;
     tmp.write_all(bytes).at(path, "write")?;
     tmp.as_file().sync_all().at(path, "sync")?;
+    set_readable(tmp.path());
     tmp.persist(path).map_err(|e| crate::error::Error::io(path, "rename into place", e.error))?;
     Ok(())
 }
@@ -38,10 +39,17 @@ impl AtomicFile {
     }
     pub fn commit(self) -> Result<PathBuf> {
         self.tmp.as_file().sync_all().at(&self.path, "sync")?;
+        set_readable(self.tmp.path());
         let path = self.path.clone();
         self.tmp
             .persist(&path)
             .map_err(|e| crate::error::Error::io(&path, "rename into place", e.error))?;
         Ok(path)
     }
+}
+
+/// Temporary files are created 0600; artefacts are ordinary 0644 files.
+fn set_readable(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644));
 }

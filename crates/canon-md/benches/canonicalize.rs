@@ -24,10 +24,42 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "the", "cutter", "splits", "units", "of", "text", "into", "tokens", "markdown", "source",
-    "canonical", "bytes", "span", "verify", "signature", "change", "set", "a", "is", "and",
-    "café", "naïve", "Ångström", "résumé", "Straße", "日本語", "テキスト", "Ελληνικά", "русский",
-    "e\u{301}te\u{301}", "A\u{30A}", "n\u{303}", "`code`", "**bold**", "_em_", "[link](http://x)",
+    "the",
+    "cutter",
+    "splits",
+    "units",
+    "of",
+    "text",
+    "into",
+    "tokens",
+    "markdown",
+    "source",
+    "canonical",
+    "bytes",
+    "span",
+    "verify",
+    "signature",
+    "change",
+    "set",
+    "a",
+    "is",
+    "and",
+    "café",
+    "naïve",
+    "Ångström",
+    "résumé",
+    "Straße",
+    "日本語",
+    "テキスト",
+    "Ελληνικά",
+    "русский",
+    "e\u{301}te\u{301}",
+    "A\u{30A}",
+    "n\u{303}",
+    "`code`",
+    "**bold**",
+    "_em_",
+    "[link](http://x)",
 ];
 
 fn generate() -> String {
@@ -90,7 +122,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| canon_md::canonicalize(black_box(bytes)))
     });
     group.bench_function("canonicalize_10MB_markdown_already_canonical", |b| {
-        let canonical = canon_md::canonicalize(bytes).map(|c| c.into_text()).unwrap_or_default();
+        let canonical = canon_md::canonicalize(bytes)
+            .map(|c| c.into_text())
+            .unwrap_or_default();
         b.iter(|| canon_md::canonicalize(black_box(canonical.as_bytes())))
     });
     group.finish();

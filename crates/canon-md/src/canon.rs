@@ -166,7 +166,6 @@ fn push_line(out: &mut String, line: &str) -> bool {
 }
 
 /// Steps 3–6 in a single pass over `text` (already UTF-8, BOM stripped).
-#[inline(never)]
 fn normalize_lines(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 1);
@@ -206,7 +205,6 @@ fn normalize_lines(text: &str) -> String {
 }
 
 /// Step 7: maximal runs of non-`White_Space` characters, with byte ranges.
-#[inline(never)]
 fn tokenize(bytes: &[u8]) -> Vec<Token> {
     let mut tokens = Vec::with_capacity(bytes.len() / 8 + 1);
     let n = bytes.len();
@@ -304,7 +302,11 @@ mod tests {
         assert_eq!(c.token_text(&c.tokens()[0]), "été");
         assert_eq!(
             c.span_to_tokens(1, 3),
-            Err(CanonError::SpanNotCharBoundary { start: 1, end: 3, offset: 1 })
+            Err(CanonError::SpanNotCharBoundary {
+                start: 1,
+                end: 3,
+                offset: 1
+            })
         );
         assert_eq!(
             c.span_to_tokens(8, 11),
@@ -312,7 +314,11 @@ mod tests {
         );
         assert_eq!(
             c.span_to_tokens(3, 3),
-            Err(CanonError::SpanOutOfRange { start: 3, end: 3, len: 13 })
+            Err(CanonError::SpanOutOfRange {
+                start: 3,
+                end: 3,
+                len: 13
+            })
         );
         let s = c.span_to_tokens(3, 12).unwrap();
         assert_eq!((s.start_token_position, s.end_token_position), (0, 2));

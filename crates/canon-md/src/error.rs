@@ -18,7 +18,9 @@ pub enum CanonError {
         offset: usize,
     },
     /// Not `0 <= start < end <= len` (canonical bytes).
-    #[error("span_out_of_range: byte span [{start}, {end}) is not within 0 <= start < end <= {len}")]
+    #[error(
+        "span_out_of_range: byte span [{start}, {end}) is not within 0 <= start < end <= {len}"
+    )]
     SpanOutOfRange {
         /// Requested span start.
         start: usize,

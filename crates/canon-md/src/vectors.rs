@@ -85,6 +85,19 @@ impl VectorReport {
     pub fn summary(&self) -> String {
         format!("{} passed, {} failed", self.passed(), self.failed())
     }
+
+    /// What a command line prints: one `FAIL <name>: <first difference>` line per
+    /// failed vector, then the summary line; every line ends with `\n`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for failure in self.failures() {
+            out.push_str(&failure.to_string());
+            out.push('\n');
+        }
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
 }
 
 /// A vectors file that could not be checked at all. Every message names the file.
@@ -245,9 +258,7 @@ fn parse_vector(i: usize, v: &Value) -> Result<Vector, String> {
                 Some(_) => {
                     let s = get_str(obj, "canonical_sha256", &at)?;
                     if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(format!(
-                            "{at}: \"canonical_sha256\" is not 64 hex digits"
-                        ));
+                        return Err(format!("{at}: \"canonical_sha256\" is not 64 hex digits"));
                     }
                     Some(s.to_ascii_lowercase())
                 }

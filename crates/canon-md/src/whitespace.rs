@@ -4,10 +4,10 @@
 /// Every code point the rule treats as white space: the Unicode `White_Space`
 /// property, written out exactly as listed by `canon-md-v0.1.0`.
 pub const WHITE_SPACE: [char; 25] = [
-    '\u{0009}', '\u{000A}', '\u{000B}', '\u{000C}', '\u{000D}', '\u{0020}', '\u{0085}',
-    '\u{00A0}', '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}', '\u{2003}', '\u{2004}',
-    '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}', '\u{200A}', '\u{2028}',
-    '\u{2029}', '\u{202F}', '\u{205F}', '\u{3000}',
+    '\u{0009}', '\u{000A}', '\u{000B}', '\u{000C}', '\u{000D}', '\u{0020}', '\u{0085}', '\u{00A0}',
+    '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}', '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}',
+    '\u{2007}', '\u{2008}', '\u{2009}', '\u{200A}', '\u{2028}', '\u{2029}', '\u{202F}', '\u{205F}',
+    '\u{3000}',
 ];
 
 /// `true` iff `c` is in the rule's `White_Space` list: U+0009–U+000D, U+0020,
@@ -128,10 +128,20 @@ mod tests {
         for c in all_chars() {
             let s = c.encode_utf8(&mut buf);
             let expected = if is_white_space(c) { s.len() } else { 0 };
-            assert_eq!(ws_len_at(s.as_bytes(), 0), expected, "char U+{:04X}", c as u32);
+            assert_eq!(
+                ws_len_at(s.as_bytes(), 0),
+                expected,
+                "char U+{:04X}",
+                c as u32
+            );
             // Continuation bytes never start white space.
             for i in 1..s.len() {
-                assert_eq!(ws_len_at(s.as_bytes(), i), 0, "char U+{:04X} byte {i}", c as u32);
+                assert_eq!(
+                    ws_len_at(s.as_bytes(), i),
+                    0,
+                    "char U+{:04X} byte {i}",
+                    c as u32
+                );
             }
         }
         assert_eq!(ws_len_at(b"", 0), 0);

@@ -40,7 +40,10 @@ fn reference(input: &[u8]) -> Result<String, usize> {
     let s = s.strip_prefix('\u{FEFF}').unwrap_or(s);
     let s: String = s.nfc().collect();
     let s = s.replace("\r\n", "\n").replace('\r', "\n");
-    let mut lines: Vec<&str> = s.split('\n').map(|l| l.trim_end_matches(is_white_space)).collect();
+    let mut lines: Vec<&str> = s
+        .split('\n')
+        .map(|l| l.trim_end_matches(is_white_space))
+        .collect();
     while lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();
     }
@@ -85,7 +88,10 @@ fn naive_span(c: &Canonical, start: usize, end: usize) -> Result<TokenSpan, &'st
         .map(|t| t.position)
         .collect();
     match (hits.first(), hits.last()) {
-        (Some(&a), Some(&b)) => Ok(TokenSpan { start_token_position: a, end_token_position: b }),
+        (Some(&a), Some(&b)) => Ok(TokenSpan {
+            start_token_position: a,
+            end_token_position: b,
+        }),
         _ => Err("span_covers_no_token"),
     }
 }
@@ -189,6 +195,14 @@ proptest! {
 #[test]
 fn huge_span_values_do_not_panic() {
     let c = canonicalize(b"a b\n").unwrap();
-    assert_eq!(c.span_to_tokens(usize::MAX - 1, usize::MAX).unwrap_err().name(), "span_out_of_range");
-    assert_eq!(c.span_to_tokens(0, usize::MAX).unwrap_err().name(), "span_out_of_range");
+    assert_eq!(
+        c.span_to_tokens(usize::MAX - 1, usize::MAX)
+            .unwrap_err()
+            .name(),
+        "span_out_of_range"
+    );
+    assert_eq!(
+        c.span_to_tokens(0, usize::MAX).unwrap_err().name(),
+        "span_out_of_range"
+    );
 }

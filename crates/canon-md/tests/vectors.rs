@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use canon_md::vectors::{check_bytes, check_file, VectorsError};
 
 fn reference_file() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/canon-md-v0.1.0.vectors.json")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/reference/canon-md-v0.1.0.vectors.json")
 }
 
 #[test]
@@ -51,8 +52,15 @@ fn failing_vectors_name_the_first_difference() {
     )
     .unwrap();
     assert_eq!(report.summary(), "1 passed, 1 failed");
+    assert_eq!(
+        report.render(),
+        "FAIL bad: canonical bytes differ at byte offset 0: expected 0x62, got 0x61 (expected 2 bytes, got 2)\n1 passed, 1 failed\n"
+    );
     let line = report.failures().next().unwrap().to_string();
-    assert!(line.starts_with("FAIL bad: canonical bytes differ"), "{line}");
+    assert!(
+        line.starts_with("FAIL bad: canonical bytes differ"),
+        "{line}"
+    );
 
     let d = only_failure(
         r#"{"rule":"canon-md-v0.1.0","vectors":[
@@ -87,13 +95,19 @@ fn failing_vectors_name_the_first_difference() {
         r#"{"rule":"canon-md-v0.1.0","vectors":[
             {"name":"err","input_hex":"61","error":"invalid_utf8"}]}"#,
     );
-    assert!(d.starts_with("expected error invalid_utf8, got canonical output"), "{d}");
+    assert!(
+        d.starts_with("expected error invalid_utf8, got canonical output"),
+        "{d}"
+    );
 
     let d = only_failure(
         r#"{"rule":"canon-md-v0.1.0","vectors":[
             {"name":"noerr","input_hex":"ff","canonical_hex":"0a"}]}"#,
     );
-    assert!(d.starts_with("expected canonical output, got error invalid_utf8"), "{d}");
+    assert!(
+        d.starts_with("expected canonical output, got error invalid_utf8"),
+        "{d}"
+    );
     assert!(d.contains("offset 0"), "{d}");
 }
 
@@ -101,7 +115,10 @@ fn malformed(json: &str) -> String {
     match check(json) {
         Err(e @ VectorsError::Malformed { .. }) => {
             let msg = e.to_string();
-            assert!(msg.starts_with("mem/test.vectors.json: malformed vectors file: "), "{msg}");
+            assert!(
+                msg.starts_with("mem/test.vectors.json: malformed vectors file: "),
+                "{msg}"
+            );
             msg
         }
         other => panic!("expected Malformed, got {other:?}"),
@@ -116,28 +133,94 @@ fn malformed_files_are_errors_naming_the_file() {
         ("[]", "top level is not a JSON object"),
         (r#"{"vectors":[]}"#, "missing field \"rule\""),
         (r#"{"rule":"canon-md-v0.1.0"}"#, "missing field \"vectors\""),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":{}}"#, "\"vectors\" is not an array"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[]}"#, "\"vectors\" is empty"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[1]}"#, "vector #0: not a JSON object"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"input_hex":"61","canonical_hex":"610a"}]}"#, "vector #0: missing field \"name\""),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","canonical_hex":"610a"}]}"#, "vector #0 \"x\": missing field \"input_hex\""),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"6g","canonical_hex":"610a"}]}"#, "\"input_hex\" is not valid hex"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"616","canonical_hex":"610a"}]}"#, "\"input_hex\" is not valid hex"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":61,"canonical_hex":"610a"}]}"#, "\"input_hex\" is not a string"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61"}]}"#, "neither \"error\" nor \"canonical_hex\""),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","error":"invalid_utf8"}]}"#, "both \"error\" and \"canonical_hex\""),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"ff","error":"bad_utf8"}]}"#, "\"error\" is \"bad_utf8\", not one of"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"ff","error":"invalid_utf8","tokens":[]}]}"#, "\"tokens\" is not allowed"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","canonical_sha256":"abc"}]}"#, "not 64 hex digits"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","tokens":[[0,1,2]]}]}"#, "tokens[0]: not a [start, end] pair"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","tokens":[[-1,1]]}]}"#, "tokens[0]: not a pair of non-negative integers"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","tokens":"0-1"}]}"#, "\"tokens\" is not an array"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"start_token_position":0,"end_token_position":0}]}]}"#, "spans[0]: missing field \"byte_span\""),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"byte_span":[0,1]}]}]}"#, "spans[0]: has neither"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"byte_span":[0,1],"start_token_position":0}]}]}"#, "missing field \"end_token_position\""),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"byte_span":[0,1],"start_token_position":0,"end_token_position":0,"error":"span_out_of_range"}]}]}"#, "has both \"error\" and token positions"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"byte_span":[0,1],"start_token_position":1.5,"end_token_position":0}]}]}"#, "\"start_token_position\" is not a non-negative integer"),
-        (r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a"},{"name":"x","input_hex":"62","canonical_hex":"620a"}]}"#, "vector #1 \"x\": duplicate vector name"),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":{}}"#,
+            "\"vectors\" is not an array",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[]}"#,
+            "\"vectors\" is empty",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[1]}"#,
+            "vector #0: not a JSON object",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"input_hex":"61","canonical_hex":"610a"}]}"#,
+            "vector #0: missing field \"name\"",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","canonical_hex":"610a"}]}"#,
+            "vector #0 \"x\": missing field \"input_hex\"",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"6g","canonical_hex":"610a"}]}"#,
+            "\"input_hex\" is not valid hex",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"616","canonical_hex":"610a"}]}"#,
+            "\"input_hex\" is not valid hex",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":61,"canonical_hex":"610a"}]}"#,
+            "\"input_hex\" is not a string",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61"}]}"#,
+            "neither \"error\" nor \"canonical_hex\"",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","error":"invalid_utf8"}]}"#,
+            "both \"error\" and \"canonical_hex\"",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"ff","error":"bad_utf8"}]}"#,
+            "\"error\" is \"bad_utf8\", not one of",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"ff","error":"invalid_utf8","tokens":[]}]}"#,
+            "\"tokens\" is not allowed",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","canonical_sha256":"abc"}]}"#,
+            "not 64 hex digits",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","tokens":[[0,1,2]]}]}"#,
+            "tokens[0]: not a [start, end] pair",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","tokens":[[-1,1]]}]}"#,
+            "tokens[0]: not a pair of non-negative integers",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","tokens":"0-1"}]}"#,
+            "\"tokens\" is not an array",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"start_token_position":0,"end_token_position":0}]}]}"#,
+            "spans[0]: missing field \"byte_span\"",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"byte_span":[0,1]}]}]}"#,
+            "spans[0]: has neither",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"byte_span":[0,1],"start_token_position":0}]}]}"#,
+            "missing field \"end_token_position\"",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"byte_span":[0,1],"start_token_position":0,"end_token_position":0,"error":"span_out_of_range"}]}]}"#,
+            "has both \"error\" and token positions",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a","spans":[{"byte_span":[0,1],"start_token_position":1.5,"end_token_position":0}]}]}"#,
+            "\"start_token_position\" is not a non-negative integer",
+        ),
+        (
+            r#"{"rule":"canon-md-v0.1.0","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a"},{"name":"x","input_hex":"62","canonical_hex":"620a"}]}"#,
+            "vector #1 \"x\": duplicate vector name",
+        ),
     ];
     for (json, needle) in cases {
         let msg = malformed(json);
@@ -147,7 +230,9 @@ fn malformed_files_are_errors_naming_the_file() {
 
 #[test]
 fn other_rule_is_rejected() {
-    match check(r#"{"rule":"canon-md-v9","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a"}]}"#) {
+    match check(
+        r#"{"rule":"canon-md-v9","vectors":[{"name":"x","input_hex":"61","canonical_hex":"610a"}]}"#,
+    ) {
         Err(e @ VectorsError::RuleMismatch { .. }) => {
             assert!(e.to_string().contains("mem/test.vectors.json"), "{e}");
             assert!(e.to_string().contains("canon-md-v9"), "{e}");

@@ -80,7 +80,10 @@ impl CredentialRef {
         }
         match scheme {
             "env" | "mem" => {
-                if !rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+                if !rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+                {
                     return invalid("name must be ASCII letters, digits, '_', '-' or '.'");
                 }
             }

@@ -30,10 +30,12 @@ impl CrossRef {
             (Some(c), None) => Ok(CrossRef::ChangeSet(c)),
             (None, Some(s)) => Ok(CrossRef::Signature(s)),
             (None, None) => Err(SigningError::CrossReferenceMissing),
-            (Some(change_set_id), Some(signature_id)) => Err(SigningError::CrossReferenceAmbiguous {
-                change_set_id,
-                signature_id,
-            }),
+            (Some(change_set_id), Some(signature_id)) => {
+                Err(SigningError::CrossReferenceAmbiguous {
+                    change_set_id,
+                    signature_id,
+                })
+            }
         }
     }
 
@@ -55,7 +57,7 @@ impl CrossRef {
         }
     }
 
-    /// The two database columns `(references_change_set_id, references_signature_id)`;
+    /// The two database columns `(change_set_id, verifies_signature_id)`;
     /// exactly one is `Some`.
     pub fn to_columns(self) -> (Option<Uuid>, Option<Uuid>) {
         match self {

@@ -13,11 +13,11 @@ pub enum DotRole {
     Verifier,
 }
 
-/// Registry facts about one DOT of the pair.
+/// Registry facts about one DOT of the pair (ids are `integer` in the database).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DotIdentity {
     /// Numeric DOT id.
-    pub id: i64,
+    pub id: i32,
     /// DOT code.
     pub code: &'static str,
     /// Tier (`"A"` or `"B"`).
@@ -25,7 +25,7 @@ pub struct DotIdentity {
     /// Role in the pair.
     pub role: DotRole,
     /// Id of the other DOT of the pair.
-    pub paired_with: i64,
+    pub paired_with: i32,
 }
 
 /// DOT 992, `DOT-IU-CUTTER`: tier A, executor, paired with 991.
@@ -48,7 +48,7 @@ pub const DOT_IU_CUTTER_VERIFY: DotIdentity = DotIdentity {
 
 impl DotIdentity {
     /// The DOT of the pair with this id, if any.
-    pub fn by_id(id: i64) -> Option<&'static DotIdentity> {
+    pub fn by_id(id: i32) -> Option<&'static DotIdentity> {
         [&DOT_IU_CUTTER, &DOT_IU_CUTTER_VERIFY]
             .into_iter()
             .find(|d| d.id == id)

@@ -62,7 +62,10 @@ impl PayloadEnvelope {
     pub fn validate(&self) -> Result<(), SigningError> {
         let bad = |m: String| Err(SigningError::InvalidEnvelope(m));
         if self.schema != ENVELOPE_SCHEMA {
-            return bad(format!("schema is {:?}, expected {ENVELOPE_SCHEMA:?}", self.schema));
+            return bad(format!(
+                "schema is {:?}, expected {ENVELOPE_SCHEMA:?}",
+                self.schema
+            ));
         }
         if self.canonicalization_rule_used.is_empty() {
             return bad("canonicalization_rule_used is empty".into());
@@ -90,16 +93,18 @@ impl PayloadEnvelope {
             &self.verified_payload_hash,
         ) {
             (SignatureKind::ExecutorCut, None, None) => Ok(()),
-            (SignatureKind::ExecutorCut, _, _) => {
-                bad("an executor_cut envelope has no verified_signature_id / verified_payload_hash".into())
-            }
+            (SignatureKind::ExecutorCut, _, _) => bad(
+                "an executor_cut envelope has no verified_signature_id / verified_payload_hash"
+                    .into(),
+            ),
             (SignatureKind::VerifierCut, Some(_), Some(h)) if is_lower_hex_sha256(h) => Ok(()),
             (SignatureKind::VerifierCut, Some(_), Some(_)) => {
                 bad("verified_payload_hash is not 64 lowercase hex digits".into())
             }
-            (SignatureKind::VerifierCut, _, _) => {
-                bad("a verifier_cut envelope needs verified_signature_id and verified_payload_hash".into())
-            }
+            (SignatureKind::VerifierCut, _, _) => bad(
+                "a verifier_cut envelope needs verified_signature_id and verified_payload_hash"
+                    .into(),
+            ),
         }
     }
 
@@ -131,7 +136,8 @@ impl PayloadEnvelope {
 /// RFC 8785 (JCS) serialization of a JSON value: keys sorted by UTF-16 code units,
 /// no insignificant whitespace, ECMAScript number formatting.
 pub fn jcs_bytes(value: &Value) -> Result<Vec<u8>, SigningError> {
-    serde_json_canonicalizer::to_vec(value).map_err(|e| SigningError::Canonicalization(e.to_string()))
+    serde_json_canonicalizer::to_vec(value)
+        .map_err(|e| SigningError::Canonicalization(e.to_string()))
 }
 
 /// `payload_hash` of a stored envelope value: lowercase hex SHA-256 of its JCS bytes.
@@ -147,11 +153,14 @@ pub(crate) fn check_value_types(value: &Value) -> Result<(), String> {
             Value::String(_) => Ok(()),
             Value::Number(n) => {
                 let ok = n.as_u64().is_some_and(|u| u <= MAX_SAFE_INTEGER)
-                    || n.as_i64().is_some_and(|i| i.unsigned_abs() <= MAX_SAFE_INTEGER);
+                    || n.as_i64()
+                        .is_some_and(|i| i.unsigned_abs() <= MAX_SAFE_INTEGER);
                 if ok {
                     Ok(())
                 } else {
-                    Err(format!("{at}: number {n} is not an integer within ±(2^53-1)"))
+                    Err(format!(
+                        "{at}: number {n} is not an integer within ±(2^53-1)"
+                    ))
                 }
             }
             Value::Bool(_) => Err(format!("{at}: booleans are not allowed")),

@@ -36,9 +36,9 @@ pub enum SigningError {
         /// The kind being signed.
         kind: SignatureKind,
         /// The DOT that signs this kind.
-        expected: i64,
+        expected: i32,
         /// The DOT that tried.
-        got: i64,
+        got: i32,
     },
     /// `sign_verifier` was given a row that is not an `executor_cut`.
     #[error("not_an_executor_signature: signature {signature_id} is a {kind}, a verifier_cut must reference an executor_cut")]

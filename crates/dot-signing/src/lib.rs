@@ -30,13 +30,13 @@
 //!     canonical_sha256: "f9b55cbac8f5a43833e469f589b6af0c8c84e561eba978034ca867912cbad6f0".into(),
 //!     units: vec![Unit { start_token_position: 0, end_token_position: 3 }],
 //! };
-//! let exec = Signer::executor("cutter-1.0.0", CredentialRef::parse("env:DOT_992_KEY").unwrap());
-//! let verif = Signer::verifier("verify-1.0.0", CredentialRef::parse("env:DOT_991_KEY").unwrap());
+//! let exec = Signer::executor("0.1.0", CredentialRef::parse("env:DOT_992_KEY").unwrap());
+//! let verif = Signer::verifier("0.1.0", CredentialRef::parse("env:DOT_991_KEY").unwrap());
 //! let e = sign_executor(&cut, &exec, &store).unwrap();
 //! let v = sign_verifier(&e, &cut, &verif, &store).unwrap();
-//! assert_eq!(verify(Some(&e), &store, "cutter-1.0.0"), Verification::Valid);
-//! assert_eq!(verify(Some(&v), &store, "verify-1.0.0"), Verification::Valid);
-//! let drift = verify(Some(&e), &store, "cutter-2.0.0");
+//! assert_eq!(verify(Some(&e), &store, "0.1.0"), Verification::Valid);
+//! assert_eq!(verify(Some(&v), &store, "0.1.0"), Verification::Valid);
+//! let drift = verify(Some(&e), &store, "0.2.0");
 //! assert_eq!(drift.signal_kind(), Some("dot_pair_drift"));
 //! ```
 

@@ -8,15 +8,15 @@ use uuid::Uuid;
 
 use crate::{CredentialRef, CrossRef, PayloadEnvelope, SignatureKind, SigningError};
 
-/// Suggested table constraints for `dot_pair_signature` (PostgreSQL), matching the
-/// column names of [`SignatureColumns`]: exactly one reference, and the reference
-/// that the kind requires.
+/// The table constraints that enforce the cross-reference rules in the database,
+/// as in `migrations/p0/deploy/05_dot_pair_signature.sql` (column names of
+/// [`SignatureColumns`]): exactly one target, and the target the kind requires.
 pub const SQL_CHECK_CONSTRAINTS: &str = "\
-CONSTRAINT dot_pair_signature_exactly_one_reference \
-CHECK (num_nonnulls(references_change_set_id, references_signature_id) = 1),
-CONSTRAINT dot_pair_signature_kind_reference \
-CHECK ((signature_kind = 'executor_cut' AND references_change_set_id IS NOT NULL) \
-OR (signature_kind = 'verifier_cut' AND references_signature_id IS NOT NULL))";
+CONSTRAINT dot_pair_signature_exactly_one_target_check \
+CHECK (num_nonnulls(change_set_id, verifies_signature_id) = 1),
+CONSTRAINT dot_pair_signature_kind_target_check CHECK (\
+(signature_kind = 'executor_cut' AND change_set_id IS NOT NULL) \
+OR (signature_kind = 'verifier_cut' AND verifies_signature_id IS NOT NULL))";
 
 /// A `dot_pair_signature` row. The kind is implied by the cross reference, so a row
 /// with zero, two, or the wrong kind of reference cannot be represented.
@@ -39,7 +39,7 @@ pub struct SignatureRow {
     /// When it was signed (UTC, microsecond precision).
     pub signed_at: DateTime<Utc>,
     /// The signing DOT (992 or 991).
-    pub signer_dot_id: i64,
+    pub signer_dot_id: i32,
     /// The signing tool's revision.
     pub signer_tool_revision: String,
     /// Where the signer's key is (never the key).
@@ -78,11 +78,12 @@ impl SignatureRow {
     }
 }
 
-/// The flat columns of a `dot_pair_signature` row (what SQL reads and writes).
+/// The flat columns of a `cutter_governance.dot_pair_signature` row, named as in
+/// the table (what SQL reads and writes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignatureColumns {
-    /// Primary key.
-    pub signature_id: Uuid,
+    /// Primary key (`id`).
+    pub id: Uuid,
     /// `executor_cut` or `verifier_cut`.
     pub signature_kind: String,
     /// The signed envelope.
@@ -94,22 +95,22 @@ pub struct SignatureColumns {
     /// When it was signed (UTC).
     pub signed_at: DateTime<Utc>,
     /// The signing DOT.
-    pub signer_dot_id: i64,
+    pub signer_dot_id: i32,
     /// The signing tool's revision.
     pub signer_tool_revision: String,
     /// The credential reference.
     pub credential_ref: String,
-    /// Set on `executor_cut` rows only.
-    pub references_change_set_id: Option<Uuid>,
-    /// Set on `verifier_cut` rows only.
-    pub references_signature_id: Option<Uuid>,
+    /// The referenced change set; set on `executor_cut` rows only.
+    pub change_set_id: Option<Uuid>,
+    /// The referenced (executor) signature; set on `verifier_cut` rows only.
+    pub verifies_signature_id: Option<Uuid>,
 }
 
 impl From<SignatureRow> for SignatureColumns {
     fn from(r: SignatureRow) -> SignatureColumns {
-        let (references_change_set_id, references_signature_id) = r.references.to_columns();
+        let (change_set_id, verifies_signature_id) = r.references.to_columns();
         SignatureColumns {
-            signature_id: r.signature_id,
+            id: r.signature_id,
             signature_kind: r.signature_kind().as_str().to_string(),
             payload_envelope: r.payload_envelope,
             payload_hash: r.payload_hash,
@@ -118,8 +119,8 @@ impl From<SignatureRow> for SignatureColumns {
             signer_dot_id: r.signer_dot_id,
             signer_tool_revision: r.signer_tool_revision,
             credential_ref: r.credential_ref.into(),
-            references_change_set_id,
-            references_signature_id,
+            change_set_id,
+            verifies_signature_id,
         }
     }
 }
@@ -129,11 +130,10 @@ impl TryFrom<SignatureColumns> for SignatureRow {
     fn try_from(c: SignatureColumns) -> Result<SignatureRow, SigningError> {
         let kind = SignatureKind::parse(&c.signature_kind)
             .ok_or_else(|| SigningError::UnknownSignatureKind(c.signature_kind.clone()))?;
-        let references =
-            CrossRef::for_kind(kind, c.references_change_set_id, c.references_signature_id)?;
+        let references = CrossRef::for_kind(kind, c.change_set_id, c.verifies_signature_id)?;
         let credential_ref = CredentialRef::parse(&c.credential_ref)?;
         Ok(SignatureRow {
-            signature_id: c.signature_id,
+            signature_id: c.id,
             references,
             payload_envelope: c.payload_envelope,
             payload_hash: c.payload_hash,

@@ -16,7 +16,7 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signer {
     /// The signing DOT (992 for `executor_cut`, 991 for `verifier_cut`).
-    pub dot_id: i64,
+    pub dot_id: i32,
     /// The signing tool's revision (goes into the envelope and the row).
     pub tool_revision: String,
     /// Where the key is.

@@ -8,8 +8,7 @@ use crate::envelope::check_value_types;
 use crate::sign::hmac_tag;
 use crate::{
     payload_hash_of, CredentialStore, CrossRef, PayloadEnvelope, SignatureKind, SignatureRow,
-    CHANGE_SET_STATE_INVALID_DRIFT, SCHEME_PREFIX, SIGNAL_DOT_PAIR_DRIFT,
-    SIGNAL_SIGNATURE_FAILURE,
+    CHANGE_SET_STATE_INVALID_DRIFT, SCHEME_PREFIX, SIGNAL_DOT_PAIR_DRIFT, SIGNAL_SIGNATURE_FAILURE,
 };
 
 /// Outcome of verifying one row. Checks run in this order, the first failure wins:

@@ -31,6 +31,57 @@ enum Cmd {
         #[arg(long, default_value = ".cache/image")]
         cache: PathBuf,
     },
+    /// Take a read-only backup of a running source container: custom dump, schema-only SQL, exact row counts, SHA256SUMS.
+    Backup {
+        /// Name or id of the production database's container.
+        #[arg(long)]
+        source_container: String,
+        #[arg(long, default_value = "directus")]
+        db: String,
+        #[arg(long, default_value = "directus")]
+        user: String,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a dump against SHA256SUMS, restore it into a fresh PostgreSQL 16 container and smoke-test it.
+    RestoreTest {
+        /// The custom-format dump (pg_dump -F c).
+        #[arg(long)]
+        dump: PathBuf,
+        /// SHA256SUMS listing the dump.
+        #[arg(long)]
+        sums: PathBuf,
+        /// Row-count snapshot (*.psv) to compare with.
+        #[arg(long)]
+        rowcounts: Option<PathBuf>,
+        /// Directory for restore-test.json and restore-test.md.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Keep the container and volume (labelled; remove later with `dryrun gc --all`).
+        #[arg(long)]
+        keep: bool,
+        /// pg_restore parallel jobs.
+        #[arg(long, short = 'j', default_value_t = 2)]
+        jobs: u32,
+        /// Restore with production-like durability settings instead of the fast throwaway ones.
+        #[arg(long)]
+        durable: bool,
+        #[arg(long, env = "PG_IMAGE")]
+        image: Option<String>,
+    },
+    /// Generate the Directus-shaped fixture (deterministic) and back it up into a directory.
+    Fixture {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Scale factor: 1 is the committed fixture; 30 gives a production-sized dump (about 68 MB).
+        #[arg(long, default_value_t = 1)]
+        scale: u32,
+        #[arg(long, default_value = "fixtures")]
+        out: PathBuf,
+        #[arg(long, env = "PG_IMAGE")]
+        image: Option<String>,
+    },
     /// Remove containers and volumes left by dead runs (found by label).
     Gc {
         /// Also remove resources of runs that still look alive.
@@ -70,6 +121,40 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             println!("image {} ({}, {}) ready in {:.1} s", c.reference, c.source, &c.id, t.elapsed().as_secs_f64());
             Ok(exit::OK)
         }
+        Cmd::Backup { source_container, db, user, out } => {
+            let docker = harness::docker::connect().await?;
+            let r = harness::backup::backup(&docker, &harness::backup::BackupOptions { source: source_container, db, user, out, stamp: None }).await?;
+            for f in &r.files {
+                println!("{}  {} ({} bytes)", f.sha256, r.dir.join(&f.name).display(), f.bytes);
+            }
+            Ok(exit::OK)
+        }
+        Cmd::RestoreTest { dump, sums, rowcounts, report, keep, jobs, durable, image } => {
+            let opts = harness::restore::RestoreTestOptions { dump, sums, rowcounts, image, keep, jobs, durable };
+            // Inputs are verified before the engine is even contacted.
+            harness::restore::preflight_inputs(&opts)?;
+            let docker = harness::docker::connect().await?;
+            let run = harness::docker::RunIdentity::new();
+            let _ = harness::docker::sweep(&docker, None, false).await;
+            let r = with_interrupt(&docker, &run, harness::restore::restore_test(&docker, &run, &opts)).await?;
+            if let Some(dir) = &report {
+                harness::report::write_json(&dir.join("restore-test.json"), &r)?;
+                harness::report::write_text(&dir.join("restore-test.md"), &harness::report::restore_markdown(&r))?;
+            }
+            print!("{}", harness::report::restore_markdown(&r));
+            Ok(if r.verdict == "pass" { exit::OK } else { exit::CHECK_FAILED })
+        }
+        Cmd::Fixture { seed, scale, out, image } => {
+            let docker = harness::docker::connect().await?;
+            let run = harness::docker::RunIdentity::new();
+            let img = harness::image::resolve(&docker, image.as_deref()).await?;
+            let repo = std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
+            let r = with_interrupt(&docker, &run, harness::fixture::build(&docker, &run, &img.reference, &repo, seed, scale, &out)).await?;
+            for f in &r.files {
+                println!("{}  {} ({} bytes)", f.sha256, r.dir.join(&f.name).display(), f.bytes);
+            }
+            Ok(exit::OK)
+        }
         Cmd::Gc { all } => {
             let docker = harness::docker::connect().await?;
             let removed = harness::docker::sweep(&docker, None, all).await?;
@@ -82,5 +167,18 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
     }
 }
 
-#[allow(dead_code)]
-fn _unused(_: Error) {}
+/// Run `fut`, but on SIGINT/SIGTERM drop it (its containers remove themselves), sweep the
+/// run's labelled resources and report the interruption.
+async fn with_interrupt<T>(docker: &bollard::Docker, run: &harness::docker::RunIdentity, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Error::internal("signal", e.to_string()))?;
+    let res = tokio::select! {
+        r = fut => r,
+        _ = tokio::signal::ctrl_c() => Err(Error::new(harness::error::Category::Interrupted, "interrupted", "Interrupted by SIGINT; the run's containers and volumes were removed.")),
+        _ = term.recv() => Err(Error::new(harness::error::Category::Interrupted, "interrupted", "Interrupted by SIGTERM; the run's containers and volumes were removed.")),
+    };
+    if res.is_err() {
+        let _ = harness::docker::sweep(docker, Some(&run.run_id), true).await;
+    }
+    res
+}

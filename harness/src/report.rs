@@ -1,0 +1,98 @@
+//! Writing reports: JSON for machines, Markdown for people, JUnit XML for CI, each written
+//! to a temporary file and renamed, and each listed with its SHA-256.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<PathBuf> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal("json", e.to_string()))?;
+    write_atomic(path, format!("{text}\n").as_bytes())?;
+    Ok(path.to_path_buf())
+}
+
+pub fn write_text(path: &Path, text: &str) -> Result<PathBuf> {
+    write_atomic(path, text.as_bytes())?;
+    Ok(path.to_path_buf())
+}
+
+/// Markdown for a restore test.
+pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
+    let mut s = String::new();
+    s.push_str("# HB-08 restore test\n\n");
+    s.push_str(&format!("**Verdict: {}**", r.verdict.to_uppercase()));
+    if let Some(st) = &r.stopped_at {
+        s.push_str(&format!(" (stopped at {st})"));
+    }
+    s.push_str("\n\n");
+    if let Some(reason) = &r.reason {
+        s.push_str(&format!("Reason: {reason}\n\n"));
+    }
+    s.push_str("## Artefacts\n\n| file | SHA-256 |\n|---|---|\n");
+    for v in &r.verified {
+        s.push_str(&format!("| {} | `{}` |\n", v.file, v.sha256));
+    }
+    s.push_str(&format!(
+        "\n## Dump\n\n- archive format {} ({} compression), {} bytes\n- created {} by pg_dump {} from server {} (database `{}`)\n",
+        r.dump.archive_version,
+        r.dump.compression,
+        r.dump.size_bytes,
+        r.dump.created.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
+        r.dump.pg_dump_version,
+        r.dump.server_version,
+        r.dump.database
+    ));
+    s.push_str(&format!("\n## Environment\n\n- image `{}` (`{}`)\n- server version {}\n- run `{}`\n", r.image, r.image_id, r.server_version, r.run_id));
+    if !r.settings.is_empty() {
+        s.push_str(&format!("- restore-time settings: {}\n", r.settings.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")));
+    }
+    if let Some(ro) = &r.restore {
+        s.push_str(&format!("\n## pg_restore\n\n- `-j {}`, exit code {}, errors ignored: {}\n", ro.jobs, ro.exit_code, ro.errors_ignored.map(|n| n.to_string()).unwrap_or_else(|| "0".into())));
+        for m in &ro.messages {
+            s.push_str(&format!("- {} ({}): {}\n", if m.benign { "note" } else { "ERROR" }, m.kind, m.message.lines().next().unwrap_or("")));
+        }
+    }
+    if let Some(sm) = &r.smoke {
+        s.push_str(&format!(
+            "\n## Smoke test\n\n- tables: {} restored, {} in the snapshot ({})\n- DOT pair 991/992 present and active: {}\n",
+            sm.tables_restored,
+            sm.tables_expected.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            match sm.count_kind {
+                Some(crate::rowcounts::CountKind::Exact) => "exact counts",
+                Some(crate::rowcounts::CountKind::Estimate) => "estimates, with tolerance",
+                None => "no snapshot",
+            },
+            if sm.dot_pair_ok { "yes" } else { "NO" }
+        ));
+        s.push_str("\n| key table | snapshot | restored | match |\n|---|---|---|---|\n");
+        for k in &sm.key_tables {
+            s.push_str(&format!("| {} | {} | {} | {} |\n", k.table, opt(k.expected), opt(k.restored), if k.matches { "yes" } else { "NO" }));
+        }
+        if !sm.differences.is_empty() {
+            s.push_str("\nDifferences:\n\n");
+            for d in &sm.differences {
+                s.push_str(&format!("- {d}\n"));
+            }
+        }
+    }
+    if !r.notes.is_empty() {
+        s.push_str("\n## Notes\n\n");
+        for n in &r.notes {
+            s.push_str(&format!("- {n}\n"));
+        }
+    }
+    let t = &r.timings;
+    s.push_str(&format!(
+        "\n## Timings (ms)\n\nverify {} · provision {} · upload {} · restore {} · smoke {} · teardown {} · total {}\n",
+        t.verify_ms, t.provision_ms, t.upload_ms, t.restore_ms, t.smoke_ms, t.teardown_ms, t.total_ms
+    ));
+    s.push_str("\n## Sign-off\n\n- G-4 (custodian): ____________________  date: __________\n");
+    s
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+}
