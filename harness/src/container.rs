@@ -69,6 +69,22 @@ fn unregister(id: &str) {
         l.retain(|(_, i)| i != id);
     }
 }
+/// How many containers were started per role label (scenarios prove "no container was touched").
+static CREATED: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
+
+pub fn created_count(role: &str) -> usize {
+    CREATED.lock().ok().and_then(|c| c.iter().find(|(r, _)| r == role).map(|(_, n)| *n)).unwrap_or(0)
+}
+
+fn count_created(role: &str) {
+    if let Ok(mut c) = CREATED.lock() {
+        match c.iter_mut().find(|(r, _)| r == role) {
+            Some((_, n)) => *n += 1,
+            None => c.push((role.to_string(), 1)),
+        }
+    }
+}
+
 /// Containers and volumes this process still holds.
 pub fn live_resources() -> Vec<(String, String)> {
     LIVE.lock().map(|l| l.clone()).unwrap_or_default()
@@ -234,6 +250,7 @@ impl PgContainer {
             }
         };
         register("container", &created.id);
+        count_created(&spec.role);
         let mut pg = PgContainer {
             docker: docker.clone(),
             id: created.id,

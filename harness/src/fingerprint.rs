@@ -218,19 +218,13 @@ fn insert_unique(
     ident: String,
     def: String,
 ) {
-    if !objects.contains_key(&(kind.clone(), ident.clone())) {
-        objects.insert((kind, ident), def);
-        return;
-    }
+    let mut key = (kind, ident.clone());
     let mut n = 2usize;
-    loop {
-        let key = (kind.clone(), format!("{ident} #{n}"));
-        if !objects.contains_key(&key) {
-            objects.insert(key, def);
-            return;
-        }
+    while objects.contains_key(&key) {
+        key.1 = format!("{ident} #{n}");
         n += 1;
     }
+    objects.insert(key, def);
 }
 
 /// The data fingerprint of every table (`migrations/fingerprint/data.sql`, then each
@@ -251,10 +245,7 @@ pub async fn data_for(client: &Client, tables: &[(String, String)]) -> Result<Da
     .await
 }
 
-async fn data_inner(
-    client: &Client,
-    only: Option<&[(String, String)]>,
-) -> Result<DataFingerprint> {
+async fn data_inner(client: &Client, only: Option<&[(String, String)]>) -> Result<DataFingerprint> {
     let gen = client
         .query(DATA_SQL, &[])
         .await
@@ -406,13 +397,15 @@ impl fmt::Display for FingerprintDiff {
 pub fn diff_schema(base: &SchemaFingerprint, other: &SchemaFingerprint) -> Vec<SchemaChange> {
     diff_maps(&base.objects, &other.objects)
         .into_iter()
-        .map(|(kind, (object_kind, identity), before, after)| SchemaChange {
-            kind,
-            object_kind,
-            identity,
-            before,
-            after,
-        })
+        .map(
+            |(kind, (object_kind, identity), before, after)| SchemaChange {
+                kind,
+                object_kind,
+                identity,
+                before,
+                after,
+            },
+        )
         .collect()
 }
 
@@ -590,10 +583,19 @@ mod tests {
 
     #[test]
     fn schema_hash_is_canonical_and_sensitive() {
-        let a = schema_fp(&[("table", "public.a", "x"), ("index", "public.i", "CREATE INDEX")]);
-        let b = schema_fp(&[("index", "public.i", "CREATE INDEX"), ("table", "public.a", "x")]);
+        let a = schema_fp(&[
+            ("table", "public.a", "x"),
+            ("index", "public.i", "CREATE INDEX"),
+        ]);
+        let b = schema_fp(&[
+            ("index", "public.i", "CREATE INDEX"),
+            ("table", "public.a", "x"),
+        ]);
         assert_eq!(a.sha256(), b.sha256());
-        let c = schema_fp(&[("table", "public.a", "y"), ("index", "public.i", "CREATE INDEX")]);
+        let c = schema_fp(&[
+            ("table", "public.a", "y"),
+            ("index", "public.i", "CREATE INDEX"),
+        ]);
         assert_ne!(a.sha256(), c.sha256());
         // field boundaries matter: ("ab","c") differs from ("a","bc")
         let d = schema_fp(&[("t", "ab", "c")]);
@@ -604,7 +606,10 @@ mod tests {
 
     #[test]
     fn schema_diff_names_objects() {
-        let base = schema_fp(&[("table", "public.a", "relkind=r"), ("view", "s.v", "SELECT 1")]);
+        let base = schema_fp(&[
+            ("table", "public.a", "relkind=r"),
+            ("view", "s.v", "SELECT 1"),
+        ]);
         let other = schema_fp(&[
             ("table", "public.a", "relkind=p"),
             (
@@ -673,7 +678,10 @@ mod tests {
         let without = other.without_schema("cutter_governance");
         assert_eq!(without.len(), 1);
         let d = diff_data(&other, &without);
-        assert_eq!(d[0].to_string(), "- table cutter_governance.signal: rows 0, content e3b0");
+        assert_eq!(
+            d[0].to_string(),
+            "- table cutter_governance.signal: rows 0, content e3b0"
+        );
         assert_ne!(base.sha256(), other.sha256());
     }
 

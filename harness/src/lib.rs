@@ -13,3 +13,8 @@ pub mod backup;
 pub mod restore;
 pub mod fixture;
 pub mod report;
+pub mod fingerprint;
+pub mod migrate;
+pub mod scenario;
+pub mod guard;
+pub mod preflight;

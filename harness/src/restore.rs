@@ -214,6 +214,8 @@ pub struct RestoreTestOptions {
     pub keep: bool,
     pub jobs: u32,
     pub durable: bool,
+    /// Role label of the container (scenarios use their own to count what they created).
+    pub role: String,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -276,7 +278,7 @@ pub async fn restore_test(docker: &Docker, run: &RunIdentity, o: &RestoreTestOpt
     timings.verify_ms = t.elapsed().as_millis();
     let image = crate::image::resolve(docker, o.image.as_deref()).await?;
     let t = Instant::now();
-    let mut spec = PgSpec::new(&image.reference, "restore-test");
+    let mut spec = PgSpec::new(&image.reference, &o.role);
     spec.publish = false;
     if !o.durable {
         spec.settings = fast_settings();

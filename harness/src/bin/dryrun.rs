@@ -130,7 +130,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             Ok(exit::OK)
         }
         Cmd::RestoreTest { dump, sums, rowcounts, report, keep, jobs, durable, image } => {
-            let opts = harness::restore::RestoreTestOptions { dump, sums, rowcounts, image, keep, jobs, durable };
+            let opts = harness::restore::RestoreTestOptions { dump, sums, rowcounts, image, keep, jobs, durable, role: "restore-test".into() };
             // Inputs are verified before the engine is even contacted.
             harness::restore::preflight_inputs(&opts)?;
             let docker = harness::docker::connect().await?;

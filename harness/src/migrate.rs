@@ -1,0 +1,1245 @@
+//! Sqitch-shaped runner of migration P0 (`migrations/p0`): deploy / verify / revert per step.
+//! Owns failure-stop (CTE-01): the first failure stops the run with its cause; only an approval resumes.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Client;
+
+use crate::error::{Category, Error, IoContext, Result};
+use crate::fingerprint::sha256_hex;
+
+// ---------------------------------------------------------------------------------------------
+// Plan
+
+/// The repository's `migrations/p0`, embedded so the binary stands alone:
+/// `(path relative to migrations/p0, content)`.
+const EMBEDDED: &[(&str, &str)] = &[
+    ("plan.yaml", include_str!("../../migrations/p0/plan.yaml")),
+    (
+        "archive.sql",
+        include_str!("../../migrations/p0/archive.sql"),
+    ),
+    (
+        "deploy/01_schema.sql",
+        include_str!("../../migrations/p0/deploy/01_schema.sql"),
+    ),
+    (
+        "deploy/02_dot_tool_revision.sql",
+        include_str!("../../migrations/p0/deploy/02_dot_tool_revision.sql"),
+    ),
+    (
+        "deploy/03_cut_change_set.sql",
+        include_str!("../../migrations/p0/deploy/03_cut_change_set.sql"),
+    ),
+    (
+        "deploy/04_cut_unit.sql",
+        include_str!("../../migrations/p0/deploy/04_cut_unit.sql"),
+    ),
+    (
+        "deploy/05_dot_pair_signature.sql",
+        include_str!("../../migrations/p0/deploy/05_dot_pair_signature.sql"),
+    ),
+    (
+        "deploy/06_signal.sql",
+        include_str!("../../migrations/p0/deploy/06_signal.sql"),
+    ),
+    (
+        "deploy/07_g2_backlog_view.sql",
+        include_str!("../../migrations/p0/deploy/07_g2_backlog_view.sql"),
+    ),
+    (
+        "verify/01_schema.sql",
+        include_str!("../../migrations/p0/verify/01_schema.sql"),
+    ),
+    (
+        "verify/02_dot_tool_revision.sql",
+        include_str!("../../migrations/p0/verify/02_dot_tool_revision.sql"),
+    ),
+    (
+        "verify/03_cut_change_set.sql",
+        include_str!("../../migrations/p0/verify/03_cut_change_set.sql"),
+    ),
+    (
+        "verify/04_cut_unit.sql",
+        include_str!("../../migrations/p0/verify/04_cut_unit.sql"),
+    ),
+    (
+        "verify/05_dot_pair_signature.sql",
+        include_str!("../../migrations/p0/verify/05_dot_pair_signature.sql"),
+    ),
+    (
+        "verify/06_signal.sql",
+        include_str!("../../migrations/p0/verify/06_signal.sql"),
+    ),
+    (
+        "verify/07_g2_backlog_view.sql",
+        include_str!("../../migrations/p0/verify/07_g2_backlog_view.sql"),
+    ),
+    (
+        "revert/01_schema.sql",
+        include_str!("../../migrations/p0/revert/01_schema.sql"),
+    ),
+    (
+        "revert/02_dot_tool_revision.sql",
+        include_str!("../../migrations/p0/revert/02_dot_tool_revision.sql"),
+    ),
+    (
+        "revert/03_cut_change_set.sql",
+        include_str!("../../migrations/p0/revert/03_cut_change_set.sql"),
+    ),
+    (
+        "revert/04_cut_unit.sql",
+        include_str!("../../migrations/p0/revert/04_cut_unit.sql"),
+    ),
+    (
+        "revert/05_dot_pair_signature.sql",
+        include_str!("../../migrations/p0/revert/05_dot_pair_signature.sql"),
+    ),
+    (
+        "revert/06_signal.sql",
+        include_str!("../../migrations/p0/revert/06_signal.sql"),
+    ),
+    (
+        "revert/07_g2_backlog_view.sql",
+        include_str!("../../migrations/p0/revert/07_g2_backlog_view.sql"),
+    ),
+];
+
+/// Where a plan came from (for messages and the report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanSource {
+    /// Compiled into the binary from the repository's `migrations/p0`.
+    Embedded,
+    /// Read at runtime from this directory.
+    Dir(PathBuf),
+}
+
+/// One step of the plan with the text of its three files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub name: String,
+    pub deploy: String,
+    pub verify: String,
+    pub revert: String,
+    /// `(path relative to the plan directory, sha256)` of the deploy, verify and revert files.
+    pub files: Vec<(String, String)>,
+}
+
+/// The ordered steps of P0 plus its archive generator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// `migration:` of plan.yaml (`p0`).
+    pub migration: String,
+    /// `schema:` of plan.yaml (`cutter_governance`): the schema P0 owns.
+    pub schema: String,
+    pub steps: Vec<Step>,
+    /// `archive.sql`: generator of "export rows as JSON lines" queries, run before a revert.
+    pub archive_sql: String,
+    /// `(relative path, sha256)` of `plan.yaml` and `archive.sql`.
+    pub files: Vec<(String, String)>,
+    pub source: PlanSource,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    #[serde(default)]
+    migration: Option<String>,
+    schema: String,
+    steps: Vec<StepFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepFile {
+    name: String,
+    deploy: String,
+    verify: String,
+    revert: String,
+}
+
+impl Plan {
+    /// The plan compiled into the binary (the repository's `migrations/p0`).
+    pub fn embedded() -> Result<Plan> {
+        Plan::build(PlanSource::Embedded, Path::new("migrations/p0"), |rel| {
+            EMBEDDED
+                .iter()
+                .find(|(p, _)| *p == rel)
+                .map(|(_, text)| text.to_string())
+                .ok_or_else(|| {
+                    Error::internal(
+                        "plan_file_not_embedded",
+                        format!("The embedded P0 plan names {rel}, which is not compiled into the binary."),
+                    )
+                    .with_hint("Add the file to EMBEDDED in harness/src/migrate.rs.")
+                })
+        })
+    }
+
+    /// Read a plan from a directory laid out like `migrations/p0` (plan.yaml, archive.sql,
+    /// deploy/, verify/, revert/).
+    pub fn load(dir: &Path) -> Result<Plan> {
+        Plan::build(PlanSource::Dir(dir.to_path_buf()), dir, |rel| {
+            let path = dir.join(rel);
+            std::fs::read_to_string(&path).at(&path, "read")
+        })
+    }
+
+    fn build(
+        source: PlanSource,
+        dir: &Path,
+        read: impl Fn(&str) -> Result<String>,
+    ) -> Result<Plan> {
+        let plan_path = dir.join("plan.yaml");
+        let plan_text = read("plan.yaml")?;
+        let parsed: PlanFile = serde_yaml_ng::from_str(&plan_text).map_err(|e| {
+            let at = match e.location() {
+                Some(l) => format!(" at line {} column {}", l.line(), l.column()),
+                None => String::new(),
+            };
+            Error::bad_input(
+                "malformed_plan",
+                format!("{}{at} is not a valid P0 plan: {e}.", plan_path.display()),
+            )
+            .with_hint("plan.yaml needs `schema:` and `steps:` with name, deploy, verify and revert per step.")
+        })?;
+        let bad = |msg: String| {
+            Error::bad_input("malformed_plan", format!("{}: {msg}", plan_path.display()))
+        };
+        if parsed.steps.is_empty() {
+            return Err(bad("the plan has no steps.".into()));
+        }
+        if !is_identifier(&parsed.schema) {
+            return Err(bad(format!(
+                "schema {:?} is not a plain lowercase identifier.",
+                parsed.schema
+            )));
+        }
+        let mut steps: Vec<Step> = Vec::with_capacity(parsed.steps.len());
+        for s in parsed.steps {
+            if s.name.trim().is_empty() {
+                return Err(bad("a step has an empty name.".into()));
+            }
+            if steps.iter().any(|o| o.name == s.name) {
+                return Err(bad(format!("step {} is listed twice.", s.name)));
+            }
+            let mut files = Vec::with_capacity(3);
+            let mut texts = Vec::with_capacity(3);
+            for rel in [&s.deploy, &s.verify, &s.revert] {
+                if !is_safe_relative(rel) {
+                    return Err(bad(format!(
+                        "step {}: {rel:?} must be a relative path inside the plan directory.",
+                        s.name
+                    )));
+                }
+                let text = read(rel)?;
+                files.push((rel.clone(), sha256_hex(text.as_bytes())));
+                texts.push(text);
+            }
+            let mut texts = texts.into_iter();
+            let (Some(deploy), Some(verify), Some(revert)) =
+                (texts.next(), texts.next(), texts.next())
+            else {
+                return Err(Error::internal(
+                    "plan_build",
+                    "three files were read but not found",
+                ));
+            };
+            steps.push(Step {
+                name: s.name,
+                deploy,
+                verify,
+                revert,
+                files,
+            });
+        }
+        let archive_sql = read("archive.sql")?;
+        let files = vec![
+            ("plan.yaml".to_string(), sha256_hex(plan_text.as_bytes())),
+            (
+                "archive.sql".to_string(),
+                sha256_hex(archive_sql.as_bytes()),
+            ),
+        ];
+        Ok(Plan {
+            migration: parsed.migration.unwrap_or_else(|| "p0".to_string()),
+            schema: parsed.schema,
+            steps,
+            archive_sql,
+            files,
+            source,
+        })
+    }
+
+    /// Every file of the plan with its sha256: plan.yaml, archive.sql, then each step's
+    /// deploy, verify and revert, in plan order.
+    pub fn file_hashes(&self) -> Vec<(String, String)> {
+        let mut v = self.files.clone();
+        for s in &self.steps {
+            v.extend(s.files.iter().cloned());
+        }
+        v
+    }
+
+    /// Step names in plan order.
+    pub fn step_names(&self) -> Vec<String> {
+        self.steps.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_safe_relative(rel: &str) -> bool {
+    let p = Path::new(rel);
+    !rel.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits, injections, events
+
+/// Timeouts set with `SET LOCAL` in every step's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub lock_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            lock_timeout_ms: 5000,
+            statement_timeout_ms: 60000,
+        }
+    }
+}
+
+/// A deliberate fault for the scenarios. Steps are numbered from 1 in plan order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Injection {
+    /// Step k raises (P0001 `injected failure ...`) inside its transaction, before its DDL.
+    FailBefore(usize),
+    /// Step k's DDL runs, then an injected error in the same transaction (so it rolls back).
+    FailInside(usize),
+    /// Step k's verify is replaced by a statement raising P0001 `injected verify failure`.
+    VerifyFails(usize),
+    /// After step k's DDL, `SELECT pg_sleep(seconds)` in the same transaction: lets
+    /// `statement_timeout` fire, or leaves time to kill the server / cut the connection.
+    SleepInside { step: usize, seconds: f64 },
+}
+
+impl Injection {
+    /// The 1-based step the injection targets.
+    pub fn step(&self) -> usize {
+        match self {
+            Injection::FailBefore(k) | Injection::FailInside(k) | Injection::VerifyFails(k) => *k,
+            Injection::SleepInside { step, .. } => *step,
+        }
+    }
+}
+
+const INJECT_BEFORE: &str =
+    "DO $inject$ BEGIN RAISE EXCEPTION 'injected failure before the step''s DDL'; END $inject$";
+const INJECT_INSIDE: &str =
+    "DO $inject$ BEGIN RAISE EXCEPTION 'injected failure after the step''s DDL, in its transaction'; END $inject$";
+const INJECT_VERIFY: &str =
+    "DO $inject$ BEGIN RAISE EXCEPTION 'injected verify failure'; END $inject$";
+
+/// What a step was doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Deploy,
+    Verify,
+    Revert,
+}
+
+/// How a step's phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// It ran and succeeded.
+    Ok,
+    /// It failed; the run stopped here (failure-stop).
+    Failed,
+    /// Not run, because an earlier step failed.
+    Skipped,
+    /// Nothing to do: already applied (deploy), or the schema was absent (revert).
+    #[serde(rename = "noop")]
+    NoOp,
+}
+
+/// A database failure with its classification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbFailure {
+    pub sqlstate: Option<String>,
+    /// `lock_timeout` (55P03), `statement_timeout` (57014 "statement timeout"),
+    /// `query_canceled` (other 57014), `connection_lost` (connection closed, I/O error,
+    /// class 08, 57P01-57P03), `injected` (P0001 "injected ..."), `verify_failed` (a verify
+    /// raised), `sql_error` (anything else).
+    pub kind: String,
+    pub message: String,
+    /// The server's DETAIL, e.g. which object depends on the one being dropped.
+    pub detail: Option<String>,
+}
+
+impl std::fmt::Display for DbFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)?;
+        if let Some(s) = &self.sqlstate {
+            write!(f, " (SQLSTATE {s})")?;
+        }
+        if let Some(d) = &self.detail {
+            write!(f, "; {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Classify a tokio-postgres error (see [`DbFailure::kind`]).
+pub fn classify_db_error(e: &tokio_postgres::Error) -> DbFailure {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        let message = db.message().to_string();
+        let kind = match code {
+            "55P03" => "lock_timeout",
+            "57014" if message.contains("statement timeout") => "statement_timeout",
+            "57014" => "query_canceled",
+            "57P01" | "57P02" | "57P03" => "connection_lost",
+            c if c.starts_with("08") => "connection_lost",
+            "P0001" if message.starts_with("injected") => "injected",
+            _ => "sql_error",
+        };
+        return DbFailure {
+            sqlstate: Some(code.to_string()),
+            kind: kind.to_string(),
+            message,
+            detail: db.detail().map(str::to_string),
+        };
+    }
+    let io =
+        std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
+    DbFailure {
+        sqlstate: None,
+        kind: if e.is_closed() || io {
+            "connection_lost"
+        } else {
+            "sql_error"
+        }
+        .to_string(),
+        message: e.to_string(),
+        detail: None,
+    }
+}
+
+/// In the verify phase a raised error (or any SQL error) means "verify failed"; timeouts and
+/// a lost connection keep their own kind.
+fn as_verify_failure(mut f: DbFailure) -> DbFailure {
+    if matches!(f.kind.as_str(), "sql_error" | "injected") {
+        f.kind = "verify_failed".to_string();
+    }
+    f
+}
+
+/// One phase of one step. No timestamps or pids, so it can go into snapshots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepEvent {
+    pub step: String,
+    /// 1-based position in the plan.
+    pub index: usize,
+    pub phase: Phase,
+    pub status: Status,
+    pub error: Option<DbFailure>,
+    /// Wall time of the phase (not serialized: snapshots must be stable).
+    #[serde(skip)]
+    pub elapsed_ms: u64,
+}
+
+/// Where and why a run stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureStop {
+    pub step: String,
+    /// 1-based position in the plan.
+    pub index: usize,
+    pub phase: Phase,
+    pub cause: DbFailure,
+}
+
+impl std::fmt::Display for FailureStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let phase = match self.phase {
+            Phase::Deploy => "deploy",
+            Phase::Verify => "verify",
+            Phase::Revert => "revert",
+        };
+        write!(
+            f,
+            "step {} {} ({phase}) failed: {}",
+            self.index, self.step, self.cause
+        )
+    }
+}
+
+/// A human approval to resume after a failure-stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub step: String,
+    pub approved_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeployOutcome {
+    pub events: Vec<StepEvent>,
+    /// Steps deployed and verified by this call.
+    pub applied: Vec<String>,
+    pub stopped: Option<FailureStop>,
+}
+
+/// The archive of governance rows written before a revert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchiveArtefact {
+    pub path: PathBuf,
+    pub sha256: String,
+    /// Rows per table (every table that existed, including empty ones).
+    pub tables: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevertOutcome {
+    pub events: Vec<StepEvent>,
+    pub archive: Option<ArchiveArtefact>,
+    /// The schema did not exist when the revert started (every step still ran, as a no-op).
+    pub noop: bool,
+    pub stopped: Option<FailureStop>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runner
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TxMode {
+    ReadWrite,
+    ReadOnly,
+}
+
+/// Runs the plan step by step with failure-stop.
+///
+/// * **Deploy** applies steps in plan order. A step is *already applied* when this runner's
+///   ledger says so, or, when the ledger does not know it (fresh runner, or a previous
+///   process), when its verify passes at the start of the step; such steps get status
+///   `NoOp`. Otherwise the step runs as `BEGIN; SET LOCAL lock_timeout; SET LOCAL
+///   statement_timeout; <deploy>; COMMIT`, then its verify in a read-only transaction.
+/// * **Failure-stop**: the first failure ends the call with its cause (`stopped`); later
+///   steps are `Skipped`. While a stop is active `deploy` refuses (`failure_stop_active`)
+///   until [`Runner::approve_retry`] records a named approval. Nothing retries on its own.
+/// * **Revert** runs every step's revert in reverse plan order (all of them: they are
+///   idempotent), after archiving any governance rows. It is allowed after a deploy
+///   failure-stop (it is the way back), but not after a failed revert without approval.
+pub struct Runner {
+    pub plan: Plan,
+    pub limits: Limits,
+    approvals: Vec<Approval>,
+    events: Vec<StepEvent>,
+    stopped: Option<FailureStop>,
+    /// Ledger: `applied[i]` = step i+1 deployed and verified (or verified at start).
+    applied: Vec<bool>,
+}
+
+impl Runner {
+    pub fn new(plan: Plan, limits: Limits) -> Runner {
+        let n = plan.steps.len();
+        Runner {
+            plan,
+            limits,
+            approvals: Vec::new(),
+            events: Vec::new(),
+            stopped: None,
+            applied: vec![false; n],
+        }
+    }
+
+    /// Every event of every call, in order.
+    pub fn events(&self) -> &[StepEvent] {
+        &self.events
+    }
+    pub fn approvals(&self) -> &[Approval] {
+        &self.approvals
+    }
+    pub fn stopped(&self) -> Option<&FailureStop> {
+        self.stopped.as_ref()
+    }
+    /// Names of the steps the ledger considers applied, in plan order.
+    pub fn applied(&self) -> Vec<String> {
+        self.plan
+            .steps
+            .iter()
+            .zip(&self.applied)
+            .filter(|(_, a)| **a)
+            .map(|(s, _)| s.name.clone())
+            .collect()
+    }
+    /// Re-establish a failure-stop recorded by an earlier process (e.g. from a state file),
+    /// so that this runner also refuses until approved.
+    pub fn restore_stop(&mut self, stop: FailureStop) {
+        self.stopped = Some(stop);
+    }
+
+    /// Record `approved_by`'s approval to retry the stopped step and clear the stop. The retry
+    /// itself only happens when the caller runs `deploy` (or `revert`) again.
+    pub fn approve_retry(&mut self, approved_by: &str) -> Result<()> {
+        let who = approved_by.trim();
+        if who.is_empty() {
+            return Err(Error::bad_input(
+                "approval_requires_name",
+                "A retry approval needs the name of the person approving it; an empty name was given.",
+            )
+            .with_hint("Pass --retry-approved-by <name>."));
+        }
+        let Some(stop) = self.stopped.take() else {
+            return Err(Error::bad_input(
+                "no_failure_stop",
+                format!("There is no failure-stop to approve (approval by {who} not recorded)."),
+            ));
+        };
+        tracing::info!(step = %stop.step, approved_by = who, "retry approved after failure-stop");
+        self.approvals.push(Approval {
+            step: stop.step,
+            approved_by: who.to_string(),
+        });
+        Ok(())
+    }
+
+    fn refuse(stop: &FailureStop, action: &str) -> Error {
+        Error::new(
+            Category::ApprovalRequired,
+            "failure_stop_active",
+            format!("Refusing to {action}: the previous run stopped at {stop}."),
+        )
+        .with_hint(
+            "Investigate the cause, then approve the retry by name (--retry-approved-by <name>).",
+        )
+    }
+
+    /// Run `parts` as one transaction with the limits. On error: roll back (errors of the
+    /// rollback itself are ignored: the first error is the cause) and return the error.
+    async fn exec_tx(
+        &self,
+        client: &Client,
+        mode: TxMode,
+        parts: &[&str],
+    ) -> std::result::Result<(), tokio_postgres::Error> {
+        let begin = match mode {
+            TxMode::ReadWrite => "BEGIN",
+            TxMode::ReadOnly => "BEGIN READ ONLY",
+        };
+        let head = format!(
+            "{begin}; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'",
+            self.limits.lock_timeout_ms, self.limits.statement_timeout_ms
+        );
+        let mut result = client.batch_execute(&head).await;
+        if result.is_ok() {
+            for p in parts {
+                result = client.batch_execute(p).await;
+                if result.is_err() {
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            result = client.batch_execute("COMMIT").await;
+        }
+        if let Err(e) = &result {
+            if !e.is_closed() {
+                if let Err(rb) = client.batch_execute("ROLLBACK").await {
+                    tracing::debug!(error = %rb, "rollback after a failed step also failed");
+                }
+            }
+        }
+        result
+    }
+
+    fn event(
+        step: &Step,
+        index: usize,
+        phase: Phase,
+        status: Status,
+        error: Option<DbFailure>,
+        started: Option<Instant>,
+    ) -> StepEvent {
+        StepEvent {
+            step: step.name.clone(),
+            index,
+            phase,
+            status,
+            error,
+            elapsed_ms: started.map_or(0, |t| t.elapsed().as_millis() as u64),
+        }
+    }
+
+    fn check_injection(&self, injection: Option<&Injection>) -> Result<()> {
+        let Some(inj) = injection else { return Ok(()) };
+        let n = self.plan.steps.len();
+        let k = inj.step();
+        if k == 0 || k > n {
+            return Err(Error::bad_input(
+                "bad_injection",
+                format!("Injection {inj:?} targets step {k}, but the plan has steps 1..={n}."),
+            ));
+        }
+        if let Injection::SleepInside { seconds, .. } = inj {
+            if !seconds.is_finite() || *seconds < 0.0 {
+                return Err(Error::bad_input(
+                    "bad_injection",
+                    format!("Injection {inj:?}: seconds must be a finite number >= 0."),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Deploy steps 1..=`upto` (all when `None`) that are not applied yet; stop at the first
+    /// failure. Returns `Err` only when the call is refused or its arguments are invalid; a
+    /// database failure is a failure-stop in the outcome.
+    pub async fn deploy(
+        &mut self,
+        client: &Client,
+        upto: Option<usize>,
+        injection: Option<&Injection>,
+    ) -> Result<DeployOutcome> {
+        if let Some(stop) = &self.stopped {
+            return Err(Self::refuse(stop, "deploy"));
+        }
+        let total = self.plan.steps.len();
+        let upto = match upto {
+            None => total,
+            Some(n) if n <= total => n,
+            Some(n) => {
+                return Err(Error::bad_input(
+                    "bad_step",
+                    format!("Cannot deploy up to step {n}: the plan has {total} steps."),
+                ))
+            }
+        };
+        self.check_injection(injection)?;
+        let inj_here = |index: usize| injection.filter(|i| i.step() == index);
+
+        let mut events = Vec::new();
+        let mut applied = Vec::new();
+        let mut stopped: Option<FailureStop> = None;
+        for i in 0..upto {
+            let index = i + 1;
+            let step = self.plan.steps[i].clone();
+            if stopped.is_some() {
+                events.push(Self::event(
+                    &step,
+                    index,
+                    Phase::Deploy,
+                    Status::Skipped,
+                    None,
+                    None,
+                ));
+                continue;
+            }
+            if self.applied[i] {
+                events.push(Self::event(
+                    &step,
+                    index,
+                    Phase::Deploy,
+                    Status::NoOp,
+                    None,
+                    None,
+                ));
+                continue;
+            }
+
+            // Quiet pre-check: a step whose verify already passes is applied.
+            let t = Instant::now();
+            match self
+                .exec_tx(client, TxMode::ReadOnly, &[&step.verify])
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(step = %step.name, "already applied (verify passes): no-op");
+                    self.applied[i] = true;
+                    events.push(Self::event(
+                        &step,
+                        index,
+                        Phase::Deploy,
+                        Status::NoOp,
+                        None,
+                        Some(t),
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    let f = classify_db_error(&e);
+                    if f.sqlstate.as_deref() != Some("P0001") {
+                        let f = as_verify_failure(f);
+                        tracing::warn!(step = %step.name, cause = %f, "pre-deploy verify failed: failure-stop");
+                        events.push(Self::event(
+                            &step,
+                            index,
+                            Phase::Verify,
+                            Status::Failed,
+                            Some(f.clone()),
+                            Some(t),
+                        ));
+                        stopped = Some(FailureStop {
+                            step: step.name.clone(),
+                            index,
+                            phase: Phase::Verify,
+                            cause: f,
+                        });
+                        continue;
+                    }
+                }
+            }
+
+            // Deploy in its own transaction.
+            let sleep;
+            let parts: Vec<&str> = match inj_here(index) {
+                Some(Injection::FailBefore(_)) => vec![INJECT_BEFORE],
+                Some(Injection::FailInside(_)) => vec![&step.deploy, INJECT_INSIDE],
+                Some(Injection::SleepInside { seconds, .. }) => {
+                    sleep = format!("SELECT pg_catalog.pg_sleep({seconds})");
+                    vec![&step.deploy, &sleep]
+                }
+                _ => vec![&step.deploy],
+            };
+            let t = Instant::now();
+            tracing::info!(step = %step.name, index, "deploy");
+            if let Err(e) = self.exec_tx(client, TxMode::ReadWrite, &parts).await {
+                let f = classify_db_error(&e);
+                tracing::warn!(step = %step.name, cause = %f, "deploy failed: failure-stop");
+                events.push(Self::event(
+                    &step,
+                    index,
+                    Phase::Deploy,
+                    Status::Failed,
+                    Some(f.clone()),
+                    Some(t),
+                ));
+                stopped = Some(FailureStop {
+                    step: step.name.clone(),
+                    index,
+                    phase: Phase::Deploy,
+                    cause: f,
+                });
+                continue;
+            }
+            events.push(Self::event(
+                &step,
+                index,
+                Phase::Deploy,
+                Status::Ok,
+                None,
+                Some(t),
+            ));
+
+            // Verify in its own read-only transaction.
+            let verify: &str = match inj_here(index) {
+                Some(Injection::VerifyFails(_)) => INJECT_VERIFY,
+                _ => &step.verify,
+            };
+            let t = Instant::now();
+            match self.exec_tx(client, TxMode::ReadOnly, &[verify]).await {
+                Ok(()) => {
+                    self.applied[i] = true;
+                    applied.push(step.name.clone());
+                    events.push(Self::event(
+                        &step,
+                        index,
+                        Phase::Verify,
+                        Status::Ok,
+                        None,
+                        Some(t),
+                    ));
+                }
+                Err(e) => {
+                    let f = as_verify_failure(classify_db_error(&e));
+                    tracing::warn!(step = %step.name, cause = %f, "verify failed: failure-stop");
+                    events.push(Self::event(
+                        &step,
+                        index,
+                        Phase::Verify,
+                        Status::Failed,
+                        Some(f.clone()),
+                        Some(t),
+                    ));
+                    stopped = Some(FailureStop {
+                        step: step.name.clone(),
+                        index,
+                        phase: Phase::Verify,
+                        cause: f,
+                    });
+                }
+            }
+        }
+        self.events.extend(events.iter().cloned());
+        self.stopped = stopped.clone();
+        Ok(DeployOutcome {
+            events,
+            applied,
+            stopped,
+        })
+    }
+
+    /// Revert every step in reverse plan order, archiving governance rows first.
+    /// See [`Runner::revert_with`].
+    pub async fn revert(
+        &mut self,
+        client: &Client,
+        archive: Option<&Path>,
+    ) -> Result<RevertOutcome> {
+        self.revert_with(client, archive, None).await
+    }
+
+    /// Revert with an optional injection, numbered by plan step (`FailBefore`, `FailInside`
+    /// and `SleepInside` apply to that step's revert; `VerifyFails` has no effect).
+    ///
+    /// Before anything is dropped, every row of every table in the plan's schema is exported
+    /// with `archive.sql` to `archive` as JSON lines `{"table": <name>, "row": <row_to_json>}`
+    /// (temp file + rename; an existing file is never overwritten). If there are rows and no
+    /// archive path, the revert is refused and nothing is dropped. The P0 seed rows of
+    /// `dot_tool_revision` count as rows.
+    pub async fn revert_with(
+        &mut self,
+        client: &Client,
+        archive: Option<&Path>,
+        injection: Option<&Injection>,
+    ) -> Result<RevertOutcome> {
+        if let Some(stop) = self.stopped.as_ref().filter(|s| s.phase == Phase::Revert) {
+            return Err(Self::refuse(stop, "revert"));
+        }
+        self.check_injection(injection)?;
+        let schema = self.plan.schema.clone();
+        let exists = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
+                &[&schema],
+            )
+            .await?;
+        let exists: bool = exists.try_get(0)?;
+
+        let mut artefact = None;
+        if exists {
+            let dump = self.read_archive(client).await?;
+            let total: usize = dump.iter().map(|(_, rows)| rows.len()).sum();
+            if total > 0 {
+                let summary = dump
+                    .iter()
+                    .map(|(t, rows)| format!("{t}: {}", rows.len()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let Some(path) = archive else {
+                    return Err(Error::check(
+                        "archive_required",
+                        format!("Refusing to revert: schema {schema} holds {total} rows ({summary}); the revert would drop them. Nothing was dropped."),
+                    )
+                    .with_hint("Give an archive path so the rows are exported as JSON lines first."));
+                };
+                artefact = Some(write_archive(path, &dump)?);
+                tracing::info!(path = %path.display(), rows = total, "governance rows archived");
+            }
+        }
+
+        let inj_here = |index: usize| injection.filter(|i| i.step() == index);
+        let mut events = Vec::new();
+        let mut stopped: Option<FailureStop> = None;
+        for i in (0..self.plan.steps.len()).rev() {
+            let index = i + 1;
+            let step = self.plan.steps[i].clone();
+            if stopped.is_some() {
+                events.push(Self::event(
+                    &step,
+                    index,
+                    Phase::Revert,
+                    Status::Skipped,
+                    None,
+                    None,
+                ));
+                continue;
+            }
+            let sleep;
+            let parts: Vec<&str> = match inj_here(index) {
+                Some(Injection::FailBefore(_)) => vec![INJECT_BEFORE],
+                Some(Injection::FailInside(_)) => vec![&step.revert, INJECT_INSIDE],
+                Some(Injection::SleepInside { seconds, .. }) => {
+                    sleep = format!("SELECT pg_catalog.pg_sleep({seconds})");
+                    vec![&step.revert, &sleep]
+                }
+                _ => vec![&step.revert],
+            };
+            let t = Instant::now();
+            tracing::info!(step = %step.name, index, "revert");
+            match self.exec_tx(client, TxMode::ReadWrite, &parts).await {
+                Ok(()) => {
+                    self.applied[i] = false;
+                    let status = if exists { Status::Ok } else { Status::NoOp };
+                    events.push(Self::event(
+                        &step,
+                        index,
+                        Phase::Revert,
+                        status,
+                        None,
+                        Some(t),
+                    ));
+                }
+                Err(e) => {
+                    let f = classify_db_error(&e);
+                    tracing::warn!(step = %step.name, cause = %f, "revert failed: failure-stop");
+                    events.push(Self::event(
+                        &step,
+                        index,
+                        Phase::Revert,
+                        Status::Failed,
+                        Some(f.clone()),
+                        Some(t),
+                    ));
+                    stopped = Some(FailureStop {
+                        step: step.name.clone(),
+                        index,
+                        phase: Phase::Revert,
+                        cause: f,
+                    });
+                }
+            }
+        }
+        self.events.extend(events.iter().cloned());
+        if stopped.is_some() {
+            self.stopped = stopped.clone();
+        }
+        Ok(RevertOutcome {
+            events,
+            archive: artefact,
+            noop: !exists,
+            stopped,
+        })
+    }
+
+    /// Run `archive.sql` and each generated query in one read-only snapshot:
+    /// `(table, rows as JSON text)` in revert order.
+    async fn read_archive(&self, client: &Client) -> Result<Vec<(String, Vec<String>)>> {
+        let head = format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TimeZone = 'UTC'; \
+             SET LOCAL search_path = pg_catalog; SET LOCAL row_security = off; \
+             SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'",
+            self.limits.lock_timeout_ms, self.limits.statement_timeout_ms
+        );
+        client.batch_execute(&head).await.map_err(archive_error)?;
+        let result = async {
+            let gen = client
+                .query(self.plan.archive_sql.as_str(), &[])
+                .await
+                .map_err(archive_error)?;
+            let mut out = Vec::with_capacity(gen.len());
+            for g in gen {
+                let table: String = g.try_get(0).map_err(archive_error)?;
+                let sql: String = g.try_get(1).map_err(archive_error)?;
+                let rows = client
+                    .query(sql.as_str(), &[])
+                    .await
+                    .map_err(archive_error)?;
+                let mut lines = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let json: String = r.try_get(1).map_err(archive_error)?;
+                    lines.push(json);
+                }
+                out.push((table, lines));
+            }
+            Ok::<_, Error>(out)
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        if let Err(e) = client.batch_execute(end).await {
+            if result.is_ok() {
+                return Err(archive_error(e));
+            }
+        }
+        result
+    }
+}
+
+fn archive_error(e: tokio_postgres::Error) -> Error {
+    let f = classify_db_error(&e);
+    Error::check(
+        "archive_failed",
+        format!(
+            "Exporting the governance rows before the revert failed, so nothing was dropped: {f}."
+        ),
+    )
+}
+
+/// Write the archive as JSON lines through a temp file, refusing to overwrite.
+fn write_archive(path: &Path, dump: &[(String, Vec<String>)]) -> Result<ArchiveArtefact> {
+    if path.exists() {
+        return Err(Error::bad_input(
+            "archive_exists",
+            format!(
+                "The archive {} already exists; it is never overwritten. Nothing was dropped.",
+                path.display()
+            ),
+        )
+        .with_hint("Choose a new archive path."));
+    }
+    let mut bytes = Vec::new();
+    let mut tables = BTreeMap::new();
+    for (table, rows) in dump {
+        let name = serde_json::to_string(table)
+            .map_err(|e| Error::internal("archive_encode", e.to_string()))?;
+        for row in rows {
+            bytes.extend_from_slice(b"{\"table\":");
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.extend_from_slice(b",\"row\":");
+            bytes.extend_from_slice(row.as_bytes());
+            bytes.extend_from_slice(b"}\n");
+        }
+        tables.insert(table.clone(), rows.len());
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).at(dir, "create directory")?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).at(dir, "create a temporary file in")?;
+    tmp.write_all(&bytes).at(path, "write")?;
+    tmp.as_file().sync_all().at(path, "sync")?;
+    tmp.persist_noclobber(path)
+        .map_err(|e| Error::io(path, "rename into place", e.error))?;
+    Ok(ArchiveArtefact {
+        path: path.to_path_buf(),
+        sha256: sha256_hex(&bytes),
+        tables,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_plan_has_seven_steps_with_hashes() {
+        let plan = Plan::embedded().expect("embedded plan parses");
+        assert_eq!(plan.schema, "cutter_governance");
+        assert_eq!(plan.migration, "p0");
+        assert_eq!(
+            plan.step_names(),
+            [
+                "01_schema",
+                "02_dot_tool_revision",
+                "03_cut_change_set",
+                "04_cut_unit",
+                "05_dot_pair_signature",
+                "06_signal",
+                "07_g2_backlog_view"
+            ]
+        );
+        for s in &plan.steps {
+            assert_eq!(s.files.len(), 3);
+            assert!(s.files.iter().all(|(_, h)| h.len() == 64));
+            assert!(
+                !s.deploy.contains("BEGIN;"),
+                "{}: files contain no BEGIN",
+                s.name
+            );
+        }
+        assert_eq!(plan.file_hashes().len(), 2 + 7 * 3);
+        assert!(plan.archive_sql.contains("row_to_json"));
+    }
+
+    #[test]
+    fn embedded_list_matches_repository() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/p0");
+        let loaded = Plan::load(&dir).expect("repository plan loads");
+        let embedded = Plan::embedded().expect("embedded plan parses");
+        assert_eq!(loaded.file_hashes(), embedded.file_hashes());
+    }
+
+    #[test]
+    fn malformed_plan_names_file_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("plan.yaml"),
+            "schema: cutter_governance\nsteps:\n  - name: 01\n    deploy: [oops\n",
+        )
+        .expect("write");
+        let err = Plan::load(dir.path()).expect_err("malformed");
+        assert_eq!(err.kind, "malformed_plan");
+        assert!(err.message.contains("plan.yaml"), "{}", err.message);
+        assert!(err.message.contains("line"), "{}", err.message);
+    }
+
+    #[test]
+    fn plan_paths_must_stay_inside() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("plan.yaml"),
+            "schema: s\nsteps:\n  - {name: a, deploy: ../x.sql, verify: v.sql, revert: r.sql}\n",
+        )
+        .expect("write");
+        let err = Plan::load(dir.path()).expect_err("escape");
+        assert!(err.message.contains("relative path"), "{}", err.message);
+    }
+
+    #[test]
+    fn approval_needs_a_name_and_a_stop() {
+        let plan = Plan::embedded().expect("plan");
+        let mut r = Runner::new(plan, Limits::default());
+        assert_eq!(
+            r.approve_retry("alice").expect_err("no stop").kind,
+            "no_failure_stop"
+        );
+        r.restore_stop(FailureStop {
+            step: "02_dot_tool_revision".into(),
+            index: 2,
+            phase: Phase::Deploy,
+            cause: DbFailure {
+                sqlstate: Some("55P03".into()),
+                kind: "lock_timeout".into(),
+                message: "canceling statement due to lock timeout".into(),
+                detail: None,
+            },
+        });
+        assert_eq!(
+            r.approve_retry("  ").expect_err("empty").kind,
+            "approval_requires_name"
+        );
+        assert!(r.stopped().is_some());
+        r.approve_retry("alice").expect("approved");
+        assert!(r.stopped().is_none());
+        assert_eq!(
+            r.approvals(),
+            [Approval {
+                step: "02_dot_tool_revision".into(),
+                approved_by: "alice".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn status_serializes_snake_case() {
+        let e = StepEvent {
+            step: "01_schema".into(),
+            index: 1,
+            phase: Phase::Deploy,
+            status: Status::NoOp,
+            error: None,
+            elapsed_ms: 12,
+        };
+        let y = serde_yaml_ng::to_string(&e).expect("yaml");
+        assert!(y.contains("status: noop"), "{y}");
+        assert!(!y.contains("elapsed"), "{y}");
+    }
+}

@@ -1,0 +1,1228 @@
+//! The scenario engine: runs one parsed scenario against real PostgreSQL 16 containers and
+//! records its observed outcome (no times, ports, ids or passwords) for the insta snapshot.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use crate::container::{PgContainer, PgSpec, DB_NAME};
+use crate::docker::RunIdentity;
+use crate::error::{Error, Result};
+use crate::fingerprint::{self, ChangeKind, Fingerprint};
+use crate::image::ImageChoice;
+use crate::migrate::{self, Injection, Limits, Plan, Runner};
+use crate::restore::{self, RestoreOutcome, RestoreTestOptions};
+use crate::scenario::model::*;
+use crate::scenario::parser::ScenarioFile;
+
+/// The verified dump a run uses, with its checksum file and row-count snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct DumpSet {
+    pub dump: PathBuf,
+    pub sums: PathBuf,
+    pub rowcounts: PathBuf,
+}
+
+impl DumpSet {
+    /// The fixture committed in `fixtures/`.
+    pub fn bundled(repo: &Path) -> DumpSet {
+        let f = repo.join("fixtures");
+        DumpSet {
+            dump: f.join("directus_full_fixture.dump"),
+            sums: f.join("SHA256SUMS"),
+            rowcounts: f.join("directus_rowcounts_fixture.psv"),
+        }
+    }
+}
+
+/// The restored baseline shared by every `clone` scenario of a run.
+pub struct Baseline {
+    pub pg: PgContainer,
+    pub restore: RestoreOutcome,
+    pub restore_ms: u128,
+    pub settings: Vec<(String, String)>,
+}
+
+/// Test keys of the DOT pair for the dry run (in memory; never logged).
+fn key_store() -> dot_signing::MemoryStore {
+    let mut s = dot_signing::MemoryStore::new();
+    if let (Ok(e), Ok(v)) = (dot_signing::CredentialRef::memory("dot-992"), dot_signing::CredentialRef::memory("dot-991")) {
+        s.insert(&e, random_key());
+        s.insert(&v, random_key());
+    }
+    s
+}
+
+fn random_key() -> Vec<u8> {
+    use rand::RngCore;
+    let mut k = vec![0u8; 32];
+    rand::thread_rng().fill_bytes(&mut k);
+    k
+}
+
+/// Everything shared by the scenarios of one run.
+pub struct Suite {
+    pub docker: Docker,
+    pub run: RunIdentity,
+    pub repo: PathBuf,
+    pub image: ImageChoice,
+    pub dumps: DumpSet,
+    /// Override of the P0 plan folder (`P0_PLAN_DIR`), e.g. a copy with a broken revert.
+    pub plan_dir: Option<PathBuf>,
+    pub jobs: u32,
+    baseline: tokio::sync::OnceCell<Arc<Baseline>>,
+    clone_lock: tokio::sync::Mutex<()>,
+    keys: dot_signing::MemoryStore,
+}
+
+impl Suite {
+    pub fn new(docker: Docker, run: RunIdentity, repo: PathBuf, image: ImageChoice, dumps: DumpSet) -> Suite {
+        Suite {
+            docker,
+            run,
+            repo,
+            image,
+            dumps,
+            plan_dir: std::env::var_os("P0_PLAN_DIR").map(PathBuf::from),
+            jobs: 2,
+            baseline: tokio::sync::OnceCell::new(),
+            clone_lock: tokio::sync::Mutex::new(()),
+            keys: key_store(),
+        }
+    }
+
+    pub fn plan(&self) -> Result<Plan> {
+        match &self.plan_dir {
+            Some(d) => Plan::load(d),
+            None => Plan::embedded(),
+        }
+    }
+
+    /// Restore the verified dump once per run into the baseline container.
+    pub async fn baseline(&self) -> Result<Arc<Baseline>> {
+        self.baseline
+            .get_or_try_init(|| async {
+                let opts = self.restore_options(&self.dumps, "baseline");
+                restore::preflight_inputs(&opts)?;
+                let mut spec = PgSpec::new(&self.image.reference, "baseline");
+                spec.settings = restore::fast_settings();
+                let pg = PgContainer::start(&self.docker, &self.run, &spec).await?;
+                crate::guard::ensure_owned(&self.docker, &self.run, &pg.id).await?;
+                let t = Instant::now();
+                let (ro, _, _) = restore::restore_into(&pg, &self.dumps.dump, self.jobs).await?;
+                let restore_ms = t.elapsed().as_millis();
+                if !ro.passed {
+                    return Err(Error::check("baseline_restore_failed", format!("restoring the baseline from {} failed: {:?}", self.dumps.dump.display(), ro.messages)));
+                }
+                Ok(Arc::new(Baseline { pg, restore: ro, restore_ms, settings: spec.settings }))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Remove the baseline container (end of run).
+    pub async fn shutdown(&self) -> Result<()> {
+        if let Some(b) = self.baseline.get() {
+            // Other Arcs are gone once every trial has finished.
+            let _ = b.pg.docker().clone();
+        }
+        crate::docker::sweep(&self.docker, Some(&self.run.run_id), true).await.map(|_| ())
+    }
+
+    fn restore_options(&self, d: &DumpSet, role: &str) -> RestoreTestOptions {
+        RestoreTestOptions {
+            dump: d.dump.clone(),
+            sums: d.sums.clone(),
+            rowcounts: Some(d.rowcounts.clone()),
+            image: Some(self.image.reference.clone()),
+            keep: false,
+            jobs: self.jobs,
+            durable: false,
+            role: role.to_string(),
+        }
+    }
+}
+
+/// What a scenario produced: the deterministic observations (snapshotted) and the rest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: String,
+    pub title: String,
+    pub environment: Environment,
+    pub observations: Vec<Value>,
+    /// Not snapshotted: artefacts with their SHA-256, strategy, timings.
+    #[serde(skip)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Extra {
+    pub artefacts: Vec<(String, String)>,
+    pub strategy: String,
+    pub settings: Vec<(String, String)>,
+    pub failure_stops: Vec<String>,
+    pub approvals: Vec<migrate::Approval>,
+    pub elapsed_ms: u128,
+}
+
+/// A failed scenario: where (file:line) and why.
+#[derive(Debug)]
+pub struct Failure {
+    pub location: String,
+    pub message: String,
+    pub partial: Outcome,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+struct ChangeSetState {
+    id: Uuid,
+    canonical_sha256: String,
+    units: Vec<dot_signing::Unit>,
+    executor: Option<dot_signing::SignatureRow>,
+}
+
+struct Writers {
+    stop: Arc<AtomicBool>,
+    committed: Arc<Mutex<Vec<i64>>>,
+    failed: Arc<Mutex<usize>>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+struct Ctx<'a> {
+    suite: &'a Suite,
+    file: &'a ScenarioFile,
+    tmp: tempfile::TempDir,
+    own: Option<PgContainer>,
+    dbname: Option<String>,
+    client: Option<Client>,
+    runner: Runner,
+    snapshots: HashMap<String, Fingerprint>,
+    sessions: HashMap<String, Client>,
+    dumps: DumpSet,
+    change_sets: HashMap<String, ChangeSetState>,
+    listener: Option<cutter_signals::Listener>,
+    writers: Option<Writers>,
+    obs: Vec<Value>,
+    extra: Extra,
+    role: String,
+}
+
+type StepResult = std::result::Result<Value, String>;
+
+fn err_text(e: &Error) -> String {
+    format!("[{}] {}", e.kind, e.message)
+}
+
+/// Run one scenario to completion (setup, steps, teardown).
+pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outcome, Failure> {
+    let started = Instant::now();
+    let sc = &file.scenario;
+    let fail0 = |m: String| Failure {
+        location: file.location(0),
+        message: m,
+        partial: Outcome { id: sc.id.clone(), title: sc.title.clone(), environment: sc.environment, observations: vec![], extra: Extra::default() },
+    };
+    let plan = suite.plan().map_err(|e| fail0(err_text(&e)))?;
+    let tmp = tempfile::Builder::new().prefix("dryrun-scenario-").tempdir().map_err(|e| fail0(e.to_string()))?;
+    let mut ctx = Ctx {
+        suite,
+        file,
+        tmp,
+        own: None,
+        dbname: None,
+        client: None,
+        runner: Runner::new(plan, Limits::default()),
+        snapshots: HashMap::new(),
+        sessions: HashMap::new(),
+        dumps: suite.dumps.clone(),
+        change_sets: HashMap::new(),
+        listener: None,
+        writers: None,
+        obs: Vec::new(),
+        extra: Extra::default(),
+        role: format!("scenario-{}", sc.id.to_lowercase()),
+    };
+    let mut failure: Option<(usize, String)> = None;
+    if let Err(e) = ctx.setup().await {
+        failure = Some((0, format!("setup failed: {}", err_text(&e))));
+    }
+    if failure.is_none() {
+        for (i, step) in sc.steps.iter().enumerate() {
+            match ctx.step(step).await {
+                Ok(v) => {
+                    let mut o = json!({ "step": step.name() });
+                    if let (Some(m), Value::Object(add)) = (o.as_object_mut(), v) {
+                        m.extend(add);
+                    }
+                    ctx.obs.push(o);
+                }
+                Err(msg) => {
+                    failure = Some((i, msg));
+                    break;
+                }
+            }
+        }
+    }
+    let teardown = ctx.teardown().await;
+    ctx.extra.elapsed_ms = started.elapsed().as_millis();
+    ctx.extra.approvals = ctx.runner.approvals().to_vec();
+    let outcome = Outcome { id: sc.id.clone(), title: sc.title.clone(), environment: sc.environment, observations: std::mem::take(&mut ctx.obs), extra: ctx.extra.clone() };
+    match (failure, teardown) {
+        (Some((i, m)), _) => Err(Failure { location: file.location(i), message: m, partial: outcome }),
+        (None, Err(e)) => Err(Failure { location: file.location(0), message: format!("teardown failed: {}", err_text(&e)), partial: outcome }),
+        (None, Ok(())) => Ok(outcome),
+    }
+}
+
+impl Ctx<'_> {
+    fn pg(&self) -> std::result::Result<&PgContainer, String> {
+        if let Some(p) = &self.own {
+            return Ok(p);
+        }
+        Err("this step needs a database: use environment clone or container".into())
+    }
+
+    fn client(&self) -> std::result::Result<&Client, String> {
+        self.client.as_ref().ok_or_else(|| "this step needs a database connection (environment clone or container)".to_string())
+    }
+
+    async fn connect_db(&self) -> Result<Client> {
+        let db = self.dbname.clone().unwrap_or_else(|| DB_NAME.to_string());
+        match (&self.own, self.suite.baseline.get()) {
+            (Some(p), _) => p.connect(&db).await,
+            (None, Some(b)) => b.pg.connect(&db).await,
+            (None, None) => Err(Error::internal("no_database", "no database for this scenario")),
+        }
+    }
+
+    fn config(&self) -> Result<tokio_postgres::Config> {
+        let db = self.dbname.clone().unwrap_or_else(|| DB_NAME.to_string());
+        match (&self.own, self.suite.baseline.get()) {
+            (Some(p), _) => p.pg_config(&db),
+            (None, Some(b)) => b.pg.pg_config(&db),
+            (None, None) => Err(Error::internal("no_database", "no database for this scenario")),
+        }
+    }
+
+    async fn setup(&mut self) -> Result<()> {
+        match self.file.scenario.environment {
+            Environment::Restore | Environment::Library => {
+                self.extra.strategy = "none (library / restore-test pipeline)".into();
+            }
+            Environment::Clone => {
+                let b = self.suite.baseline().await?;
+                let name = format!("{}_{}", self.file.scenario.id.to_lowercase(), &Uuid::new_v4().simple().to_string()[..8]);
+                {
+                    let _g = self.suite.clone_lock.lock().await;
+                    let admin = b.pg.connect("postgres").await?;
+                    admin
+                        .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"))
+                        .await?;
+                }
+                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &b.pg.id).await?;
+                self.dbname = Some(name);
+                self.client = Some(self.connect_db().await?);
+                self.extra.strategy = "clone: CREATE DATABASE … TEMPLATE baseline STRATEGY FILE_COPY".into();
+                self.extra.settings = b.settings.clone();
+            }
+            Environment::Container => {
+                // Own server with production-like (durable) settings, restored from the dump.
+                let opts = self.suite.restore_options(&self.dumps, &self.role);
+                restore::preflight_inputs(&opts)?;
+                let spec = PgSpec::new(&self.suite.image.reference, &self.role);
+                let pg = PgContainer::start(&self.suite.docker, &self.suite.run, &spec).await?;
+                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await?;
+                let (ro, _, _) = restore::restore_into(&pg, &self.dumps.dump, self.suite.jobs).await?;
+                if !ro.passed {
+                    return Err(Error::check("restore_failed", format!("restore into the scenario's own container failed: {:?}", ro.messages)));
+                }
+                self.own = Some(pg);
+                self.client = Some(self.connect_db().await?);
+                self.extra.strategy = "own container, fresh restore of the verified dump, durable settings".into();
+                self.extra.settings = vec![("fsync".into(), "on".into()), ("full_page_writes".into(), "on".into())];
+            }
+        }
+        Ok(())
+    }
+
+    async fn teardown(&mut self) -> Result<()> {
+        if let Some(w) = self.writers.take() {
+            w.stop.store(true, Ordering::SeqCst);
+            for h in w.handles {
+                let _ = h.await;
+            }
+        }
+        if let Some(l) = self.listener.take() {
+            l.close().await;
+        }
+        self.sessions.clear();
+        self.client = None;
+        if let (Some(db), Some(b)) = (self.dbname.take(), self.suite.baseline.get()) {
+            let admin = b.pg.connect("postgres").await?;
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).await?;
+        }
+        if let Some(p) = self.own.take() {
+            p.remove().await?;
+        }
+        Ok(())
+    }
+
+    async fn step(&mut self, step: &Step) -> StepResult {
+        match step {
+            Step::PrepareDump(p) => self.prepare_dump(p),
+            Step::RestoreTest(r) => self.restore_test(r).await,
+            Step::Preflight(p) => self.preflight(p),
+            Step::Snapshot(name) => {
+                let fp = fingerprint::take(self.client()?).await.map_err(|e| err_text(&e))?;
+                let v = json!({ "name": name, "schema_objects": fp.schema.len(), "tables": fp.data.len() });
+                self.snapshots.insert(name.clone(), fp);
+                Ok(v)
+            }
+            Step::Deploy(d) => self.deploy(d).await,
+            Step::ApproveRetry(by) => {
+                self.runner.approve_retry(by).map_err(|e| err_text(&e))?;
+                Ok(json!({ "approved_by": by, "recorded": true }))
+            }
+            Step::Revert(r) => self.revert(r).await,
+            Step::Compare(c) => self.compare(c).await,
+            Step::Session(s) => {
+                let c = self.connect_db().await.map_err(|e| err_text(&e))?;
+                if s.keep_open {
+                    c.batch_execute(&format!("BEGIN; {}", s.sql)).await.map_err(|e| format!("session {}: {e}", s.name))?;
+                } else {
+                    c.batch_execute(&s.sql).await.map_err(|e| format!("session {}: {e}", s.name))?;
+                }
+                self.sessions.insert(s.name.clone(), c);
+                Ok(json!({ "name": s.name, "transaction_open": s.keep_open }))
+            }
+            Step::Commit(name) => {
+                let c = self.sessions.get(name).ok_or_else(|| format!("no session named {name}"))?;
+                c.batch_execute("COMMIT").await.map_err(|e| format!("commit of session {name}: {e}"))?;
+                Ok(json!({ "name": name, "committed": true }))
+            }
+            Step::Scalar(s) => {
+                let row = self.client()?.query_one(s.sql.as_str(), &[]).await.map_err(|e| format!("{}: {e}", s.sql))?;
+                let v: Option<String> = row.try_get(0).map_err(|e| format!("{}: the query must return text (cast with ::text): {e}", s.sql))?;
+                let v = v.unwrap_or_else(|| "NULL".into());
+                if v != s.equals {
+                    return Err(format!("scalar {:?} returned {v:?}, expected {:?}", s.sql, s.equals));
+                }
+                Ok(json!({ "sql": s.sql, "value": v }))
+            }
+            Step::Crash(c) => self.crash(c).await,
+            Step::WritersStart(w) => self.writers_start(w).await,
+            Step::WritersStop(_) => self.writers_stop().await,
+            Step::CanonVectors(v) => {
+                let path = self.suite.repo.join(&v.file);
+                let r = canon_md::vectors::check_file(&path).map_err(|e| e.to_string())?;
+                if r.passed() != v.expect_passed || r.failed() != v.expect_failed {
+                    return Err(format!("vectors: {} (expected {} passed, {} failed)\n{}", r.summary(), v.expect_passed, v.expect_failed, r.render()));
+                }
+                Ok(json!({ "file": v.file, "summary": r.summary(), "rule": canon_md::RULE }))
+            }
+            Step::CanonDeterminism(d) => self.canon_determinism(d).await,
+            Step::ChangeSet(c) => self.change_set(c).await,
+            Step::Sign(s) => self.sign(s).await,
+            Step::BrokenReference(b) => self.broken_reference(b).await,
+            Step::Verify(v) => self.verify(v).await,
+            Step::AwaitSignal(a) => {
+                let cs = self.cs(&a.change_set)?.id;
+                let kind: cutter_signals::SignalKind = a.kind.parse().map_err(|e: cutter_signals::Error| e.to_string())?;
+                let l = self.listener.as_mut().ok_or("no listener: a verify step must run first")?;
+                let n = l.await_signal(kind, cs, Duration::from_secs(10)).await.map_err(|e| format!("no {} signal observed: {e}", a.kind))?;
+                Ok(json!({ "kind": n.kind.as_str(), "routed_to": n.routed_to, "emitter_dot_id": n.emitter_dot_id, "channel": cutter_signals::CHANNEL }))
+            }
+            Step::Acknowledge(a) => self.acknowledge(a).await,
+            Step::Guard(g) => self.guard(g).await,
+            Step::Teardown(_) => {
+                self.teardown().await.map_err(|e| err_text(&e))?;
+                let (c, v) = crate::docker::count_labelled(&self.suite.docker, Some(&self.suite.run.run_id)).await.map_err(|e| err_text(&e))?;
+                let mine = count_role(&self.suite.docker, &self.role).await.map_err(|e| err_text(&e))?;
+                let _ = (c, v);
+                if mine != 0 {
+                    return Err(format!("{mine} container(s) of this scenario left after teardown"));
+                }
+                Ok(json!({ "containers_left": mine }))
+            }
+        }
+    }
+
+    fn prepare_dump(&mut self, p: &PrepareDump) -> StepResult {
+        let dir = self.tmp.path();
+        let src = &self.suite.dumps;
+        let name = |p: &Path| p.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let dump = dir.join(name(&src.dump));
+        let sums = dir.join("SHA256SUMS");
+        let rc = dir.join(name(&src.rowcounts));
+        let io = |e: std::io::Error| e.to_string();
+        std::fs::copy(&src.dump, &dump).map_err(io)?;
+        std::fs::copy(&src.sums, &sums).map_err(io)?;
+        std::fs::copy(&src.rowcounts, &rc).map_err(io)?;
+        let mut recompute = Vec::new();
+        match p.mutate {
+            Mutation::None => {}
+            Mutation::FlipByte => {
+                let mut b = std::fs::read(&dump).map_err(io)?;
+                let off = p.offset.unwrap_or((b.len() / 2) as u64) as usize;
+                let off = off.min(b.len().saturating_sub(1));
+                b[off] ^= 0xff;
+                std::fs::write(&dump, b).map_err(io)?;
+            }
+            Mutation::Truncate => {
+                let len = std::fs::metadata(&dump).map_err(io)?.len();
+                let keep = (len as f64 * p.keep_fraction.unwrap_or(0.5)) as u64;
+                let f = std::fs::OpenOptions::new().write(true).open(&dump).map_err(io)?;
+                f.set_len(keep).map_err(io)?;
+                recompute.push(dump.clone());
+            }
+        }
+        if let Some(d) = &p.rowcount_drift {
+            let mut counts = crate::rowcounts::RowCounts::parse_file(&rc).map_err(|e| err_text(&e))?;
+            let (s, t) = d.table.split_once('.').ok_or("rowcount_drift.table must be schema.table")?;
+            let v = counts.counts.get_mut(&(s.to_string(), t.to_string())).ok_or_else(|| format!("{} not in the snapshot", d.table))?;
+            *v += d.delta;
+            std::fs::write(&rc, counts.render()).map_err(io)?;
+            recompute.push(rc.clone());
+        }
+        if !recompute.is_empty() {
+            let entries = crate::checksum::parse_sums(&sums).map_err(|e| err_text(&e))?;
+            let mut text = String::new();
+            for e in entries {
+                let path = dir.join(&e.name);
+                let digest = if recompute.contains(&path) { crate::checksum::sha256_file(&path).map_err(|e| err_text(&e))? } else { e.digest };
+                text.push_str(&format!("{digest}  {}\n", e.name));
+            }
+            std::fs::write(&sums, text).map_err(io)?;
+        }
+        let entries = crate::checksum::parse_sums(&sums).map_err(|e| err_text(&e))?;
+        let matches = crate::checksum::verify_listed(&dump, &sums, &entries).is_ok();
+        self.dumps = DumpSet { dump, sums, rowcounts: rc };
+        Ok(json!({ "mutation": p.mutate, "rowcount_drift": p.rowcount_drift.as_ref().map(|d| &d.table), "dump_matches_sums": matches }))
+    }
+
+    async fn restore_test(&mut self, r: &RestoreTestStep) -> StepResult {
+        let opts = self.suite.restore_options(&self.dumps, &self.role);
+        let before = crate::container::created_count(&self.role);
+        let res = restore::restore_test(&self.suite.docker, &self.suite.run, &opts).await;
+        let created = crate::container::created_count(&self.role) - before;
+        let left = count_role(&self.suite.docker, &self.role).await.map_err(|e| err_text(&e))?;
+        let v = match &res {
+            Err(e) => json!({ "verdict": "refused", "error_kind": e.kind, "containers_created": created, "containers_left": left }),
+            Ok(rep) => {
+                self.extra.artefacts.extend(rep.verified.iter().map(|v| (v.file.clone(), v.sha256.clone())));
+                json!({
+                    "verdict": rep.verdict,
+                    "stopped_at": rep.stopped_at,
+                    "restore_exit_code": rep.restore.as_ref().map(|r| r.exit_code),
+                    "restore_messages": rep.restore.as_ref().map(|r| r.messages.iter().map(|m| json!({"kind": m.kind, "benign": m.benign, "message": m.message.lines().next().unwrap_or("")})).collect::<Vec<_>>()),
+                    "notes": rep.notes.len(),
+                    "tables_restored": rep.smoke.as_ref().map(|s| s.tables_restored),
+                    "tables_expected": rep.smoke.as_ref().and_then(|s| s.tables_expected),
+                    "differences": rep.smoke.as_ref().map(|s| s.differences.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+                    "key_tables_matching": rep.smoke.as_ref().map(|s| s.key_tables.iter().filter(|k| k.matches).count()),
+                    "dot_pair_active": rep.smoke.as_ref().map(|s| s.dot_pair_ok),
+                    "containers_created": created,
+                    "containers_left": left,
+                })
+            }
+        };
+        let verdict = v["verdict"].as_str().unwrap_or("");
+        let want = match r.expect {
+            RestoreExpect::Pass => "pass",
+            RestoreExpect::Fail => "fail",
+            RestoreExpect::Refused => "refused",
+        };
+        if verdict != want {
+            let why = match &res {
+                Err(e) => err_text(e),
+                Ok(rep) => rep.reason.clone().unwrap_or_default(),
+            };
+            return Err(format!("restore test verdict {verdict}, expected {want}: {why}"));
+        }
+        if let Some(s) = &r.stopped_at {
+            if v["stopped_at"].as_str() != Some(s.as_str()) {
+                return Err(format!("restore test stopped at {:?}, expected {s}", v["stopped_at"]));
+            }
+        }
+        if let Some(k) = &r.error_kind {
+            if v["error_kind"].as_str() != Some(k.as_str()) {
+                return Err(format!("restore test error kind {:?}, expected {k}", v["error_kind"]));
+            }
+        }
+        if let Some(n) = r.containers_created {
+            if created != n {
+                return Err(format!("{created} container(s) created, expected {n}"));
+            }
+        }
+        if left != 0 {
+            return Err(format!("{left} container(s) left after the restore test"));
+        }
+        if verdict != "pass" {
+            self.extra.failure_stops.push(format!("restore-test stopped: {}", v["stopped_at"].as_str().or(v["error_kind"].as_str()).unwrap_or("?")));
+        }
+        Ok(v)
+    }
+
+    fn preflight(&mut self, p: &PreflightStep) -> StepResult {
+        let info = crate::dumpinfo::inspect(&self.dumps.dump).map_err(|e| err_text(&e))?;
+        let created = info.created.ok_or("dump has no creation time")?;
+        let now = created + chrono::Duration::minutes(p.clock_minutes_after_dump);
+        let res = crate::preflight::check_backup_age(Some(created), now, p.max_age_minutes);
+        let (outcome, kind) = match &res {
+            Ok(_) => (PassStop::Pass, None),
+            Err(e) => (PassStop::Stop, Some(e.kind)),
+        };
+        if outcome != p.expect {
+            return Err(format!("preflight {:?}, expected {:?}: {:?}", outcome, p.expect, res.err().map(|e| e.message)));
+        }
+        if let Some(k) = kind {
+            self.extra.failure_stops.push(format!("preflight stop: {k}"));
+        }
+        Ok(json!({ "age_minutes": p.clock_minutes_after_dump, "max_age_minutes": p.max_age_minutes, "outcome": outcome, "stop_kind": kind }))
+    }
+
+    async fn deploy(&mut self, d: &DeployStep) -> StepResult {
+        let mut limits = Limits::default();
+        if let Some(l) = d.lock_timeout_ms {
+            limits.lock_timeout_ms = l;
+        }
+        if let Some(s) = d.statement_timeout_ms {
+            limits.statement_timeout_ms = s;
+        }
+        self.runner.limits = limits;
+        let inj = d.inject.as_ref().map(to_injection);
+        let client = self.client.as_ref().ok_or("deploy needs a database")?;
+        let res = self.runner.deploy(client, d.upto, inj.as_ref()).await;
+        let v = match res {
+            Err(e) => json!({ "outcome": "refused", "error_kind": e.kind }),
+            Ok(o) => {
+                if let Some(s) = &o.stopped {
+                    self.extra.failure_stops.push(s.to_string());
+                }
+                json!({
+                    "outcome": if o.stopped.is_some() { "stopped" } else { "applied" },
+                    "events": o.events.iter().map(event_json).collect::<Vec<_>>(),
+                    "applied": o.applied,
+                    "stop": o.stopped.as_ref().map(|s| json!({ "step": s.index, "name": s.step, "phase": s.phase, "cause": s.cause.kind, "sqlstate": s.cause.sqlstate })),
+                })
+            }
+        };
+        let outcome = v["outcome"].as_str().unwrap_or("");
+        let want = match d.expect.outcome {
+            DeployOutcomeKind::Applied => "applied",
+            DeployOutcomeKind::Stopped => "stopped",
+            DeployOutcomeKind::Refused => "refused",
+        };
+        if outcome != want {
+            return Err(format!("deploy {outcome}, expected {want}: {}", v));
+        }
+        if let Some(k) = d.expect.stop_step {
+            if v["stop"]["step"].as_u64() != Some(k as u64) {
+                return Err(format!("deploy stopped at step {:?}, expected {k}", v["stop"]["step"]));
+            }
+        }
+        if let Some(c) = &d.expect.cause {
+            if v["stop"]["cause"].as_str() != Some(c.as_str()) {
+                return Err(format!("failure cause {:?}, expected {c}: {}", v["stop"]["cause"], v["stop"]));
+            }
+        }
+        Ok(v)
+    }
+
+    async fn revert(&mut self, r: &RevertStep) -> StepResult {
+        let archive = self.tmp.path().join(format!("governance-archive-{}.jsonl", Uuid::new_v4().simple()));
+        let client = self.client.as_ref().ok_or("revert needs a database")?;
+        let o = self.runner.revert(client, Some(&archive)).await.map_err(|e| err_text(&e))?;
+        if let Some(s) = &o.stopped {
+            return Err(format!("revert stopped: {s}"));
+        }
+        if let Some(n) = r.expect_noop {
+            if o.noop != n {
+                return Err(format!("revert noop = {}, expected {n}", o.noop));
+            }
+        }
+        let archive_v = o.archive.as_ref().map(|a| {
+            self.extra.artefacts.push((format!("governance archive ({})", self.file.scenario.id), a.sha256.clone()));
+            json!({ "tables": a.tables, "sha256_recorded": a.sha256.len() == 64 })
+        });
+        if r.archive && archive_v.is_none() {
+            return Err("expected governance rows to be archived before the drop, but no archive was written".into());
+        }
+        Ok(json!({ "noop": o.noop, "events": o.events.iter().map(event_json).collect::<Vec<_>>(), "archive": archive_v }))
+    }
+
+    async fn compare(&mut self, c: &CompareStep) -> StepResult {
+        let base = self.snapshots.get(&c.with).ok_or_else(|| format!("no snapshot named {}", c.with))?.clone();
+        let now = fingerprint::take(self.client()?).await.map_err(|e| err_text(&e))?;
+        let keep = |s: &str, t: &str| {
+            let name = format!("{s}.{t}");
+            !c.data_except.contains(&name) && (c.data_schemas.is_empty() || c.data_schemas.iter().any(|x| x == s))
+        };
+        let a = Fingerprint { schema: base.schema.clone(), data: base.data.restrict(keep) };
+        let b = Fingerprint { schema: now.schema.clone(), data: now.data.restrict(keep) };
+        let diff = a.diff(&b);
+        let schema_eq = diff.schema.is_empty();
+        let data_eq = diff.data.is_empty();
+        let check = |want: Equality, eq: bool, what: &str| -> std::result::Result<(), String> {
+            match (want, eq) {
+                (Equality::Equal, false) => Err(format!("{what} fingerprint differs from snapshot {}:\n{}", c.with, diff)),
+                (Equality::Differs, true) => Err(format!("{what} fingerprint equals snapshot {}, expected a difference", c.with)),
+                _ => Ok(()),
+            }
+        };
+        check(c.schema, schema_eq, "schema")?;
+        check(c.data, data_eq, "data")?;
+        let sigil = |k: ChangeKind| match k {
+            ChangeKind::Added => "+",
+            ChangeKind::Removed => "-",
+            ChangeKind::Changed => "~",
+        };
+        let schema_changes: Vec<String> = diff.schema.iter().map(|s| format!("{} {} {}", sigil(s.kind), s.object_kind, s.identity)).collect();
+        let data_changes: Vec<String> = diff
+            .data
+            .iter()
+            .map(|d| {
+                let n = |t: &Option<fingerprint::TableData>| t.as_ref().map(|x| x.row_count.to_string()).unwrap_or_else(|| "-".into());
+                format!("{} {}.{} rows {} -> {}", sigil(d.kind), d.schema, d.table, n(&d.before), n(&d.after))
+            })
+            .collect();
+        Ok(json!({
+            "with": c.with,
+            "schema": if schema_eq { "equal" } else { "differs" },
+            "data": if data_eq { "equal" } else { "differs" },
+            "schema_changes": schema_changes,
+            "data_changes": if c.data == Equality::Ignore { json!("ignored") } else { json!(data_changes) },
+        }))
+    }
+
+    async fn crash(&mut self, c: &CrashStep) -> StepResult {
+        let cfg = self.config().map_err(|e| err_text(&e))?;
+        // The deploy runs on its own connection whose task we hold, so the client side can be cut.
+        let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+        let conn_task = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        if c.mode == CrashMode::CutConnection {
+            // Let the server notice a vanished client while a statement runs.
+            client.batch_execute("SET client_connection_check_interval = '100ms'").await.map_err(|e| e.to_string())?;
+        }
+        let plan = self.runner.plan.clone();
+        let mut runner = Runner::new(plan, self.runner.limits);
+        for a in self.runner.applied() {
+            let _ = a;
+        }
+        let inj = Injection::SleepInside { step: c.during_step, seconds: 30.0 };
+        let deploy = tokio::spawn(async move {
+            let r = runner.deploy(&client, None, Some(&inj)).await;
+            (runner, r)
+        });
+        // Wait until the step sleeps inside its transaction.
+        let watcher = self.connect_db().await.map_err(|e| err_text(&e))?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let n: i64 = watcher
+                .query_one("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()", &[])
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            if n > 0 {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err("the step never reached its sleep".into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        match c.mode {
+            CrashMode::KillServer => {
+                drop(watcher);
+                let pg = self.own.as_ref().ok_or("kill_server needs environment: container (its own server)")?;
+                pg.kill().await.map_err(|e| err_text(&e))?;
+            }
+            CrashMode::CutConnection => {
+                conn_task.abort();
+                // The server must end the orphaned backend and roll its transaction back.
+                let deadline = Instant::now() + Duration::from_secs(20);
+                loop {
+                    let n: i64 = watcher
+                        .query_one("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()", &[])
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .get(0);
+                    if n == 0 {
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        return Err("the server kept the cut connection's backend".into());
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        let (runner, res) = deploy.await.map_err(|e| e.to_string())?;
+        let outcome = res.map_err(|e| err_text(&e))?;
+        let stop = outcome.stopped.clone().ok_or("the deploy did not stop although its connection was lost")?;
+        self.extra.failure_stops.push(stop.to_string());
+        let mut restarted = false;
+        if c.mode == CrashMode::KillServer {
+            self.client = None;
+            self.sessions.clear();
+            let pg = self.own.as_mut().ok_or("no own container")?;
+            pg.restart_after_kill().await.map_err(|e| err_text(&e))?;
+            restarted = true;
+        }
+        self.client = Some(self.connect_db().await.map_err(|e| err_text(&e))?);
+        // The stop stays recorded: a later deploy needs an explicit approval.
+        self.runner = runner;
+        Ok(json!({
+            "mode": c.mode,
+            "during_step": c.during_step,
+            "stop": { "step": stop.index, "name": stop.step, "cause": stop.cause.kind },
+            "server_restarted": restarted,
+            "recovered": true,
+        }))
+    }
+
+    async fn writers_start(&mut self, w: &WritersStep) -> StepResult {
+        let stop = Arc::new(AtomicBool::new(false));
+        let committed = Arc::new(Mutex::new(Vec::new()));
+        let failed = Arc::new(Mutex::new(0usize));
+        let mut handles = Vec::new();
+        for i in 0..w.count {
+            let c = self.connect_db().await.map_err(|e| err_text(&e))?;
+            let (stop, committed, failed) = (stop.clone(), committed.clone(), failed.clone());
+            handles.push(tokio::spawn(async move {
+                // Bounded: at most 5000 writes or until stopped; explicit ids leave the sequence alone.
+                for n in 0..5000u32 {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let r = c
+                        .query_one(
+                            "INSERT INTO public.universal_edges (id, src_kind, src_id, dst_kind, dst_id, edge_type, created_at) \
+                             VALUES ($3, 'writer', $1, 'probe', $2, 'dry_run_write', now()) RETURNING id",
+                            &[&format!("w{i}"), &format!("n{n}"), &(900_000_000i64 + (i as i64) * 100_000 + n as i64)],
+                        )
+                        .await;
+                    match r.and_then(|row| row.try_get::<_, i64>(0)) {
+                        Ok(id) => {
+                            if let Ok(mut v) = committed.lock() {
+                                v.push(id)
+                            }
+                        }
+                        Err(_) => {
+                            if let Ok(mut f) = failed.lock() {
+                                *f += 1
+                            }
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }));
+        }
+        self.writers = Some(Writers { stop, committed, failed, handles });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Ok(json!({ "writers": w.count }))
+    }
+
+    async fn writers_stop(&mut self) -> StepResult {
+        let w = self.writers.take().ok_or("no writers running")?;
+        w.stop.store(true, Ordering::SeqCst);
+        for h in w.handles {
+            h.await.map_err(|e| e.to_string())?;
+        }
+        let ids = w.committed.lock().map(|v| v.clone()).unwrap_or_default();
+        let failed = w.failed.lock().map(|f| *f).unwrap_or(0);
+        let found: i64 = self
+            .client()?
+            .query_one("SELECT count(*) FROM public.universal_edges WHERE id = ANY($1)", &[&ids])
+            .await
+            .map_err(|e| e.to_string())?
+            .get(0);
+        let missing = ids.len() as i64 - found;
+        if ids.is_empty() {
+            return Err("the writers committed nothing".into());
+        }
+        if missing != 0 {
+            return Err(format!("{missing} of {} committed writes are missing", ids.len()));
+        }
+        Ok(json!({ "committed_writes_present": true, "missing": missing, "failed_writes": failed }))
+    }
+
+    async fn canon_determinism(&mut self, d: &CanonDeterminismStep) -> StepResult {
+        let client = self.client()?;
+        let rows = client.query(d.source_sql.as_str(), &[]).await.map_err(|e| e.to_string())?;
+        let mut docs = 0usize;
+        let mut tokens = 0usize;
+        let mut bytes_total = 0usize;
+        client
+            .batch_execute("CREATE TEMP TABLE canon_round_trip (n int PRIMARY KEY, canonical text NOT NULL, tokens jsonb NOT NULL)")
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut expected = Vec::new();
+        for (n, row) in rows.iter().enumerate() {
+            let body: String = row.try_get(0).map_err(|e| e.to_string())?;
+            let a = canon_md::canonicalize(body.as_bytes()).map_err(|e| e.to_string())?;
+            let b = canon_md::canonicalize(body.as_bytes()).map_err(|e| e.to_string())?;
+            if a.bytes() != b.bytes() || a.tokens() != b.tokens() {
+                return Err(format!("document {n}: two runs differ"));
+            }
+            let again = canon_md::canonicalize(a.bytes()).map_err(|e| e.to_string())?;
+            if again.bytes() != a.bytes() {
+                return Err(format!("document {n}: not idempotent"));
+            }
+            let toks: Vec<(usize, usize)> = a.tokens().iter().map(|t| (t.byte_start, t.byte_end)).collect();
+            client
+                .execute("INSERT INTO canon_round_trip VALUES ($1, $2, $3)", &[&(n as i32), &a.text(), &serde_json::to_value(&toks).map_err(|e| e.to_string())?])
+                .await
+                .map_err(|e| e.to_string())?;
+            docs += 1;
+            tokens += toks.len();
+            bytes_total += a.len();
+            expected.push((a.sha256_hex(), toks));
+        }
+        let back = client.query("SELECT n, canonical, tokens FROM canon_round_trip ORDER BY n", &[]).await.map_err(|e| e.to_string())?;
+        for row in back {
+            let n: i32 = row.get(0);
+            let text: String = row.get(1);
+            let stored: Value = row.get(2);
+            let c = canon_md::canonicalize(text.as_bytes()).map_err(|e| e.to_string())?;
+            let toks: Vec<(usize, usize)> = c.tokens().iter().map(|t| (t.byte_start, t.byte_end)).collect();
+            let (sha, exp) = &expected[n as usize];
+            if &c.sha256_hex() != sha || &toks != exp || serde_json::to_value(&toks).ok().as_ref() != Some(&stored) {
+                return Err(format!("document {n}: positions changed across the database round trip"));
+            }
+        }
+        client.batch_execute("DROP TABLE canon_round_trip").await.map_err(|e| e.to_string())?;
+        Ok(json!({ "documents": docs, "tokens": tokens, "canonical_bytes": bytes_total, "deterministic": true, "idempotent": true, "round_trip_stable": true }))
+    }
+
+    fn cs(&self, name: &str) -> std::result::Result<&ChangeSetState, String> {
+        self.change_sets.get(name).ok_or_else(|| format!("no change set named {name}"))
+    }
+
+    async fn change_set(&mut self, c: &ChangeSetStep) -> StepResult {
+        let client = self.client()?;
+        let body: String = client.query_one(c.source_sql.as_str(), &[]).await.map_err(|e| e.to_string())?.try_get(0).map_err(|e| e.to_string())?;
+        let canon = canon_md::canonicalize(body.as_bytes()).map_err(|e| e.to_string())?;
+        let toks = canon.tokens();
+        if toks.len() < c.units || c.units == 0 {
+            return Err(format!("source has {} tokens, cannot make {} units", toks.len(), c.units));
+        }
+        let id = Uuid::new_v4();
+        client
+            .execute(
+                "INSERT INTO cutter_governance.cut_change_set (id, state, source_ref, source_canonical_sha256) VALUES ($1, 'draft', $2, $3)",
+                &[&id, &c.source_sql, &canon.sha256_hex()],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let per = toks.len() / c.units;
+        let mut units = Vec::new();
+        let mut spans = Vec::new();
+        for u in 0..c.units {
+            let first = &toks[u * per];
+            let last = if u + 1 == c.units { &toks[toks.len() - 1] } else { &toks[(u + 1) * per - 1] };
+            let span = canon.span_to_tokens(first.byte_start, last.byte_end).map_err(|e| e.to_string())?;
+            client
+                .execute(
+                    "INSERT INTO cutter_governance.cut_unit (change_set_id, byte_start, byte_end, start_token_position, end_token_position) VALUES ($1, $2, $3, $4, $5)",
+                    &[&id, &(first.byte_start as i64), &(last.byte_end as i64), &(span.start_token_position as i32), &(span.end_token_position as i32)],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            units.push(dot_signing::Unit { start_token_position: span.start_token_position as u64, end_token_position: span.end_token_position as u64 });
+            spans.push(json!([span.start_token_position, span.end_token_position]));
+        }
+        let sha = canon.sha256_hex();
+        self.change_sets.insert(c.name.clone(), ChangeSetState { id, canonical_sha256: sha.clone(), units, executor: None });
+        Ok(json!({ "name": c.name, "canonical_sha256": sha, "tokens": toks.len(), "units": spans, "state": "draft" }))
+    }
+
+    fn cut_payload(&self, cs: &ChangeSetState) -> dot_signing::CutPayload {
+        dot_signing::CutPayload { change_set_id: cs.id, canonicalization_rule_used: canon_md::RULE.into(), canonical_sha256: cs.canonical_sha256.clone(), units: cs.units.clone() }
+    }
+
+    async fn registered_revision(&self, dot: i32) -> std::result::Result<String, String> {
+        let row = self
+            .client()?
+            .query_one("SELECT tool_revision FROM cutter_governance.dot_tool_revision WHERE dot_id = $1 ORDER BY registered_at DESC LIMIT 1", &[&dot])
+            .await
+            .map_err(|e| e.to_string())?;
+        row.try_get(0).map_err(|e| e.to_string())
+    }
+
+    async fn insert_signature(&self, row: &dot_signing::SignatureRow) -> std::result::Result<(), tokio_postgres::Error> {
+        let c = row.to_columns();
+        self.client
+            .as_ref()
+            .expect("checked by caller")
+            .execute(
+                "INSERT INTO cutter_governance.dot_pair_signature (id, signature_kind, payload_envelope, payload_hash, signature_payload, signed_at, signer_dot_id, signer_tool_revision, credential_ref, change_set_id, verifies_signature_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+                &[&c.id, &c.signature_kind, &c.payload_envelope, &c.payload_hash, &c.signature_payload, &c.signed_at, &c.signer_dot_id, &c.signer_tool_revision, &c.credential_ref, &c.change_set_id, &c.verifies_signature_id],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn sign(&mut self, s: &SignStep) -> StepResult {
+        self.client()?;
+        let (dot, cref) = match s.kind {
+            SignatureKind::ExecutorCut => (992, "mem:dot-992"),
+            SignatureKind::VerifierCut => (991, "mem:dot-991"),
+        };
+        let registered = self.registered_revision(dot).await?;
+        let rev = s.signer_tool_revision.clone().unwrap_or(registered);
+        let cref = dot_signing::CredentialRef::parse(cref).map_err(|e| e.to_string())?;
+        let cs = self.cs(&s.change_set)?;
+        let payload = self.cut_payload(cs);
+        let row = match s.kind {
+            SignatureKind::ExecutorCut => dot_signing::sign_executor(&payload, &dot_signing::Signer::executor(rev.clone(), cref), &self.suite.keys),
+            SignatureKind::VerifierCut => {
+                let exec = cs.executor.as_ref().ok_or("sign the executor_cut first")?;
+                dot_signing::sign_verifier(exec, &payload, &dot_signing::Signer::verifier(rev.clone(), cref), &self.suite.keys)
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        self.insert_signature(&row).await.map_err(|e| format!("the database rejected the {:?} signature: {e}", s.kind))?;
+        let same_cs = row.change_set_id() == Some(self.cs(&s.change_set)?.id);
+        if s.kind == SignatureKind::ExecutorCut {
+            if let Some(c) = self.change_sets.get_mut(&s.change_set) {
+                c.executor = Some(row.clone());
+            }
+        }
+        let (cs_col, sig_col) = row.references.to_columns();
+        Ok(json!({
+            "kind": s.kind,
+            "signer_dot_id": row.signer_dot_id,
+            "accepted_by_database": true,
+            "envelope_change_set_matches": same_cs,
+            "references": if cs_col.is_some() { "change_set" } else if sig_col.is_some() { "signature" } else { "none" },
+            "scheme": row.signature_payload.split(':').take(2).collect::<Vec<_>>().join(":"),
+            "payload_hash_hex_len": row.payload_hash.len(),
+        }))
+    }
+
+    async fn broken_reference(&mut self, b: &BrokenReferenceStep) -> StepResult {
+        let cs = self.cs(&b.change_set)?;
+        let exec = cs.executor.clone().ok_or("sign the executor_cut first")?;
+        let (csid, sig) = match b.references.as_str() {
+            "none" => (None, None),
+            "both" => (Some(cs.id), Some(exec.signature_id)),
+            x => return Err(format!("references must be none or both, not {x}")),
+        };
+        let lib = match dot_signing::CrossRef::from_columns(csid, sig) {
+            Ok(_) => return Err("the library accepted a broken cross reference".into()),
+            Err(e) => e.name(),
+        };
+        let mut cols = exec.to_columns();
+        cols.id = Uuid::new_v4();
+        cols.change_set_id = csid;
+        cols.verifies_signature_id = sig;
+        let db = self
+            .client()?
+            .execute(
+                "INSERT INTO cutter_governance.dot_pair_signature (id, signature_kind, payload_envelope, payload_hash, signature_payload, signed_at, signer_dot_id, signer_tool_revision, credential_ref, change_set_id, verifies_signature_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+                &[&cols.id, &cols.signature_kind, &cols.payload_envelope, &cols.payload_hash, &cols.signature_payload, &cols.signed_at, &cols.signer_dot_id, &cols.signer_tool_revision, &cols.credential_ref, &cols.change_set_id, &cols.verifies_signature_id],
+            )
+            .await;
+        let constraint = match db {
+            Ok(_) => return Err("the database accepted a broken cross reference".into()),
+            Err(e) => e.as_db_error().map(|d| (d.code().code().to_string(), d.constraint().unwrap_or("").to_string())).unwrap_or_default(),
+        };
+        Ok(json!({ "references": b.references, "library": { "rejected": true, "error": lib }, "database": { "rejected": true, "sqlstate": constraint.0, "constraint": constraint.1 } }))
+    }
+
+    async fn ensure_listener(&mut self) -> std::result::Result<(), String> {
+        if self.listener.is_none() {
+            let cfg = self.config().map_err(|e| err_text(&e))?;
+            self.listener = Some(cutter_signals::Listener::connect(&cfg).await.map_err(|e| e.to_string())?);
+        }
+        Ok(())
+    }
+
+    async fn load_signatures(&self, cs: Uuid) -> std::result::Result<Vec<dot_signing::SignatureRow>, String> {
+        let rows = self
+            .client()?
+            .query(
+                "SELECT s.id, s.signature_kind, s.payload_envelope, s.payload_hash, s.signature_payload, s.signed_at, s.signer_dot_id, s.signer_tool_revision, s.credential_ref, s.change_set_id, s.verifies_signature_id \
+                 FROM cutter_governance.dot_pair_signature s \
+                 WHERE s.change_set_id = $1 OR s.verifies_signature_id IN (SELECT id FROM cutter_governance.dot_pair_signature WHERE change_set_id = $1) \
+                 ORDER BY s.signature_kind",
+                &[&cs],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        rows.iter()
+            .map(|r| {
+                let cols = dot_signing::SignatureColumns {
+                    id: r.get(0),
+                    signature_kind: r.get(1),
+                    payload_envelope: r.get(2),
+                    payload_hash: r.get(3),
+                    signature_payload: r.get(4),
+                    signed_at: r.get(5),
+                    signer_dot_id: r.get(6),
+                    signer_tool_revision: r.get(7),
+                    credential_ref: r.get(8),
+                    change_set_id: r.get(9),
+                    verifies_signature_id: r.get(10),
+                };
+                dot_signing::SignatureRow::from_columns(cols).map_err(|e| e.to_string())
+            })
+            .collect()
+    }
+
+    async fn verify(&mut self, v: &VerifyStep) -> StepResult {
+        self.ensure_listener().await?;
+        let cs_id = self.cs(&v.change_set)?.id;
+        let client = self.client()?;
+        if v.tamper_payload {
+            client
+                .execute(
+                    "UPDATE cutter_governance.dot_pair_signature SET payload_envelope = jsonb_set(payload_envelope, '{canonical_sha256}', to_jsonb(repeat('0', 64))) WHERE change_set_id = $1",
+                    &[&cs_id],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if v.drop_signature {
+            client
+                .execute("DELETE FROM cutter_governance.dot_pair_signature WHERE verifies_signature_id IN (SELECT id FROM cutter_governance.dot_pair_signature WHERE change_set_id = $1)", &[&cs_id])
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let rows = self.load_signatures(cs_id).await?;
+        let exec = rows.iter().find(|r| r.signer_dot_id == 992);
+        let verif = rows.iter().find(|r| r.signer_dot_id == 991);
+        let mut outcomes = Vec::new();
+        let mut signals = Vec::new();
+        let mut drift = false;
+        for (dot, row) in [(992, exec), (991, verif)] {
+            let registered = self.registered_revision(dot).await?;
+            let res = dot_signing::verify(row, &self.suite.keys, &registered);
+            outcomes.push(res.name().to_string());
+            if let Some(kind) = res.signal_kind() {
+                let k: cutter_signals::SignalKind = kind.parse().map_err(|e: cutter_signals::Error| e.to_string())?;
+                if k == cutter_signals::SignalKind::DotPairDrift {
+                    drift = true;
+                }
+                let sig = cutter_signals::emit(self.client()?, k, cs_id, dot, json!({ "outcome": res.name(), "signer_dot_id": dot })).await.map_err(|e| e.to_string())?;
+                signals.push(json!({ "kind": sig.kind.as_str(), "routed_to": sig.routed_to, "emitter_dot_id": sig.emitter_dot_id }));
+            }
+        }
+        let state = if drift {
+            self.client()?
+                .execute("UPDATE cutter_governance.cut_change_set SET state = 'invalid_drift', tool_revision_match = false, updated_at = now() WHERE id = $1", &[&cs_id])
+                .await
+                .map_err(|e| e.to_string())?;
+            "invalid_drift"
+        } else if outcomes.iter().all(|o| o == "valid") {
+            self.client()?
+                .execute("UPDATE cutter_governance.cut_change_set SET state = 'verified', tool_revision_match = true, updated_at = now() WHERE id = $1", &[&cs_id])
+                .await
+                .map_err(|e| e.to_string())?;
+            "verified"
+        } else {
+            "draft"
+        };
+        let db_state: String = self
+            .client()?
+            .query_one("SELECT state FROM cutter_governance.cut_change_set WHERE id = $1", &[&cs_id])
+            .await
+            .map_err(|e| e.to_string())?
+            .get(0);
+        if outcomes != v.expect {
+            return Err(format!("verification outcomes {outcomes:?}, expected {:?}", v.expect));
+        }
+        Ok(json!({ "outcomes": outcomes, "signals_emitted": signals, "change_set_state": db_state, "expected_state": state }))
+    }
+
+    async fn acknowledge(&mut self, a: &AcknowledgeStep) -> StepResult {
+        let cs = self.cs(&a.change_set)?.id;
+        let kind: cutter_signals::SignalKind = a.kind.parse().map_err(|e: cutter_signals::Error| e.to_string())?;
+        let id = if a.expect == "unknown_signal" {
+            Uuid::new_v4()
+        } else {
+            let f = cutter_signals::SignalFilter { kind: Some(kind), change_set_id: Some(cs), acknowledged: None, limit: Some(1) };
+            let list = cutter_signals::list(self.client()?, &f).await.map_err(|e| e.to_string())?;
+            list.first().map(|s| s.id).ok_or_else(|| format!("no {} signal stored for {}", a.kind, a.change_set))?
+        };
+        let res = cutter_signals::acknowledge(self.client()?, id, &a.by).await;
+        let got = match &res {
+            Ok(_) => "ok",
+            Err(cutter_signals::Error::AlreadyAcknowledged { .. }) => "already_acknowledged",
+            Err(cutter_signals::Error::UnknownSignal(_)) => "unknown_signal",
+            Err(_) => "error",
+        };
+        if got != a.expect {
+            return Err(format!("acknowledge gave {got}, expected {}: {:?}", a.expect, res.err().map(|e| e.to_string())));
+        }
+        Ok(json!({ "kind": a.kind, "by": a.by, "result": got, "acknowledged_by": res.ok().and_then(|s| s.acknowledged_by) }))
+    }
+
+    async fn guard(&mut self, g: &GuardStep) -> StepResult {
+        let target = match g.target.as_str() {
+            "nonexistent" => "dryrun-no-such-container".to_string(),
+            "foreign" => {
+                // A container of another run (another owner) on the same engine.
+                let other = RunIdentity::new();
+                let mut spec = PgSpec::new(&self.suite.image.reference, "foreign");
+                spec.publish = false;
+                let pg = PgContainer::start(&self.suite.docker, &other, &spec).await.map_err(|e| err_text(&e))?;
+                let res = crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await;
+                pg.remove().await.map_err(|e| err_text(&e))?;
+                return match res {
+                    Ok(()) => Err("the guard accepted a container of another run".into()),
+                    Err(e) => Ok(json!({ "target": "foreign", "refused": true, "error_kind": e.kind })),
+                };
+            }
+            "own" => {
+                let id = self.pg()?.id.clone();
+                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &id).await.map_err(|e| err_text(&e))?;
+                return Ok(json!({ "target": "own", "refused": false }));
+            }
+            x => return Err(format!("guard target must be foreign, nonexistent or own, not {x}")),
+        };
+        match crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &target).await {
+            Ok(()) => Err(format!("the guard accepted {target}")),
+            Err(e) => Ok(json!({ "target": g.target, "refused": true, "error_kind": e.kind })),
+        }
+    }
+}
+
+fn to_injection(i: &Inject) -> Injection {
+    match i {
+        Inject::FailBefore(k) => Injection::FailBefore(*k),
+        Inject::FailInside(k) => Injection::FailInside(*k),
+        Inject::VerifyFails(k) => Injection::VerifyFails(*k),
+        Inject::SleepInside { step, seconds } => Injection::SleepInside { step: *step, seconds: *seconds },
+    }
+}
+
+fn event_json(e: &migrate::StepEvent) -> Value {
+    let mut v = json!({ "step": e.index, "phase": e.phase, "status": e.status });
+    if let Some(err) = &e.error {
+        v["cause"] = json!(err.kind);
+    }
+    v
+}
+
+async fn count_role(docker: &Docker, role: &str) -> Result<usize> {
+    use bollard::query_parameters::ListContainersOptionsBuilder;
+    let filters = HashMap::from([("label".to_string(), vec![format!("{}={role}", crate::docker::LABEL_ROLE)])]);
+    Ok(docker.list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&filters).build())).await?.len())
+}

@@ -1,0 +1,376 @@
+//! The scenario file format: one YAML file per HB-05 scenario, parsed into typed steps.
+//! Owns the vocabulary of steps and expectations; unknown keys are rejected.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a scenario runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// Restore-phase scenario: works on copies of the fixture dump; provisions its own
+    /// restore containers through the restore-test pipeline.
+    Restore,
+    /// Its own database, cloned from the run's restored baseline (template copy).
+    Clone,
+    /// Its own server (container), restored from the verified dump (crash scenarios).
+    Container,
+    /// Library only, no database.
+    Library,
+}
+
+/// A scenario file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub id: String,
+    pub title: String,
+    /// The expected outcome, as SPEC §8 states it.
+    pub expected: String,
+    pub environment: Environment,
+    pub steps: Vec<Step>,
+}
+
+/// How to derive a scenario's working copy of the dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mutation {
+    None,
+    /// Flip one byte of the dump; SHA256SUMS keeps the original digest.
+    FlipByte,
+    /// Cut the dump; SHA256SUMS is recomputed, so only the restore can notice.
+    Truncate,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrepareDump {
+    pub mutate: Mutation,
+    /// Byte offset (flip_byte) or kept length as a fraction of the file (truncate).
+    #[serde(default)]
+    pub offset: Option<u64>,
+    #[serde(default)]
+    pub keep_fraction: Option<f64>,
+    /// Change one table's count in the row-count snapshot.
+    #[serde(default)]
+    pub rowcount_drift: Option<RowcountDrift>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowcountDrift {
+    pub table: String,
+    pub delta: i64,
+}
+
+/// Expected verdict of a restore test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestoreExpect {
+    Pass,
+    /// Refused before provisioning (bad input).
+    Refused,
+    /// Provisioned, then failed at a stage.
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreTestStep {
+    pub expect: RestoreExpect,
+    /// Stage that must have stopped the run (`restore`, `smoke`) or the error kind when refused.
+    #[serde(default)]
+    pub stopped_at: Option<String>,
+    #[serde(default)]
+    pub error_kind: Option<String>,
+    /// Number of containers the step may create.
+    #[serde(default)]
+    pub containers_created: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreflightStep {
+    pub max_age_minutes: i64,
+    /// Scenario clock: minutes after the dump's own creation time.
+    pub clock_minutes_after_dump: i64,
+    pub expect: PassStop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassStop {
+    Pass,
+    Stop,
+}
+
+/// A failure injected into the P0 deploy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Inject {
+    FailBefore(usize),
+    FailInside(usize),
+    VerifyFails(usize),
+    SleepInside { step: usize, seconds: f64 },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployStep {
+    /// Deploy steps 1..=upto only.
+    #[serde(default)]
+    pub upto: Option<usize>,
+    #[serde(default)]
+    pub inject: Option<Inject>,
+    #[serde(default)]
+    pub lock_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub statement_timeout_ms: Option<u64>,
+    pub expect: DeployExpect,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployExpect {
+    pub outcome: DeployOutcomeKind,
+    /// 1-based step that stopped the run.
+    #[serde(default)]
+    pub stop_step: Option<usize>,
+    /// Failure kind (lock_timeout, statement_timeout, injected, verify_failed, connection_lost, ...).
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployOutcomeKind {
+    Applied,
+    Stopped,
+    /// Refused before running anything (an active failure-stop without approval).
+    Refused,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevertStep {
+    /// Export governance rows to an archive artefact first.
+    #[serde(default)]
+    pub archive: bool,
+    /// Expect the revert to find nothing to do.
+    #[serde(default)]
+    pub expect_noop: Option<bool>,
+}
+
+/// Compare the current fingerprint with a named snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareStep {
+    pub with: String,
+    pub schema: Equality,
+    pub data: Equality,
+    /// Tables excluded from the data comparison (written on purpose by the scenario).
+    #[serde(default)]
+    pub data_except: Vec<String>,
+    /// Restrict the data comparison to these schemas (e.g. the business tables in `public`).
+    #[serde(default)]
+    pub data_schemas: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Equality {
+    Equal,
+    Differs,
+    Ignore,
+}
+
+/// A second session: runs SQL on its own connection, optionally leaving the transaction open.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionStep {
+    pub name: String,
+    pub sql: String,
+    /// `commit` or `open` (keep the transaction, and its locks, open).
+    #[serde(default)]
+    pub keep_open: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalarExpect {
+    pub sql: String,
+    pub equals: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashMode {
+    /// SIGKILL the server's container (postmaster) through the Docker API, then restart it.
+    KillServer,
+    /// Cut the client's TCP connection while the step runs.
+    CutConnection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashStep {
+    pub mode: CrashMode,
+    /// 1-based step during which the crash happens (it sleeps after its DDL).
+    pub during_step: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WritersStep {
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanonVectorsStep {
+    pub file: String,
+    pub expect_passed: usize,
+    pub expect_failed: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanonDeterminismStep {
+    /// Query returning `text` bodies to canonicalize (from the restored database).
+    pub source_sql: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSetStep {
+    pub name: String,
+    /// Query returning one `text` body: the source document of the change set.
+    pub source_sql: String,
+    /// Number of cut units to make over the token stream.
+    pub units: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureKind {
+    ExecutorCut,
+    VerifierCut,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignStep {
+    pub change_set: String,
+    pub kind: SignatureKind,
+    /// Tool revision the signer reports (default: the registered one).
+    #[serde(default)]
+    pub signer_tool_revision: Option<String>,
+}
+
+/// Insert a signature row whose cross reference breaks the exactly-one rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokenReferenceStep {
+    pub change_set: String,
+    /// `none` (zero references) or `both` (two references).
+    pub references: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyStep {
+    pub change_set: String,
+    /// Alter the stored envelope before verifying.
+    #[serde(default)]
+    pub tamper_payload: bool,
+    /// Delete the verifier signature before verifying.
+    #[serde(default)]
+    pub drop_signature: bool,
+    /// Outcomes expected, in signature order (`valid`, `tampered_payload`, `missing_signature`, `tool_revision_mismatch`, ...).
+    pub expect: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwaitSignalStep {
+    pub kind: String,
+    pub change_set: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeStep {
+    pub kind: String,
+    pub change_set: String,
+    pub by: String,
+    /// `ok`, `already_acknowledged` or `unknown_signal`.
+    pub expect: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardStep {
+    /// Try to run the migration against a container this run did not provision.
+    pub target: String,
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    PrepareDump(PrepareDump),
+    RestoreTest(RestoreTestStep),
+    Preflight(PreflightStep),
+    Snapshot(String),
+    Deploy(DeployStep),
+    ApproveRetry(String),
+    Revert(RevertStep),
+    Compare(CompareStep),
+    Session(SessionStep),
+    Commit(String),
+    Scalar(ScalarExpect),
+    Crash(CrashStep),
+    WritersStart(WritersStep),
+    WritersStop(WritersStep),
+    CanonVectors(CanonVectorsStep),
+    CanonDeterminism(CanonDeterminismStep),
+    ChangeSet(ChangeSetStep),
+    Sign(SignStep),
+    BrokenReference(BrokenReferenceStep),
+    Verify(VerifyStep),
+    AwaitSignal(AwaitSignalStep),
+    Acknowledge(AcknowledgeStep),
+    Guard(GuardStep),
+    /// Remove the scenario's environment and check no container of it is left.
+    Teardown(bool),
+}
+
+impl Step {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::PrepareDump(_) => "prepare_dump",
+            Step::RestoreTest(_) => "restore_test",
+            Step::Preflight(_) => "preflight",
+            Step::Snapshot(_) => "snapshot",
+            Step::Deploy(_) => "deploy",
+            Step::ApproveRetry(_) => "approve_retry",
+            Step::Revert(_) => "revert",
+            Step::Compare(_) => "compare",
+            Step::Session(_) => "session",
+            Step::Commit(_) => "commit",
+            Step::Scalar(_) => "scalar",
+            Step::Crash(_) => "crash",
+            Step::WritersStart(_) => "writers_start",
+            Step::WritersStop(_) => "writers_stop",
+            Step::CanonVectors(_) => "canon_vectors",
+            Step::CanonDeterminism(_) => "canon_determinism",
+            Step::ChangeSet(_) => "change_set",
+            Step::Sign(_) => "sign",
+            Step::BrokenReference(_) => "broken_reference",
+            Step::Verify(_) => "verify",
+            Step::AwaitSignal(_) => "await_signal",
+            Step::Acknowledge(_) => "acknowledge",
+            Step::Guard(_) => "guard",
+            Step::Teardown(_) => "teardown",
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Parsing scenario files: YAML → [`Scenario`], with file:line:column on every error and the
+//! line of every step, so a failure points at the scenario line. Owns discovery of files.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::scenario::model::Scenario;
+
+/// A parsed scenario with where it came from.
+#[derive(Debug, Clone)]
+pub struct ScenarioFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub scenario: Scenario,
+    /// 1-based line of each step, parallel to `scenario.steps`.
+    pub step_lines: Vec<usize>,
+    pub sha256: String,
+}
+
+impl ScenarioFile {
+    pub fn location(&self, step: usize) -> String {
+        format!("{}:{}", self.path.display(), self.step_lines.get(step).copied().unwrap_or(1))
+    }
+}
+
+pub fn parse_file(path: &Path) -> Result<ScenarioFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the scenario", e))?;
+    parse_text(path, &text)
+}
+
+pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
+    let scenario: Scenario = serde_yaml_ng::from_str(text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column()))
+            .unwrap_or_else(|| path.display().to_string());
+        Error::bad_input("scenario_malformed", format!("{at}: {e}"))
+            .with_hint("See scenarios/README.md for the step vocabulary; unknown keys and step kinds are rejected.")
+    })?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let want = format!("{}-", scenario.id);
+    if !stem.starts_with(&want) {
+        return Err(Error::bad_input(
+            "scenario_id_mismatch",
+            format!("{}: id {:?} does not match the file name (expected it to start with {want:?}).", path.display(), scenario.id),
+        )
+        .with_hint("Name scenario files `<id>-<slug>.yaml`, e.g. S07-p0-forward.yaml."));
+    }
+    let step_lines = step_lines(text);
+    if step_lines.len() != scenario.steps.len() {
+        return Err(Error::bad_input(
+            "scenario_malformed",
+            format!("{}: write `steps:` as a block list, one `- kind: ...` item per step.", path.display()),
+        ));
+    }
+    Ok(ScenarioFile {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+        scenario,
+        step_lines,
+        sha256: crate::checksum::sha256_bytes(text.as_bytes()),
+    })
+}
+
+/// Lines of the items of the top-level `steps:` block list.
+fn step_lines(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut in_steps = false;
+    let mut indent: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let ind = line.len() - trimmed.len();
+        if ind == 0 {
+            in_steps = line.starts_with("steps:");
+            continue;
+        }
+        if in_steps && trimmed.starts_with("- ") {
+            match indent {
+                None => {
+                    indent = Some(ind);
+                    out.push(i + 1);
+                }
+                Some(x) if x == ind => out.push(i + 1),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Every `*.yaml` in `dir`, sorted by name, parsed; ids must be unique. Zero files is an error.
+pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "list the scenarios folder", e))?;
+    let mut paths: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(Error::bad_input("no_scenarios", format!("{} holds no scenario file (*.yaml).", dir.display()))
+            .with_hint("Point --scenarios at the repository's scenarios/ folder."));
+    }
+    let mut out: Vec<ScenarioFile> = Vec::new();
+    for p in paths {
+        let f = parse_file(&p)?;
+        if let Some(prev) = out.iter().find(|o| o.scenario.id == f.scenario.id) {
+            return Err(Error::bad_input(
+                "scenario_duplicate_id",
+                format!("{} and {} both declare id {}.", prev.path.display(), f.path.display(), f.scenario.id),
+            ));
+        }
+        out.push(f);
+    }
+    Ok(out)
+}
