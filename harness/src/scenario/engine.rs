@@ -527,7 +527,10 @@ impl Ctx<'_> {
                     "verdict": rep.verdict,
                     "stopped_at": rep.stopped_at,
                     "restore_exit_code": rep.restore.as_ref().map(|r| r.exit_code),
-                    "restore_messages": rep.restore.as_ref().map(|r| r.messages.iter().map(|m| json!({"kind": m.kind, "benign": m.benign, "message": m.message.lines().next().unwrap_or("")})).collect::<Vec<_>>()),
+                    // Benign messages in full; fatal ones only counted (with -j their wording and
+                    // number depend on which worker hits the damage first).
+                    "benign_restore_errors": rep.restore.as_ref().map(|r| r.messages.iter().filter(|m| m.benign).map(|m| json!({"kind": m.kind, "message": m.message.lines().next().unwrap_or("")})).collect::<Vec<_>>()),
+                    "fatal_restore_errors": rep.restore.as_ref().map(|r| r.messages.iter().any(|m| !m.benign)),
                     "notes": rep.notes.len(),
                     "tables_restored": rep.smoke.as_ref().map(|s| s.tables_restored),
                     "tables_expected": rep.smoke.as_ref().and_then(|s| s.tables_expected),

@@ -27,6 +27,8 @@ pub struct Scenario {
     /// The expected outcome, as SPEC §8 states it.
     pub expected: String,
     pub environment: Environment,
+    /// Steps are written as one-key maps (`- deploy: {...}`), hence singleton_map.
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub steps: Vec<Step>,
 }
 
