@@ -18,3 +18,4 @@ pub mod migrate;
 pub mod scenario;
 pub mod guard;
 pub mod preflight;
+pub mod closure;

@@ -82,6 +82,30 @@ enum Cmd {
         #[arg(long, env = "PG_IMAGE")]
         image: Option<String>,
     },
+    /// Run the 26 HB-05 scenarios and write the closure report (Markdown, JSON, JUnit XML); exit 0 only on 26/26.
+    Run {
+        #[arg(long, default_value = "out/report")]
+        report: PathBuf,
+        /// Name of the Đ32 approver: required to run again after a failed attempt.
+        #[arg(long)]
+        retry_approved_by: Option<String>,
+        #[arg(long, env = "PG_IMAGE")]
+        image: Option<String>,
+        /// Scenarios run at the same time.
+        #[arg(long, default_value_t = 3)]
+        parallel: usize,
+    },
+    /// Canonicalize a file (canon-md-v0.1.0) or check a vectors file.
+    Canon {
+        /// File to canonicalize.
+        file: Option<PathBuf>,
+        /// Check a vectors file in the reference format instead.
+        #[arg(long)]
+        vectors: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove containers and volumes left by dead runs (found by label).
     Gc {
         /// Also remove resources of runs that still look alive.
@@ -91,6 +115,8 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // Snapshots are compared, never written, by the CLI.
+    std::env::set_var("INSTA_UPDATE", "no");
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -152,6 +178,37 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             let r = with_interrupt(&docker, &run, harness::fixture::build(&docker, &run, &img.reference, &repo, seed, scale, &out)).await?;
             for f in &r.files {
                 println!("{}  {} ({} bytes)", f.sha256, r.dir.join(&f.name).display(), f.bytes);
+            }
+            Ok(exit::OK)
+        }
+        Cmd::Run { report, retry_approved_by, image, parallel } => {
+            let repo = std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
+            let opts = harness::closure::RunOptions { repo, report: report.clone(), retry_approved_by, image, parallel };
+            let r = harness::closure::run(&opts).await?;
+            let a = r.attempts.last().ok_or_else(|| Error::internal("no_attempt", "no attempt recorded"))?;
+            for s in &a.scenarios {
+                println!("{} {}{}", if s.passed { "ok  " } else { "FAIL" }, s.name, s.failure.as_ref().map(|f| format!("\n      {f}")).unwrap_or_default());
+            }
+            println!("\n{} passed, {} failed", a.passed, a.total - a.passed);
+            println!("closure report: {}/hb05-closure.md (+ .json, hb05-junit.xml)", report.display());
+            Ok(if a.passed == a.total && a.total == 26 { exit::OK } else { exit::CHECK_FAILED })
+        }
+        Cmd::Canon { file, vectors, json } => {
+            if let Some(v) = vectors {
+                let r = canon_md::vectors::check_file(&v).map_err(|e| Error::bad_input("vectors_malformed", e.to_string()))?;
+                print!("{}", r.render());
+                return Ok(if r.failed() == 0 { exit::OK } else { exit::CHECK_FAILED });
+            }
+            let f = file.ok_or_else(|| Error::bad_input("usage", "give a file to canonicalize or --vectors <file>"))?;
+            let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, "read", e))?;
+            let c = canon_md::canonicalize(&bytes).map_err(|e| Error::bad_input("canon_error", format!("{}: {e}", f.display())))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&c).map_err(|e| Error::internal("json", e.to_string()))?);
+            } else {
+                println!("canonical_sha256 {}  tokens {}  rule {}", c.sha256_hex(), c.tokens().len(), canon_md::RULE);
+                for t in c.tokens() {
+                    println!("{}\t[{}, {})\t{}", t.position, t.byte_start, t.byte_end, c.token_text(t));
+                }
             }
             Ok(exit::OK)
         }

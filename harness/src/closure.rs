@@ -1,0 +1,274 @@
+//! `dryrun run`: the HB-05 closure — runs S01..S26, keeps every attempt, and writes the
+//! closure report (Markdown, JSON, JUnit XML) listing every artefact with its SHA-256.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::docker::ForeignContainer;
+use crate::error::{Category, Error, Result};
+use crate::scenario::engine::{self, DumpSet, Suite};
+use crate::scenario::{parser, snapshot};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioRow {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    pub passed: bool,
+    pub failure: Option<String>,
+    pub strategy: String,
+    pub settings: Vec<(String, String)>,
+    pub elapsed_ms: u128,
+    pub scenario_sha256: String,
+    pub snapshot_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attempt {
+    pub run_id: String,
+    pub started_utc: String,
+    pub retry_approved_by: Option<String>,
+    pub passed: usize,
+    pub total: usize,
+    pub scenarios: Vec<ScenarioRow>,
+    pub failure_stops: Vec<String>,
+    pub retry_approvals: Vec<String>,
+    pub artefacts: Vec<(String, String)>,
+    pub image: String,
+    pub image_id: String,
+    pub server_version: String,
+    pub foreign_containers_before: Vec<ForeignContainer>,
+    pub foreign_containers_after: Vec<ForeignContainer>,
+    pub elapsed_ms: u128,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ClosureReport {
+    pub closure: String,
+    pub attempts: Vec<Attempt>,
+    pub sign_off: SignOff,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct SignOff {
+    pub d32_approved_by: String,
+    pub d32_date: String,
+    pub g4_custodian: String,
+    pub g4_date: String,
+}
+
+pub struct RunOptions {
+    pub repo: PathBuf,
+    pub report: PathBuf,
+    pub retry_approved_by: Option<String>,
+    pub image: Option<String>,
+    pub parallel: usize,
+}
+
+fn attempts_path(report: &Path) -> PathBuf {
+    report.join("hb05-closure.json")
+}
+
+/// Run the suite once as a new attempt. Refuses to run after a failed attempt without approval.
+pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
+    let mut report: ClosureReport = match std::fs::read_to_string(attempts_path(&o.report)) {
+        Ok(t) => serde_json::from_str(&t).map_err(|e| Error::bad_input("report_malformed", format!("{}: {e}", attempts_path(&o.report).display())).with_hint("Move the old report away or pass another --report directory."))?,
+        Err(_) => ClosureReport::default(),
+    };
+    if let Some(last) = report.attempts.last() {
+        if last.passed != last.total && o.retry_approved_by.as_deref().map(str::trim).unwrap_or("").is_empty() {
+            return Err(Error::new(Category::ApprovalRequired, "retry_needs_approval", format!(
+                "The previous attempt in {} failed ({}/{} passed); nothing is retried silently.", o.report.display(), last.passed, last.total))
+                .with_hint("Re-run with --retry-approved-by <name> (the Đ32 sign-off); the report keeps the failed attempt beside the new one."));
+        }
+    }
+    let files = parser::discover(&o.repo.join("scenarios"))?;
+    let docker = crate::docker::connect().await?;
+    crate::docker::sweep(&docker, None, false).await?;
+    let before = crate::docker::foreign_containers(&docker).await?;
+    let image = crate::image::resolve(&docker, o.image.as_deref()).await?;
+    let run = crate::docker::RunIdentity::new();
+    let dumps = DumpSet::bundled(&o.repo);
+    let started = Instant::now();
+    let suite = Suite::new(docker.clone(), run.clone(), o.repo.clone(), image.clone(), dumps.clone());
+    let snapshots = o.repo.join("snapshots");
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    let results: Vec<(ScenarioRow, engine::Extra)> = futures_util::stream::iter(files.iter())
+        .map(|f| {
+            let suite = &suite;
+            let snapshots = &snapshots;
+            let bar = &bar;
+            async move {
+                let t = Instant::now();
+                let res = engine::run(suite, f).await;
+                let (failure, extra) = match res {
+                    Ok(out) => (snapshot::check(snapshots, f, &out).err(), out.extra),
+                    Err(fl) => (Some(fl.to_string()), fl.partial.extra),
+                };
+                bar.inc(1);
+                bar.set_message(format!("{} {}", f.scenario.id, if failure.is_none() { "ok" } else { "FAILED" }));
+                let snap = snapshot::snapshot_path(snapshots, f);
+                (ScenarioRow {
+                    id: f.scenario.id.clone(),
+                    name: snapshot::snapshot_name(f),
+                    title: f.scenario.title.clone(),
+                    passed: failure.is_none(),
+                    failure,
+                    strategy: extra.strategy.clone(),
+                    settings: extra.settings.clone(),
+                    elapsed_ms: t.elapsed().as_millis(),
+                    scenario_sha256: f.sha256.clone(),
+                    snapshot_sha256: crate::checksum::sha256_file(&snap).ok(),
+                }, extra)
+            }
+        })
+        .buffer_unordered(o.parallel.max(1))
+        .collect()
+        .await;
+    bar.finish_and_clear();
+    let server_version = match suite.baseline().await {
+        Ok(b) => b.pg.connect("postgres").await.ok().map(|c| async move { c.query_one("SHOW server_version", &[]).await.ok().map(|r| r.get::<_, String>(0)) }),
+        Err(_) => None,
+    };
+    let server_version = match server_version {
+        Some(f) => f.await.unwrap_or_default(),
+        None => String::new(),
+    };
+    suite.shutdown().await?;
+    drop(suite);
+    let after = crate::docker::foreign_containers(&docker).await?;
+    let mut rows: Vec<ScenarioRow> = results.iter().map(|(r, _)| r.clone()).collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut artefacts: Vec<(String, String)> = vec![
+        (rel(&o.repo, &dumps.dump), crate::checksum::sha256_file(&dumps.dump)?),
+        (rel(&o.repo, &dumps.sums), crate::checksum::sha256_file(&dumps.sums)?),
+        (rel(&o.repo, &dumps.rowcounts), crate::checksum::sha256_file(&dumps.rowcounts)?),
+    ];
+    for f in &files {
+        artefacts.push((rel(&o.repo, &f.path), f.sha256.clone()));
+        let snap = snapshot::snapshot_path(&snapshots, f);
+        if let Ok(d) = crate::checksum::sha256_file(&snap) {
+            artefacts.push((rel(&o.repo, &snap), d));
+        }
+    }
+    if let Ok(plan) = crate::migrate::Plan::embedded() {
+        for (n, d) in plan.file_hashes() {
+            artefacts.push((format!("migrations/p0/{n}"), d));
+        }
+    }
+    for (_, e) in &results {
+        artefacts.extend(e.artefacts.iter().cloned());
+    }
+    let mut failure_stops: Vec<String> = Vec::new();
+    let mut approvals: Vec<String> = Vec::new();
+    for (r, e) in &results {
+        failure_stops.extend(e.failure_stops.iter().map(|s| format!("{}: {s}", r.id)));
+        approvals.extend(e.approvals.iter().map(|a| format!("{}: step {} approved by {}", r.id, a.step, a.approved_by)));
+    }
+    failure_stops.sort();
+    approvals.sort();
+    let passed = rows.iter().filter(|r| r.passed).count();
+    let mut attempt = Attempt {
+        run_id: run.run_id.clone(),
+        started_utc: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        retry_approved_by: o.retry_approved_by.clone(),
+        passed,
+        total: rows.len(),
+        scenarios: rows,
+        failure_stops,
+        retry_approvals: approvals,
+        artefacts,
+        image: image.reference.clone(),
+        image_id: image.id.clone(),
+        server_version,
+        foreign_containers_before: before.clone(),
+        foreign_containers_after: after.clone(),
+        elapsed_ms: started.elapsed().as_millis(),
+    };
+    if before != after {
+        attempt.passed = 0;
+        attempt.failure_stops.push("the engine's other containers changed during the run".into());
+    }
+    report.attempts.push(attempt);
+    report.closure = if report.attempts.last().is_some_and(|a| a.passed == a.total && a.total == 26) { "HB-05 passed 26/26 (awaiting Đ32 and G-4 sign-off)".into() } else { "HB-05 NOT passed".into() };
+    write(&o.report, &report)?;
+    Ok(report)
+}
+
+fn rel(repo: &Path, p: &Path) -> String {
+    p.strip_prefix(repo).unwrap_or(p).display().to_string()
+}
+
+fn write(dir: &Path, r: &ClosureReport) -> Result<()> {
+    crate::report::write_json(&attempts_path(dir), r)?;
+    crate::report::write_text(&dir.join("hb05-closure.md"), &markdown(r))?;
+    crate::report::write_text(&dir.join("hb05-junit.xml"), &junit(r)?)?;
+    Ok(())
+}
+
+pub fn markdown(r: &ClosureReport) -> String {
+    let mut s = format!("# HB-05 closure report — dot-iu-cutter P0 rollback plan\n\n**{}**\n\n", r.closure);
+    for (i, a) in r.attempts.iter().enumerate() {
+        s.push_str(&format!("## Attempt {} — run `{}` ({})\n\n", i + 1, a.run_id, a.started_utc));
+        if let Some(by) = &a.retry_approved_by {
+            s.push_str(&format!("Retry approved by **{by}** (Đ32).\n\n"));
+        }
+        s.push_str(&format!("Pass rate: **{}/{}** ({:.1}%) · image `{}` (`{}`) · server {} · {:.1} s\n\n", a.passed, a.total, 100.0 * a.passed as f64 / a.total.max(1) as f64, a.image, a.image_id, a.server_version, a.elapsed_ms as f64 / 1000.0));
+        s.push_str("| scenario | title | outcome | strategy | time (s) |\n|---|---|---|---|---|\n");
+        for sc in &a.scenarios {
+            s.push_str(&format!("| {} | {} | {} | {} | {:.1} |\n", sc.name, sc.title, if sc.passed { "PASS" } else { "FAIL" }, sc.strategy, sc.elapsed_ms as f64 / 1000.0));
+        }
+        let fails: Vec<&ScenarioRow> = a.scenarios.iter().filter(|s| !s.passed).collect();
+        if !fails.is_empty() {
+            s.push_str("\n### Failures\n\n");
+            for f in fails {
+                s.push_str(&format!("- **{}**: ```{}```\n", f.name, f.failure.clone().unwrap_or_default()));
+            }
+        }
+        s.push_str("\n### Failure-stop events (expected by the scenarios that provoke them)\n\n");
+        for f in &a.failure_stops {
+            s.push_str(&format!("- {f}\n"));
+        }
+        s.push_str("\n### Retry approvals\n\n");
+        if a.retry_approvals.is_empty() {
+            s.push_str("- none\n");
+        }
+        for f in &a.retry_approvals {
+            s.push_str(&format!("- {f}\n"));
+        }
+        s.push_str(&format!("\n### Engine containers outside this run\n\nbefore: {} · after: {} · identical: {}\n", a.foreign_containers_before.len(), a.foreign_containers_after.len(), if a.foreign_containers_before == a.foreign_containers_after { "yes" } else { "NO" }));
+        s.push_str("\n### Artefacts\n\n| artefact | SHA-256 |\n|---|---|\n");
+        for (n, d) in &a.artefacts {
+            s.push_str(&format!("| {n} | `{d}` |\n"));
+        }
+        s.push('\n');
+    }
+    s.push_str("## Sign-off\n\n- Đ32 (approves HB-05): ____________________ date: __________\n- G-4 (custodian): ____________________ date: __________\n");
+    s
+}
+
+fn junit(r: &ClosureReport) -> Result<String> {
+    let mut rep = quick_junit::Report::new("hb05");
+    if let Some(a) = r.attempts.last() {
+        let mut suite = quick_junit::TestSuite::new("HB-05 rollback scenarios");
+        for sc in &a.scenarios {
+            let status = if sc.passed {
+                quick_junit::TestCaseStatus::success()
+            } else {
+                let mut st = quick_junit::TestCaseStatus::non_success(quick_junit::NonSuccessKind::Failure);
+                st.set_message(sc.failure.clone().unwrap_or_default());
+                st
+            };
+            let mut tc = quick_junit::TestCase::new(sc.name.clone(), status);
+            tc.set_time(std::time::Duration::from_millis(sc.elapsed_ms as u64));
+            tc.set_classname("hb05");
+            suite.add_test_case(tc);
+        }
+        rep.add_test_suite(suite);
+    }
+    rep.to_string().map_err(|e| Error::internal("junit", e.to_string()))
+}
