@@ -67,9 +67,15 @@ pub fn parse_sums_text(text: &str, path: &Path) -> Result<Vec<SumEntry>> {
             )
             .with_hint("Each line must be `<64 lowercase hex digits><two spaces><file name>`, as `sha256sum` writes it; regenerate it with `sha256sum FILE > SHA256SUMS`.")
         };
-        let (digest, rest) = raw.split_at(raw.find(' ').ok_or_else(|| bad("no space after the digest"))?);
+        let (digest, rest) = raw.split_at(
+            raw.find(' ')
+                .ok_or_else(|| bad("no space after the digest"))?,
+        );
         if digest.len() != 64 {
-            return Err(bad(&format!("digest has {} characters, expected 64", digest.len())));
+            return Err(bad(&format!(
+                "digest has {} characters, expected 64",
+                digest.len()
+            )));
         }
         if digest.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(bad("digest is not lowercase hex"));
@@ -124,7 +130,9 @@ pub fn verify_listed(file: &Path, sums_path: &Path, entries: &[SumEntry]) -> Res
                 sums_path.display()
             ),
         )
-        .with_hint("Use the SHA256SUMS written together with this dump, or add its line with `sha256sum`.")
+        .with_hint(
+            "Use the SHA256SUMS written together with this dump, or add its line with `sha256sum`.",
+        )
     })?;
     let actual = sha256_file(file)?;
     if actual != entry.digest {

@@ -75,11 +75,23 @@ fn attempts_path(report: &Path) -> PathBuf {
 /// Run the suite once as a new attempt. Refuses to run after a failed attempt without approval.
 pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let mut report: ClosureReport = match std::fs::read_to_string(attempts_path(&o.report)) {
-        Ok(t) => serde_json::from_str(&t).map_err(|e| Error::bad_input("report_malformed", format!("{}: {e}", attempts_path(&o.report).display())).with_hint("Move the old report away or pass another --report directory."))?,
+        Ok(t) => serde_json::from_str(&t).map_err(|e| {
+            Error::bad_input(
+                "report_malformed",
+                format!("{}: {e}", attempts_path(&o.report).display()),
+            )
+            .with_hint("Move the old report away or pass another --report directory.")
+        })?,
         Err(_) => ClosureReport::default(),
     };
     if let Some(last) = report.attempts.last() {
-        if last.passed != last.total && o.retry_approved_by.as_deref().map(str::trim).unwrap_or("").is_empty() {
+        if last.passed != last.total
+            && o.retry_approved_by
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or("")
+                .is_empty()
+        {
             return Err(Error::new(Category::ApprovalRequired, "retry_needs_approval", format!(
                 "The previous attempt in {} failed ({}/{} passed); nothing is retried silently.", o.report.display(), last.passed, last.total))
                 .with_hint("Re-run with --retry-approved-by <name> (the Đ32 sign-off); the report keeps the failed attempt beside the new one."));
@@ -93,10 +105,19 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let run = crate::docker::RunIdentity::new();
     let dumps = DumpSet::bundled(&o.repo);
     let started = Instant::now();
-    let suite = Suite::new(docker.clone(), run.clone(), o.repo.clone(), image.clone(), dumps.clone());
+    let suite = Suite::new(
+        docker.clone(),
+        run.clone(),
+        o.repo.clone(),
+        image.clone(),
+        dumps.clone(),
+    );
     let snapshots = o.repo.join("snapshots");
     let bar = indicatif::ProgressBar::new(files.len() as u64);
-    bar.set_style(indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     let results: Vec<(ScenarioRow, engine::Extra)> = futures_util::stream::iter(files.iter())
         .map(|f| {
             let suite = &suite;
@@ -110,20 +131,27 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
                     Err(fl) => (Some(fl.to_string()), fl.partial.extra),
                 };
                 bar.inc(1);
-                bar.set_message(format!("{} {}", f.scenario.id, if failure.is_none() { "ok" } else { "FAILED" }));
+                bar.set_message(format!(
+                    "{} {}",
+                    f.scenario.id,
+                    if failure.is_none() { "ok" } else { "FAILED" }
+                ));
                 let snap = snapshot::snapshot_path(snapshots, f);
-                (ScenarioRow {
-                    id: f.scenario.id.clone(),
-                    name: snapshot::snapshot_name(f),
-                    title: f.scenario.title.clone(),
-                    passed: failure.is_none(),
-                    failure,
-                    strategy: extra.strategy.clone(),
-                    settings: extra.settings.clone(),
-                    elapsed_ms: t.elapsed().as_millis(),
-                    scenario_sha256: f.sha256.clone(),
-                    snapshot_sha256: crate::checksum::sha256_file(&snap).ok(),
-                }, extra)
+                (
+                    ScenarioRow {
+                        id: f.scenario.id.clone(),
+                        name: snapshot::snapshot_name(f),
+                        title: f.scenario.title.clone(),
+                        passed: failure.is_none(),
+                        failure,
+                        strategy: extra.strategy.clone(),
+                        settings: extra.settings.clone(),
+                        elapsed_ms: t.elapsed().as_millis(),
+                        scenario_sha256: f.sha256.clone(),
+                        snapshot_sha256: crate::checksum::sha256_file(&snap).ok(),
+                    },
+                    extra,
+                )
             }
         })
         .buffer_unordered(o.parallel.max(1))
@@ -131,7 +159,12 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         .await;
     bar.finish_and_clear();
     let server_version = match suite.baseline().await {
-        Ok(b) => b.pg.connect("postgres").await.ok().map(|c| async move { c.query_one("SHOW server_version", &[]).await.ok().map(|r| r.get::<_, String>(0)) }),
+        Ok(b) => b.pg.connect("postgres").await.ok().map(|c| async move {
+            c.query_one("SHOW server_version", &[])
+                .await
+                .ok()
+                .map(|r| r.get::<_, String>(0))
+        }),
         Err(_) => None,
     };
     let server_version = match server_version {
@@ -144,9 +177,18 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let mut rows: Vec<ScenarioRow> = results.iter().map(|(r, _)| r.clone()).collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     let mut artefacts: Vec<(String, String)> = vec![
-        (rel(&o.repo, &dumps.dump), crate::checksum::sha256_file(&dumps.dump)?),
-        (rel(&o.repo, &dumps.sums), crate::checksum::sha256_file(&dumps.sums)?),
-        (rel(&o.repo, &dumps.rowcounts), crate::checksum::sha256_file(&dumps.rowcounts)?),
+        (
+            rel(&o.repo, &dumps.dump),
+            crate::checksum::sha256_file(&dumps.dump)?,
+        ),
+        (
+            rel(&o.repo, &dumps.sums),
+            crate::checksum::sha256_file(&dumps.sums)?,
+        ),
+        (
+            rel(&o.repo, &dumps.rowcounts),
+            crate::checksum::sha256_file(&dumps.rowcounts)?,
+        ),
     ];
     for f in &files {
         artefacts.push((rel(&o.repo, &f.path), f.sha256.clone()));
@@ -167,7 +209,11 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let mut approvals: Vec<String> = Vec::new();
     for (r, e) in &results {
         failure_stops.extend(e.failure_stops.iter().map(|s| format!("{}: {s}", r.id)));
-        approvals.extend(e.approvals.iter().map(|a| format!("{}: step {} approved by {}", r.id, a.step, a.approved_by)));
+        approvals.extend(
+            e.approvals
+                .iter()
+                .map(|a| format!("{}: step {} approved by {}", r.id, a.step, a.approved_by)),
+        );
     }
     failure_stops.sort();
     approvals.sort();
@@ -191,10 +237,20 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     };
     if before != after {
         attempt.passed = 0;
-        attempt.failure_stops.push("the engine's other containers changed during the run".into());
+        attempt
+            .failure_stops
+            .push("the engine's other containers changed during the run".into());
     }
     report.attempts.push(attempt);
-    report.closure = if report.attempts.last().is_some_and(|a| a.passed == a.total && a.total == 26) { "HB-05 passed 26/26 (awaiting Đ32 and G-4 sign-off)".into() } else { "HB-05 NOT passed".into() };
+    report.closure = if report
+        .attempts
+        .last()
+        .is_some_and(|a| a.passed == a.total && a.total == 26)
+    {
+        "HB-05 passed 26/26 (awaiting Đ32 and G-4 sign-off)".into()
+    } else {
+        "HB-05 NOT passed".into()
+    };
     write(&o.report, &report)?;
     Ok(report)
 }
@@ -211,22 +267,50 @@ fn write(dir: &Path, r: &ClosureReport) -> Result<()> {
 }
 
 pub fn markdown(r: &ClosureReport) -> String {
-    let mut s = format!("# HB-05 closure report — dot-iu-cutter P0 rollback plan\n\n**{}**\n\n", r.closure);
+    let mut s = format!(
+        "# HB-05 closure report — dot-iu-cutter P0 rollback plan\n\n**{}**\n\n",
+        r.closure
+    );
     for (i, a) in r.attempts.iter().enumerate() {
-        s.push_str(&format!("## Attempt {} — run `{}` ({})\n\n", i + 1, a.run_id, a.started_utc));
+        s.push_str(&format!(
+            "## Attempt {} — run `{}` ({})\n\n",
+            i + 1,
+            a.run_id,
+            a.started_utc
+        ));
         if let Some(by) = &a.retry_approved_by {
             s.push_str(&format!("Retry approved by **{by}** (Đ32).\n\n"));
         }
-        s.push_str(&format!("Pass rate: **{}/{}** ({:.1}%) · image `{}` (`{}`) · server {} · {:.1} s\n\n", a.passed, a.total, 100.0 * a.passed as f64 / a.total.max(1) as f64, a.image, a.image_id, a.server_version, a.elapsed_ms as f64 / 1000.0));
+        s.push_str(&format!(
+            "Pass rate: **{}/{}** ({:.1}%) · image `{}` (`{}`) · server {} · {:.1} s\n\n",
+            a.passed,
+            a.total,
+            100.0 * a.passed as f64 / a.total.max(1) as f64,
+            a.image,
+            a.image_id,
+            a.server_version,
+            a.elapsed_ms as f64 / 1000.0
+        ));
         s.push_str("| scenario | title | outcome | strategy | time (s) |\n|---|---|---|---|---|\n");
         for sc in &a.scenarios {
-            s.push_str(&format!("| {} | {} | {} | {} | {:.1} |\n", sc.name, sc.title, if sc.passed { "PASS" } else { "FAIL" }, sc.strategy, sc.elapsed_ms as f64 / 1000.0));
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {:.1} |\n",
+                sc.name,
+                sc.title,
+                if sc.passed { "PASS" } else { "FAIL" },
+                sc.strategy,
+                sc.elapsed_ms as f64 / 1000.0
+            ));
         }
         let fails: Vec<&ScenarioRow> = a.scenarios.iter().filter(|s| !s.passed).collect();
         if !fails.is_empty() {
             s.push_str("\n### Failures\n\n");
             for f in fails {
-                s.push_str(&format!("- **{}**: ```{}```\n", f.name, f.failure.clone().unwrap_or_default()));
+                s.push_str(&format!(
+                    "- **{}**: ```{}```\n",
+                    f.name,
+                    f.failure.clone().unwrap_or_default()
+                ));
             }
         }
         s.push_str("\n### Failure-stop events (expected by the scenarios that provoke them)\n\n");
@@ -240,7 +324,16 @@ pub fn markdown(r: &ClosureReport) -> String {
         for f in &a.retry_approvals {
             s.push_str(&format!("- {f}\n"));
         }
-        s.push_str(&format!("\n### Engine containers outside this run\n\nbefore: {} · after: {} · identical: {}\n", a.foreign_containers_before.len(), a.foreign_containers_after.len(), if a.foreign_containers_before == a.foreign_containers_after { "yes" } else { "NO" }));
+        s.push_str(&format!(
+            "\n### Engine containers outside this run\n\nbefore: {} · after: {} · identical: {}\n",
+            a.foreign_containers_before.len(),
+            a.foreign_containers_after.len(),
+            if a.foreign_containers_before == a.foreign_containers_after {
+                "yes"
+            } else {
+                "NO"
+            }
+        ));
         s.push_str("\n### Artefacts\n\n| artefact | SHA-256 |\n|---|---|\n");
         for (n, d) in &a.artefacts {
             s.push_str(&format!("| {n} | `{d}` |\n"));
@@ -259,7 +352,8 @@ fn junit(r: &ClosureReport) -> Result<String> {
             let status = if sc.passed {
                 quick_junit::TestCaseStatus::success()
             } else {
-                let mut st = quick_junit::TestCaseStatus::non_success(quick_junit::NonSuccessKind::Failure);
+                let mut st =
+                    quick_junit::TestCaseStatus::non_success(quick_junit::NonSuccessKind::Failure);
                 st.set_message(sc.failure.clone().unwrap_or_default());
                 st
             };
@@ -270,5 +364,6 @@ fn junit(r: &ClosureReport) -> Result<String> {
         }
         rep.add_test_suite(suite);
     }
-    rep.to_string().map_err(|e| Error::internal("junit", e.to_string()))
+    rep.to_string()
+        .map_err(|e| Error::internal("junit", e.to_string()))
 }

@@ -7,14 +7,16 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, PortBinding, VolumeCreateRequest};
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, Mount, MountType, PortBinding, VolumeCreateRequest,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions,
     UploadToContainerOptionsBuilder,
 };
-use bollard::container::LogOutput;
-use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::Docker;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
@@ -73,7 +75,11 @@ fn unregister(id: &str) {
 static CREATED: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
 
 pub fn created_count(role: &str) -> usize {
-    CREATED.lock().ok().and_then(|c| c.iter().find(|(r, _)| r == role).map(|(_, n)| *n)).unwrap_or(0)
+    CREATED
+        .lock()
+        .ok()
+        .and_then(|c| c.iter().find(|(r, _)| r == role).map(|(_, n)| *n))
+        .unwrap_or(0)
 }
 
 fn count_created(role: &str) {
@@ -155,7 +161,12 @@ fn short_rand() -> String {
 
 /// Create a labelled volume.
 pub async fn create_volume(docker: &Docker, run: &RunIdentity, role: &str) -> Result<String> {
-    let name = format!("dryrun-{}-{}-{}", run.run_id.to_lowercase(), sanitize(role), short_rand());
+    let name = format!(
+        "dryrun-{}-{}-{}",
+        run.run_id.to_lowercase(),
+        sanitize(role),
+        short_rand()
+    );
     docker
         .create_volume(VolumeCreateRequest {
             name: Some(name.clone()),
@@ -169,10 +180,16 @@ pub async fn create_volume(docker: &Docker, run: &RunIdentity, role: &str) -> Re
 
 pub async fn remove_volume(docker: &Docker, name: &str) -> Result<()> {
     match docker
-        .remove_volume(name, Some(RemoveVolumeOptionsBuilder::default().force(true).build()))
+        .remove_volume(
+            name,
+            Some(RemoveVolumeOptionsBuilder::default().force(true).build()),
+        )
         .await
     {
-        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
             unregister(name);
             Ok(())
         }
@@ -182,7 +199,13 @@ pub async fn remove_volume(docker: &Docker, name: &str) -> Result<()> {
 
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -195,7 +218,12 @@ impl PgContainer {
             None => create_volume(docker, run, &spec.role).await?,
         };
         let password = spec.password.clone().unwrap_or_else(Secret::random);
-        let name = format!("dryrun-{}-{}-{}", run.run_id.to_lowercase(), sanitize(&spec.role), short_rand());
+        let name = format!(
+            "dryrun-{}-{}-{}",
+            run.run_id.to_lowercase(),
+            sanitize(&spec.role),
+            short_rand()
+        );
         let mut cmd = vec!["postgres".to_string()];
         for (k, v) in &spec.settings {
             cmd.push("-c".into());
@@ -323,11 +351,28 @@ impl PgContainer {
             .network_settings
             .and_then(|n| n.ports)
             .and_then(|p| p.get("5432/tcp").cloned().flatten())
-            .and_then(|b| b.into_iter().find_map(|b| b.host_port.and_then(|p| p.parse().ok())));
+            .and_then(|b| {
+                b.into_iter()
+                    .find_map(|b| b.host_port.and_then(|p| p.parse().ok()))
+            });
         // Probe: a real query through TCP inside the container (the init server is socket-only).
         loop {
             let out = self
-                .exec(&["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432", "-U", DB_USER, "-d", DB_NAME], true)
+                .exec(
+                    &[
+                        "pg_isready",
+                        "-q",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        "5432",
+                        "-U",
+                        DB_USER,
+                        "-d",
+                        DB_NAME,
+                    ],
+                    true,
+                )
                 .await?;
             if out.exit_code == 0 {
                 return Ok(());
@@ -335,7 +380,11 @@ impl PgContainer {
             if Instant::now() > deadline {
                 return Err(Error::env(
                     "container_not_ready",
-                    format!("PostgreSQL in {} does not answer queries: {}", self.name, out.stderr.trim()),
+                    format!(
+                        "PostgreSQL in {} does not answer queries: {}",
+                        self.name,
+                        out.stderr.trim()
+                    ),
                 ));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -352,7 +401,10 @@ impl PgContainer {
     /// tokio-postgres config for a database of this container (127.0.0.1 only).
     pub fn pg_config(&self, db: &str) -> Result<tokio_postgres::Config> {
         let port = self.host_port.ok_or_else(|| {
-            Error::internal("no_port", format!("container {} publishes no port", self.name))
+            Error::internal(
+                "no_port",
+                format!("container {} publishes no port", self.name),
+            )
         })?;
         let mut c = tokio_postgres::Config::new();
         c.host("127.0.0.1")
@@ -369,7 +421,10 @@ impl PgContainer {
     pub async fn connect(&self, db: &str) -> Result<tokio_postgres::Client> {
         let cfg = self.pg_config(db)?;
         let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
-            Error::env("connect_failed", format!("cannot connect to database {db} in {}: {e}", self.name))
+            Error::env(
+                "connect_failed",
+                format!("cannot connect to database {db} in {}: {e}", self.name),
+            )
         })?;
         tokio::spawn(async move {
             let _ = conn.await;
@@ -380,16 +435,28 @@ impl PgContainer {
     /// Run a command as the container's user, capturing output.
     pub async fn exec(&self, cmd: &[&str], quiet: bool) -> Result<ExecOutput> {
         let mut out = Vec::new();
-        let (code, stderr) = self.exec_io(cmd, &[], None::<tokio::fs::File>, &mut out).await?;
+        let (code, stderr) = self
+            .exec_io(cmd, &[], None::<tokio::fs::File>, &mut out)
+            .await?;
         if !quiet {
             tracing::debug!(container = %self.name, cmd = ?cmd, code, "exec");
         }
-        Ok(ExecOutput { exit_code: code, stdout: out, stderr })
+        Ok(ExecOutput {
+            exit_code: code,
+            stdout: out,
+            stderr,
+        })
     }
 
     /// Run a command with optional stdin streamed from `input` and stdout streamed into `out`.
     /// Returns the exit code and stderr text.
-    pub async fn exec_io<R, W>(&self, cmd: &[&str], env: &[String], input: Option<R>, out: &mut W) -> Result<(i64, String)>
+    pub async fn exec_io<R, W>(
+        &self,
+        cmd: &[&str],
+        env: &[String],
+        input: Option<R>,
+        out: &mut W,
+    ) -> Result<(i64, String)>
     where
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + ?Sized,
@@ -411,21 +478,36 @@ impl PgContainer {
         header.set_gid(999);
         header.set_mtime(0);
         header.set_cksum();
-        let file = tokio::fs::File::open(src).await.map_err(|e| Error::io(src, "open", e))?;
+        let file = tokio::fs::File::open(src)
+            .await
+            .map_err(|e| Error::io(src, "open", e))?;
         let pad = (512 - (meta.len() % 512) as usize) % 512;
         let body = tar_stream(header, file, pad);
         self.docker
             .upload_to_container(
                 &self.id,
-                Some(UploadToContainerOptionsBuilder::default().path(dest_dir).build()),
+                Some(
+                    UploadToContainerOptionsBuilder::default()
+                        .path(dest_dir)
+                        .build(),
+                ),
                 bollard::body_try_stream(body),
             )
             .await
             .map_err(|e| {
                 let text = e.to_string();
                 if text.contains("no space left") {
-                    Error::env("disk_full", format!("No space left on the Docker host while copying {} into {}.", src.display(), self.name))
-                        .with_hint("Free disk space on the engine's storage (docker system df) and run again.")
+                    Error::env(
+                        "disk_full",
+                        format!(
+                            "No space left on the Docker host while copying {} into {}.",
+                            src.display(),
+                            self.name
+                        ),
+                    )
+                    .with_hint(
+                        "Free disk space on the engine's storage (docker system df) and run again.",
+                    )
                 } else {
                     classify(e)
                 }
@@ -435,7 +517,14 @@ impl PgContainer {
     /// SIGKILL the container's main process (the PostgreSQL postmaster).
     pub async fn kill(&self) -> Result<()> {
         self.docker
-            .kill_container(&self.id, Some(KillContainerOptionsBuilder::default().signal("SIGKILL").build()))
+            .kill_container(
+                &self.id,
+                Some(
+                    KillContainerOptionsBuilder::default()
+                        .signal("SIGKILL")
+                        .build(),
+                ),
+            )
             .await?;
         // Wait until the engine reports it stopped.
         for _ in 0..100 {
@@ -445,7 +534,10 @@ impl PgContainer {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(Error::env("kill_failed", format!("container {} still running after SIGKILL", self.name)))
+        Err(Error::env(
+            "kill_failed",
+            format!("container {} still running after SIGKILL", self.name),
+        ))
     }
 
     /// Start again after a kill; PostgreSQL runs crash recovery before it is ready.
@@ -462,7 +554,14 @@ impl PgContainer {
     /// Stop PostgreSQL cleanly (fast shutdown), keeping container and volume.
     pub async fn stop(&self) -> Result<()> {
         self.docker
-            .stop_container(&self.id, Some(bollard::query_parameters::StopContainerOptionsBuilder::default().t(30).build()))
+            .stop_container(
+                &self.id,
+                Some(
+                    bollard::query_parameters::StopContainerOptionsBuilder::default()
+                        .t(30)
+                        .build(),
+                ),
+            )
             .await?;
         Ok(())
     }
@@ -492,7 +591,14 @@ impl PgContainer {
 
 /// Run a command with optional stdin streamed from `input` and stdout streamed into `out`.
 /// Returns the exit code and stderr text.
-pub async fn exec_in<R, W>(docker: &Docker, container: &str, cmd: &[&str], env: &[String], input: Option<R>, out: &mut W) -> Result<(i64, String)>
+pub async fn exec_in<R, W>(
+    docker: &Docker,
+    container: &str,
+    cmd: &[&str],
+    env: &[String],
+    input: Option<R>,
+    out: &mut W,
+) -> Result<(i64, String)>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + ?Sized,
@@ -513,7 +619,11 @@ where
         .map_err(classify)?;
     let started = docker.start_exec(&exec.id, None).await.map_err(classify)?;
     let mut stderr = Vec::new();
-    if let StartExecResults::Attached { mut output, input: mut stdin } = started {
+    if let StartExecResults::Attached {
+        mut output,
+        input: mut stdin,
+    } = started
+    {
         let writer = async move {
             if let Some(mut r) = input {
                 let copied = tokio::io::copy(&mut r, &mut stdin).await;
@@ -531,15 +641,15 @@ where
                         .write_all(&message)
                         .await
                         .map_err(|e| Error::io(Path::new("<exec output>"), "write", e))?,
-                    LogOutput::StdErr { message } => {
-                        if stderr.len() < 4 << 20 {
-                            stderr.extend_from_slice(&message)
-                        }
+                    LogOutput::StdErr { message } if stderr.len() < 4 << 20 => {
+                        stderr.extend_from_slice(&message)
                     }
                     _ => {}
                 }
             }
-            out.flush().await.map_err(|e| Error::io(Path::new("<exec output>"), "flush", e))?;
+            out.flush()
+                .await
+                .map_err(|e| Error::io(Path::new("<exec output>"), "flush", e))?;
             Ok::<(), Error>(())
         };
         let (w, r) = tokio::join!(writer, reader);
@@ -550,15 +660,29 @@ where
         }
     }
     let inspect = docker.inspect_exec(&exec.id).await.map_err(classify)?;
-    Ok((inspect.exit_code.unwrap_or(-1), String::from_utf8_lossy(&stderr).into_owned()))
+    Ok((
+        inspect.exit_code.unwrap_or(-1),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    ))
 }
 
 pub async fn remove_container(docker: &Docker, id: &str) -> Result<()> {
     match docker
-        .remove_container(id, Some(RemoveContainerOptionsBuilder::default().force(true).v(true).build()))
+        .remove_container(
+            id,
+            Some(
+                RemoveContainerOptionsBuilder::default()
+                    .force(true)
+                    .v(true)
+                    .build(),
+            ),
+        )
         .await
     {
-        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
             unregister(id);
             Ok(())
         }
@@ -575,7 +699,10 @@ impl Drop for PgContainer {
         let docker = self.docker.clone();
         let (id, vol) = (self.id.clone(), self.volume.clone());
         let handle = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 rt.block_on(async {
                     let _ = remove_container(&docker, &id).await;
                     let _ = remove_volume(&docker, &vol).await;
@@ -607,7 +734,8 @@ fn tar_stream(
     file: tokio::fs::File,
     pad: usize,
 ) -> Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>> {
-    let head = futures_util::stream::once(async move { Ok(Bytes::copy_from_slice(header.as_bytes())) });
+    let head =
+        futures_util::stream::once(async move { Ok(Bytes::copy_from_slice(header.as_bytes())) });
     let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
     let tail = futures_util::stream::once(async move { Ok(Bytes::from(vec![0u8; pad + 1024])) });
     Box::pin(head.chain(body.map_err(std::io::Error::other)).chain(tail))

@@ -90,11 +90,17 @@ fn process_start_ticks(pid: u32) -> Option<String> {
 /// Whether the process that owns these labels is still alive on this host.
 /// Resources of another host are treated as alive (we cannot tell).
 pub fn owner_alive(labels: &HashMap<String, String>) -> bool {
-    let host = labels.get(LABEL_OWNER_HOST).map(String::as_str).unwrap_or("");
+    let host = labels
+        .get(LABEL_OWNER_HOST)
+        .map(String::as_str)
+        .unwrap_or("");
     if host != hostname() {
         return true;
     }
-    let Some(pid) = labels.get(LABEL_OWNER_PID).and_then(|p| p.parse::<u32>().ok()) else {
+    let Some(pid) = labels
+        .get(LABEL_OWNER_PID)
+        .and_then(|p| p.parse::<u32>().ok())
+    else {
         return false;
     };
     match process_start_ticks(pid) {
@@ -134,17 +140,21 @@ pub async fn connect() -> Result<Docker> {
     };
     // Try the lowest version we support first; newer engines may refuse it as too old.
     let mut last_err = None;
-    for v in [LOWEST_API, ClientVersion { major_version: 1, minor_version: 44 }] {
+    for v in [
+        LOWEST_API,
+        ClientVersion {
+            major_version: 1,
+            minor_version: 44,
+        },
+    ] {
         let docker = open(&v).map_err(unreachable)?;
         match docker.version().await {
             Ok(info) => {
-                let server: Option<ClientVersion> = info
-                    .api_version
-                    .as_deref()
-                    .and_then(parse_api_version);
+                let server: Option<ClientVersion> =
+                    info.api_version.as_deref().and_then(parse_api_version);
                 let chosen = match server {
                     Some(s) if s < *bollard::API_DEFAULT_VERSION => s,
-                    _ => bollard::API_DEFAULT_VERSION.clone(),
+                    _ => *bollard::API_DEFAULT_VERSION,
                 };
                 tracing::debug!(api = %format!("{}.{}", chosen.major_version, chosen.minor_version), "docker api negotiated");
                 return open(&chosen).map_err(unreachable);
@@ -159,7 +169,9 @@ pub async fn connect() -> Result<Docker> {
             }
         }
     }
-    Err(unreachable(last_err.unwrap_or(bollard::errors::Error::APIVersionParseError {})))
+    Err(unreachable(
+        last_err.unwrap_or(bollard::errors::Error::APIVersionParseError {}),
+    ))
 }
 
 fn parse_api_version(s: &str) -> Option<ClientVersion> {
@@ -183,7 +195,10 @@ pub fn classify(e: bollard::errors::Error) -> Error {
                 409 => "docker_conflict",
                 _ => "docker_error",
             };
-            Error::env(kind, format!("The Docker Engine answered {status_code}: {message}"))
+            Error::env(
+                kind,
+                format!("The Docker Engine answered {status_code}: {message}"),
+            )
         }
         _ => Error::env("docker_error", format!("Docker API call failed: {e}"))
             .with_hint("Check that the Docker daemon is running and reachable."),
@@ -227,12 +242,19 @@ pub async fn sweep(docker: &Docker, run: Option<&str>, all: bool) -> Result<Vec<
         let res = docker
             .remove_container(
                 &id,
-                Some(RemoveContainerOptionsBuilder::default().force(true).v(true).build()),
+                Some(
+                    RemoveContainerOptionsBuilder::default()
+                        .force(true)
+                        .v(true)
+                        .build(),
+                ),
             )
             .await;
         match res {
             Ok(()) => {}
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
             Err(e) => return Err(classify(e)),
         }
         removed.push(Leftover {
@@ -253,11 +275,16 @@ pub async fn sweep(docker: &Docker, run: Option<&str>, all: bool) -> Result<Vec<
             continue;
         }
         match docker
-            .remove_volume(&v.name, Some(RemoveVolumeOptionsBuilder::default().force(true).build()))
+            .remove_volume(
+                &v.name,
+                Some(RemoveVolumeOptionsBuilder::default().force(true).build()),
+            )
             .await
         {
             Ok(()) => {}
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
             Err(e) => return Err(classify(e)),
         }
         removed.push(Leftover {
@@ -304,14 +331,16 @@ pub struct ForeignContainer {
 
 pub async fn foreign_containers(docker: &Docker) -> Result<Vec<ForeignContainer>> {
     let all = docker
-        .list_containers(Some(ListContainersOptionsBuilder::default().all(true).build()))
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default().all(true).build(),
+        ))
         .await?;
     let mut out: Vec<ForeignContainer> = all
         .into_iter()
         .filter(|c| {
-            !c.labels
-                .as_ref()
-                .is_some_and(|l| l.get(LABEL_HARNESS).map(String::as_str) == Some(LABEL_HARNESS_VALUE))
+            !c.labels.as_ref().is_some_and(|l| {
+                l.get(LABEL_HARNESS).map(String::as_str) == Some(LABEL_HARNESS_VALUE)
+            })
         })
         .map(|c| ForeignContainer {
             id: c.id.unwrap_or_default(),
@@ -321,7 +350,10 @@ pub async fn foreign_containers(docker: &Docker) -> Result<Vec<ForeignContainer>
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string(),
-            state: c.state.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default(),
+            state: c
+                .state
+                .map(|s| format!("{s:?}").to_lowercase())
+                .unwrap_or_default(),
         })
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));

@@ -61,22 +61,47 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
     let meta = std::fs::metadata(path).at(path, "read the dump")?;
     let size = meta.len();
     if size == 0 {
-        return Err(Error::bad_input("dump_empty", format!("{} is empty (0 bytes); it is not a pg_dump archive.", path.display()))
-            .with_hint("Take the backup again with `dryrun backup` (pg_dump -F c -Z 6)."));
+        return Err(Error::bad_input(
+            "dump_empty",
+            format!(
+                "{} is empty (0 bytes); it is not a pg_dump archive.",
+                path.display()
+            ),
+        )
+        .with_hint("Take the backup again with `dryrun backup` (pg_dump -F c -Z 6)."));
     }
     let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path).at(path, "open")?.take(4096).read_to_end(&mut head).at(path, "read")?;
+    std::fs::File::open(path)
+        .at(path, "open")?
+        .take(4096)
+        .read_to_end(&mut head)
+        .at(path, "read")?;
     if !head.starts_with(b"PGDMP") {
-        let looks_sql = head.starts_with(b"--") || String::from_utf8_lossy(&head).contains("PostgreSQL database dump");
-        let what = if looks_sql { "a plain-SQL dump (pg_dump without -F c)" } else { "not a pg_dump custom-format archive (no PGDMP magic)" };
+        let looks_sql = head.starts_with(b"--")
+            || String::from_utf8_lossy(&head).contains("PostgreSQL database dump");
+        let what = if looks_sql {
+            "a plain-SQL dump (pg_dump without -F c)"
+        } else {
+            "not a pg_dump custom-format archive (no PGDMP magic)"
+        };
         return Err(Error::bad_input("dump_not_custom_format", format!("{} is {what}.", path.display()))
             .with_hint("The restore test needs the custom-format backup made with `pg_dump -F c -Z 6` (as `dryrun backup` writes it)."));
     }
     let truncated = || {
-        Error::bad_input("dump_truncated", format!("{} ends inside its header ({size} bytes); the dump is truncated.", path.display()))
-            .with_hint("Copy the dump again or take a new backup.")
+        Error::bad_input(
+            "dump_truncated",
+            format!(
+                "{} ends inside its header ({size} bytes); the dump is truncated.",
+                path.display()
+            ),
+        )
+        .with_hint("Copy the dump again or take a new backup.")
     };
-    let mut c = Cursor { b: &head, pos: 5, int_size: 4 };
+    let mut c = Cursor {
+        b: &head,
+        pos: 5,
+        int_size: 4,
+    };
     let vmaj = c.byte().ok_or_else(truncated)?;
     let vmin = c.byte().ok_or_else(truncated)?;
     let vrev = c.byte().ok_or_else(truncated)?;
@@ -89,11 +114,23 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
             path.display(), MAX_SUPPORTED.0, MAX_SUPPORTED.1)).with_hint("Dump with the pg_dump of PostgreSQL 16 (the production server's own), or restore into a matching newer server."));
     }
     if format != 1 {
-        return Err(Error::bad_input("dump_not_custom_format", format!("{} is a pg_dump archive of format {format}, not custom (1).", path.display()))
-            .with_hint("Use `pg_dump -F c`."));
+        return Err(Error::bad_input(
+            "dump_not_custom_format",
+            format!(
+                "{} is a pg_dump archive of format {format}, not custom (1).",
+                path.display()
+            ),
+        )
+        .with_hint("Use `pg_dump -F c`."));
     }
     if !(1..=8).contains(&int_size) {
-        return Err(Error::bad_input("dump_corrupt", format!("{} has an impossible header (int size {int_size}).", path.display())));
+        return Err(Error::bad_input(
+            "dump_corrupt",
+            format!(
+                "{} has an impossible header (int size {int_size}).",
+                path.display()
+            ),
+        ));
     }
     c.int_size = int_size;
     let compression = if (vmaj, vmin) >= (1, 15) {

@@ -95,13 +95,21 @@ impl Error {
         if disk_full {
             Error::env(
                 "disk_full",
-                format!("No space left on device while trying to {action} {}.", path.display()),
+                format!(
+                    "No space left on device while trying to {action} {}.",
+                    path.display()
+                ),
             )
-            .with_hint("Free disk space (docker system df shows what the engine holds) and run again.")
+            .with_hint(
+                "Free disk space (docker system df shows what the engine holds) and run again.",
+            )
         } else if err.kind() == std::io::ErrorKind::NotFound {
             Error::bad_input(
                 "file_not_found",
-                format!("Cannot {action} {}: the file does not exist.", path.display()),
+                format!(
+                    "Cannot {action} {}: the file does not exist.",
+                    path.display()
+                ),
             )
             .with_hint("Check the path; relative paths are resolved from the current directory.")
         } else {

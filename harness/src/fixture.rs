@@ -17,19 +17,51 @@ pub fn bootstrap_sql(repo: &Path) -> PathBuf {
 }
 
 async fn load_sql(pg: &PgContainer, file: &Path) -> Result<()> {
-    let f = tokio::fs::File::open(file).await.map_err(|e| Error::io(file, "open", e))?;
+    let f = tokio::fs::File::open(file)
+        .await
+        .map_err(|e| Error::io(file, "open", e))?;
     let mut out = Vec::new();
     let (code, err) = pg
-        .exec_io(&["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", DB_USER, "-d", DB_NAME], &[], Some(f), &mut out)
+        .exec_io(
+            &[
+                "psql",
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                DB_USER,
+                "-d",
+                DB_NAME,
+            ],
+            &[],
+            Some(f),
+            &mut out,
+        )
         .await?;
     if code != 0 {
-        return Err(Error::check("fixture_load_failed", format!("loading {} failed (exit {code}): {}", file.display(), err.trim())));
+        return Err(Error::check(
+            "fixture_load_failed",
+            format!(
+                "loading {} failed (exit {code}): {}",
+                file.display(),
+                err.trim()
+            ),
+        ));
     }
     Ok(())
 }
 
 /// Generate, load and back up a fixture database into `out`.
-pub async fn build(docker: &Docker, run: &RunIdentity, image: &str, repo: &Path, seed: u64, scale: u32, out: &Path) -> Result<BackupResult> {
+pub async fn build(
+    docker: &Docker,
+    run: &RunIdentity,
+    image: &str,
+    repo: &Path,
+    seed: u64,
+    scale: u32,
+    out: &Path,
+) -> Result<BackupResult> {
     let tmp = tempfile::tempdir().at(Path::new("/tmp"), "create a temporary directory in")?;
     let gen = tmp.path().join("generated.sql");
     let roles = tmp.path().join("roles.sql");
@@ -47,9 +79,38 @@ pub async fn build(docker: &Docker, run: &RunIdentity, image: &str, repo: &Path,
     load_sql(&pg, &roles).await?;
     load_sql(&pg, &bootstrap_sql(repo)).await?;
     load_sql(&pg, &gen).await?;
-    let _ = pg.exec(&["psql", "-X", "-q", "-U", DB_USER, "-d", DB_NAME, "-c", "CHECKPOINT"], true).await?;
-    let stamp = if scale == 1 { "fixture".to_string() } else { format!("fixture-scale{scale}") };
-    let res = backup(docker, &BackupOptions { source: pg.id.clone(), db: DB_NAME.into(), user: DB_USER.into(), out: out.to_path_buf(), stamp: Some(stamp) }).await;
+    let _ = pg
+        .exec(
+            &[
+                "psql",
+                "-X",
+                "-q",
+                "-U",
+                DB_USER,
+                "-d",
+                DB_NAME,
+                "-c",
+                "CHECKPOINT",
+            ],
+            true,
+        )
+        .await?;
+    let stamp = if scale == 1 {
+        "fixture".to_string()
+    } else {
+        format!("fixture-scale{scale}")
+    };
+    let res = backup(
+        docker,
+        &BackupOptions {
+            source: pg.id.clone(),
+            db: DB_NAME.into(),
+            user: DB_USER.into(),
+            out: out.to_path_buf(),
+            stamp: Some(stamp),
+        },
+    )
+    .await;
     pg.remove().await?;
     res
 }

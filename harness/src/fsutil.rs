@@ -8,13 +8,17 @@ use crate::error::{IoContext, Result};
 
 /// Write `bytes` to `path` through a temporary file in the same directory, then rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).at(dir, "create directory")?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).at(dir, "create a temporary file in")?;
     tmp.write_all(bytes).at(path, "write")?;
     tmp.as_file().sync_all().at(path, "sync")?;
     set_readable(tmp.path());
-    tmp.persist(path).map_err(|e| crate::error::Error::io(path, "rename into place", e.error))?;
+    tmp.persist(path)
+        .map_err(|e| crate::error::Error::io(path, "rename into place", e.error))?;
     Ok(())
 }
 
@@ -26,7 +30,10 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(path: &Path) -> Result<Self> {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).at(dir, "create directory")?;
         let tmp = tempfile::NamedTempFile::new_in(dir).at(dir, "create a temporary file in")?;
         Ok(AtomicFile {

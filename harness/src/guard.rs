@@ -10,8 +10,15 @@ use crate::error::{Error, Result};
 pub async fn ensure_owned(docker: &Docker, run: &RunIdentity, container: &str) -> Result<()> {
     let info = match docker.inspect_container(container, None).await {
         Ok(i) => i,
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-            return Err(Error::bad_input("target_not_owned", format!("Refusing target {container}: no such container was provisioned by this run.")))
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
+            return Err(Error::bad_input(
+                "target_not_owned",
+                format!(
+                    "Refusing target {container}: no such container was provisioned by this run."
+                ),
+            ))
         }
         Err(e) => return Err(e.into()),
     };

@@ -21,7 +21,8 @@ pub const LABEL_RECIPE: &str = "io.dot-iu-cutter.recipe";
 /// The wheel carrying PostgreSQL 16.2 and its pinned SHA-256.
 pub const WHEEL_SPEC: &str = "pgserver==0.1.4";
 pub const WHEEL_SHA256: &str = "d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813";
-pub const WHEEL_FILE: &str = "pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+pub const WHEEL_FILE: &str =
+    "pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
 const SUITE: &str = "bookworm";
 const DOCKERFILE: &str = include_str!("../image/Dockerfile");
 const ENTRYPOINT: &str = include_str!("../image/docker-entrypoint.sh");
@@ -46,7 +47,10 @@ pub struct ImageChoice {
     pub source: &'static str,
 }
 
-async fn image_labels(docker: &Docker, reference: &str) -> Option<(String, HashMap<String, String>)> {
+async fn image_labels(
+    docker: &Docker,
+    reference: &str,
+) -> Option<(String, HashMap<String, String>)> {
     let info = docker.inspect_image(reference).await.ok()?;
     let labels = info.config.and_then(|c| c.labels).unwrap_or_default();
     Some((info.id.unwrap_or_default(), labels))
@@ -63,7 +67,11 @@ pub async fn resolve(docker: &Docker, requested: Option<&str>) -> Result<ImageCh
         };
     }
     if let Some((id, _)) = image_labels(docker, OFFICIAL_TAG).await {
-        return Ok(ImageChoice { reference: OFFICIAL_TAG.into(), id, source: "official" });
+        return Ok(ImageChoice {
+            reference: OFFICIAL_TAG.into(),
+            id,
+            source: "official",
+        });
     }
     match image_labels(docker, OFFLINE_TAG).await {
         Some((id, labels)) if labels.get(LABEL_RECIPE) == Some(&recipe_hash()) => {
@@ -77,7 +85,12 @@ pub async fn resolve(docker: &Docker, requested: Option<&str>) -> Result<ImageCh
 }
 
 /// Ensure an image exists: resolve it, or build the offline one when `build` is set.
-pub async fn ensure(docker: &Docker, requested: Option<&str>, cache: &Path, force: bool) -> Result<ImageChoice> {
+pub async fn ensure(
+    docker: &Docker,
+    requested: Option<&str>,
+    cache: &Path,
+    force: bool,
+) -> Result<ImageChoice> {
     if !force {
         match resolve(docker, requested).await {
             Ok(c) => return Ok(c),
@@ -98,7 +111,14 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = err.lines().rev().take(12).collect();
-        return Err(Error::env("image_build_failed", format!("{what} failed ({}):\n{}", out.status, tail.into_iter().rev().collect::<Vec<_>>().join("\n"))));
+        return Err(Error::env(
+            "image_build_failed",
+            format!(
+                "{what} failed ({}):\n{}",
+                out.status,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ),
+        ));
     }
     Ok(())
 }
@@ -154,8 +174,11 @@ fn debian_mirror() -> Result<String> {
             }
         }
     }
-    Err(Error::env("no_debian_mirror", "No Debian mirror is configured in /etc/apt/sources.list(.d)."))
-        .map_err(|e| e.with_hint("Set DEBIAN_MIRROR to the Debian archive URL apt uses."))
+    Err(Error::env(
+        "no_debian_mirror",
+        "No Debian mirror is configured in /etc/apt/sources.list(.d).",
+    ))
+    .map_err(|e| e.with_hint("Set DEBIAN_MIRROR to the Debian archive URL apt uses."))
 }
 
 /// Build the offline image: debootstrap rootfs (cached), pgserver wheel (pinned SHA-256),
@@ -194,19 +217,45 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
     let wheel = wheel_dir.join(WHEEL_FILE);
     if !wheel.exists() || crate::checksum::sha256_file(&wheel)? != WHEEL_SHA256 {
         run(
-            Command::new("python3").args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux2014_x86_64", "-d"]).arg(&wheel_dir).arg(WHEEL_SPEC),
+            Command::new("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--python-version",
+                    "3.11",
+                    "--platform",
+                    "manylinux2014_x86_64",
+                    "-d",
+                ])
+                .arg(&wheel_dir)
+                .arg(WHEEL_SPEC),
             "pip download of the pgserver wheel",
         )?;
     }
     let got = crate::checksum::sha256_file(&wheel)?;
     if got != WHEEL_SHA256 {
-        return Err(Error::env("wheel_checksum", format!("{} has SHA-256 {got}, expected {WHEEL_SHA256}.", wheel.display()))
-            .with_hint("Delete the file and run `make image` again."));
+        return Err(Error::env(
+            "wheel_checksum",
+            format!(
+                "{} has SHA-256 {got}, expected {WHEEL_SHA256}.",
+                wheel.display()
+            ),
+        )
+        .with_hint("Delete the file and run `make image` again."));
     }
     let wheel_x = cache.join("wheel-extracted");
     if !wheel_x.join("pgserver/pginstall/bin/postgres").exists() {
         let _ = std::fs::remove_dir_all(&wheel_x);
-        run(Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&wheel).arg(&wheel_x), "unzip of the wheel")?;
+        run(
+            Command::new("python3")
+                .args(["-m", "zipfile", "-e"])
+                .arg(&wheel)
+                .arg(&wheel_x),
+            "unzip of the wheel",
+        )?;
     }
     // 3. Build context (written to disk, then streamed to the engine).
     let ctx_path = cache.join("context.tar");
@@ -215,7 +264,10 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
         write_context(af.file(), &rootfs, &wheel_x).at(&ctx_path, "write the build context")?;
         af.commit()?;
     }
-    tracing::info!(secs = started.elapsed().as_secs_f64(), "build context ready");
+    tracing::info!(
+        secs = started.elapsed().as_secs_f64(),
+        "build context ready"
+    );
     // 4. Build via the API.
     let labels = HashMap::from([(LABEL_RECIPE.to_string(), recipe_hash())]);
     let opts = BuildImageOptionsBuilder::default()
@@ -225,18 +277,31 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
         .forcerm(true)
         .labels(&labels)
         .build();
-    let file = tokio::fs::File::open(&ctx_path).await.map_err(|e| Error::io(&ctx_path, "open", e))?;
+    let file = tokio::fs::File::open(&ctx_path)
+        .await
+        .map_err(|e| Error::io(&ctx_path, "open", e))?;
     let body = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
     let mut stream = docker.build_image(opts, None, Some(bollard::body_try_stream(body)));
     let mut log = String::new();
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| Error::env("image_build_failed", format!("The engine refused to build {OFFLINE_TAG}: {e}\n{}", last(&log))))?;
+        let info = item.map_err(|e| {
+            Error::env(
+                "image_build_failed",
+                format!(
+                    "The engine refused to build {OFFLINE_TAG}: {e}\n{}",
+                    last(&log)
+                ),
+            )
+        })?;
         if let Some(s) = info.stream {
             tracing::debug!("{}", s.trim_end());
             log.push_str(&s);
         }
         if let Some(err) = info.error_detail.and_then(|d| d.message) {
-            return Err(Error::env("image_build_failed", format!("Building {OFFLINE_TAG} failed: {err}\n{}", last(&log))));
+            return Err(Error::env(
+                "image_build_failed",
+                format!("Building {OFFLINE_TAG} failed: {err}\n{}", last(&log)),
+            ));
         }
     }
     let _ = std::fs::remove_file(&ctx_path);
@@ -253,7 +318,12 @@ fn write_context(out: &mut std::fs::File, rootfs: &Path, wheel_x: &Path) -> std:
     let mut ctx = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, out));
     ctx.follow_symlinks(false);
     add_bytes(&mut ctx, "Dockerfile", DOCKERFILE.as_bytes(), 0o644)?;
-    add_bytes(&mut ctx, "docker-entrypoint.sh", ENTRYPOINT.as_bytes(), 0o755)?;
+    add_bytes(
+        &mut ctx,
+        "docker-entrypoint.sh",
+        ENTRYPOINT.as_bytes(),
+        0o755,
+    )?;
     // rootfs.tar: nested archive so that ADD extracts it with ownership and modes intact.
     let nested = tempfile::NamedTempFile::new_in(rootfs.parent().unwrap_or(Path::new(".")))?;
     {
@@ -270,14 +340,24 @@ fn write_context(out: &mut std::fs::File, rootfs: &Path, wheel_x: &Path) -> std:
     h.set_mtime(0);
     ctx.append_data(&mut h, "rootfs.tar", &mut nf)?;
     // pg/: pgserver/pginstall/{bin,lib,share} + pgserver.libs (no headers).
-    for sub in ["pgserver/pginstall/bin", "pgserver/pginstall/lib", "pgserver/pginstall/share", "pgserver.libs"] {
+    for sub in [
+        "pgserver/pginstall/bin",
+        "pgserver/pginstall/lib",
+        "pgserver/pginstall/share",
+        "pgserver.libs",
+    ] {
         ctx.append_dir_all(PathBuf::from("pg").join(sub), wheel_x.join(sub))?;
     }
     ctx.into_inner()?.flush()?;
     Ok(())
 }
 
-fn add_bytes<W: Write>(t: &mut tar::Builder<W>, name: &str, data: &[u8], mode: u32) -> std::io::Result<()> {
+fn add_bytes<W: Write>(
+    t: &mut tar::Builder<W>,
+    name: &str,
+    data: &[u8],
+    mode: u32,
+) -> std::io::Result<()> {
     let mut h = tar::Header::new_gnu();
     h.set_size(data.len() as u64);
     h.set_mode(mode);
@@ -296,7 +376,8 @@ fn append_tree<W: Write>(t: &mut tar::Builder<W>, root: &Path, rel: &Path) -> st
         let ft = e.file_type()?;
         if ft.is_dir() {
             t.append_path_with_name(e.path(), &name)?;
-            if name.as_os_str() != "proc" && name.as_os_str() != "sys" && name.as_os_str() != "dev" {
+            if name.as_os_str() != "proc" && name.as_os_str() != "sys" && name.as_os_str() != "dev"
+            {
                 append_tree(t, root, &name)?;
             }
         } else if ft.is_file() || ft.is_symlink() {

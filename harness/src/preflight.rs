@@ -8,8 +8,17 @@ use crate::error::{Error, Result};
 pub const DEFAULT_MAX_AGE_MINUTES: i64 = 60;
 
 /// Stop when the backup is older than `max_age_minutes` at `now` (both in UTC).
-pub fn check_backup_age(created: Option<NaiveDateTime>, now: NaiveDateTime, max_age_minutes: i64) -> Result<i64> {
-    let created = created.ok_or_else(|| Error::check("backup_age_unknown", "The dump's header carries no creation time; its age cannot be checked."))?;
+pub fn check_backup_age(
+    created: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+    max_age_minutes: i64,
+) -> Result<i64> {
+    let created = created.ok_or_else(|| {
+        Error::check(
+            "backup_age_unknown",
+            "The dump's header carries no creation time; its age cannot be checked.",
+        )
+    })?;
     let age = (now - created).num_minutes();
     if age > max_age_minutes {
         return Err(Error::check(

@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<PathBuf> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal("json", e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| Error::internal("json", e.to_string()))?;
     write_atomic(path, format!("{text}\n").as_bytes())?;
     Ok(path.to_path_buf())
 }
@@ -45,14 +46,36 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
         r.dump.server_version,
         r.dump.database
     ));
-    s.push_str(&format!("\n## Environment\n\n- image `{}` (`{}`)\n- server version {}\n- run `{}`\n", r.image, r.image_id, r.server_version, r.run_id));
+    s.push_str(&format!(
+        "\n## Environment\n\n- image `{}` (`{}`)\n- server version {}\n- run `{}`\n",
+        r.image, r.image_id, r.server_version, r.run_id
+    ));
     if !r.settings.is_empty() {
-        s.push_str(&format!("- restore-time settings: {}\n", r.settings.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")));
+        s.push_str(&format!(
+            "- restore-time settings: {}\n",
+            r.settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if let Some(ro) = &r.restore {
-        s.push_str(&format!("\n## pg_restore\n\n- `-j {}`, exit code {}, errors ignored: {}\n", ro.jobs, ro.exit_code, ro.errors_ignored.map(|n| n.to_string()).unwrap_or_else(|| "0".into())));
+        s.push_str(&format!(
+            "\n## pg_restore\n\n- `-j {}`, exit code {}, errors ignored: {}\n",
+            ro.jobs,
+            ro.exit_code,
+            ro.errors_ignored
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "0".into())
+        ));
         for m in &ro.messages {
-            s.push_str(&format!("- {} ({}): {}\n", if m.benign { "note" } else { "ERROR" }, m.kind, m.message.lines().next().unwrap_or("")));
+            s.push_str(&format!(
+                "- {} ({}): {}\n",
+                if m.benign { "note" } else { "ERROR" },
+                m.kind,
+                m.message.lines().next().unwrap_or("")
+            ));
         }
     }
     if let Some(sm) = &r.smoke {
@@ -69,7 +92,13 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
         ));
         s.push_str("\n| key table | snapshot | restored | match |\n|---|---|---|---|\n");
         for k in &sm.key_tables {
-            s.push_str(&format!("| {} | {} | {} | {} |\n", k.table, opt(k.expected), opt(k.restored), if k.matches { "yes" } else { "NO" }));
+            s.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                k.table,
+                opt(k.expected),
+                opt(k.restored),
+                if k.matches { "yes" } else { "NO" }
+            ));
         }
         if !sm.differences.is_empty() {
             s.push_str("\nDifferences:\n\n");

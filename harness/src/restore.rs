@@ -67,7 +67,11 @@ pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
             let benign = m.contains("role \"") && m.contains("\" does not exist");
             msgs.push(RestoreMessage {
                 benign,
-                kind: if benign { "missing_role".into() } else { "restore_error".into() },
+                kind: if benign {
+                    "missing_role".into()
+                } else {
+                    "restore_error".into()
+                },
                 message: m.trim().to_string(),
             });
         }
@@ -76,7 +80,9 @@ pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
         if let Some(rest) = line.strip_prefix("pg_restore: error: ") {
             flush(&mut current, &mut messages);
             current = Some(rest.to_string());
-        } else if let Some(rest) = line.strip_prefix("pg_restore: warning: errors ignored on restore: ") {
+        } else if let Some(rest) =
+            line.strip_prefix("pg_restore: warning: errors ignored on restore: ")
+        {
             flush(&mut current, &mut messages);
             errors_ignored = rest.trim().parse().ok();
         } else if line.starts_with("pg_restore: ") {
@@ -93,12 +99,23 @@ pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
         Some(n) => n as usize >= messages.len(),
         None => messages.is_empty(),
     };
-    let passed = (exit_code == 0 && messages.is_empty()) || (exit_code == 1 && !messages.is_empty() && all_benign && counted_ok);
-    RestoreOutcome { exit_code, jobs: jobs.max(1), errors_ignored, messages, passed }
+    let passed = (exit_code == 0 && messages.is_empty())
+        || (exit_code == 1 && !messages.is_empty() && all_benign && counted_ok);
+    RestoreOutcome {
+        exit_code,
+        jobs: jobs.max(1),
+        errors_ignored,
+        messages,
+        passed,
+    }
 }
 
 /// Upload the dump and run pg_restore into the container's database.
-pub async fn restore_into(pg: &PgContainer, dump: &Path, jobs: u32) -> Result<(RestoreOutcome, u128, u128)> {
+pub async fn restore_into(
+    pg: &PgContainer,
+    dump: &Path,
+    jobs: u32,
+) -> Result<(RestoreOutcome, u128, u128)> {
     let t = Instant::now();
     pg.upload_file(dump, "/tmp", "restore.dump").await?;
     let upload_ms = t.elapsed().as_millis();
@@ -106,13 +123,30 @@ pub async fn restore_into(pg: &PgContainer, dump: &Path, jobs: u32) -> Result<(R
     let jobs_s = jobs.max(1).to_string();
     let out = pg
         .exec(
-            &["pg_restore", "-U", DB_USER, "-d", DB_NAME, "--no-owner", "--no-privileges", "--clean", "--if-exists", "-j", &jobs_s, DUMP_IN_CONTAINER],
+            &[
+                "pg_restore",
+                "-U",
+                DB_USER,
+                "-d",
+                DB_NAME,
+                "--no-owner",
+                "--no-privileges",
+                "--clean",
+                "--if-exists",
+                "-j",
+                &jobs_s,
+                DUMP_IN_CONTAINER,
+            ],
             false,
         )
         .await?;
     let restore_ms = t.elapsed().as_millis();
     let _ = pg.exec(&["rm", "-f", DUMP_IN_CONTAINER], true).await;
-    Ok((triage(out.exit_code, &out.stderr, jobs), upload_ms, restore_ms))
+    Ok((
+        triage(out.exit_code, &out.stderr, jobs),
+        upload_ms,
+        restore_ms,
+    ))
 }
 
 /// A key table and its count after restore.
@@ -144,9 +178,31 @@ pub struct SmokeOutcome {
 }
 
 async fn psql_query(pg: &PgContainer, sql: &str) -> Result<String> {
-    let out = pg.exec(&["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", DB_USER, "-d", DB_NAME, "-tA", "-F", "|", "-c", sql], true).await?;
+    let out = pg
+        .exec(
+            &[
+                "psql",
+                "-X",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                DB_USER,
+                "-d",
+                DB_NAME,
+                "-tA",
+                "-F",
+                "|",
+                "-c",
+                sql,
+            ],
+            true,
+        )
+        .await?;
     if out.exit_code != 0 {
-        return Err(Error::check("smoke_query_failed", format!("smoke query failed: {}", out.stderr.trim())));
+        return Err(Error::check(
+            "smoke_query_failed",
+            format!("smoke query failed: {}", out.stderr.trim()),
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -156,10 +212,31 @@ pub async fn exact_counts(pg: &PgContainer) -> Result<RowCounts> {
     let input = std::io::Cursor::new(exact_counts_script().into_bytes());
     let mut out = Vec::new();
     let (code, err) = pg
-        .exec_io(&["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", DB_USER, "-d", DB_NAME, "-tA", "-F", "|"], &[], Some(input), &mut out)
+        .exec_io(
+            &[
+                "psql",
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                DB_USER,
+                "-d",
+                DB_NAME,
+                "-tA",
+                "-F",
+                "|",
+            ],
+            &[],
+            Some(input),
+            &mut out,
+        )
         .await?;
     if code != 0 {
-        return Err(Error::check("smoke_query_failed", format!("row counts failed: {}", err.trim())));
+        return Err(Error::check(
+            "smoke_query_failed",
+            format!("row counts failed: {}", err.trim()),
+        ));
     }
     RowCounts::from_psql_output(&String::from_utf8_lossy(&out))
 }
@@ -174,11 +251,25 @@ pub async fn smoke(pg: &PgContainer, expected: Option<&RowCounts>) -> Result<Smo
             let k = (s.to_string(), t.to_string());
             let e = expected.and_then(|x| x.counts.get(&k).copied());
             let r = observed.counts.get(&k).copied();
-            KeyTable { table: format!("{s}.{t}"), expected: e, restored: r, matches: r.is_some() && (expected.is_none() || differences.iter().all(|d| d.table != format!("{s}.{t}"))) }
+            KeyTable {
+                table: format!("{s}.{t}"),
+                expected: e,
+                restored: r,
+                matches: r.is_some()
+                    && (expected.is_none()
+                        || differences.iter().all(|d| d.table != format!("{s}.{t}"))),
+            }
         })
         .collect::<Vec<_>>();
-    let dot_text = if observed.counts.contains_key(&("public".to_string(), "dot_tools".to_string())) {
-        psql_query(pg, "SELECT id, code, status FROM public.dot_tools WHERE id IN (991, 992) ORDER BY id").await?
+    let dot_text = if observed
+        .counts
+        .contains_key(&("public".to_string(), "dot_tools".to_string()))
+    {
+        psql_query(
+            pg,
+            "SELECT id, code, status FROM public.dot_tools WHERE id IN (991, 992) ORDER BY id",
+        )
+        .await?
     } else {
         String::new()
     };
@@ -186,12 +277,20 @@ pub async fn smoke(pg: &PgContainer, expected: Option<&RowCounts>) -> Result<Smo
         .lines()
         .filter_map(|l| {
             let c: Vec<&str> = l.split('|').collect();
-            (c.len() == 3).then(|| DotRow { id: c[0].parse().unwrap_or(-1), code: c[1].into(), status: c[2].into() })
+            (c.len() == 3).then(|| DotRow {
+                id: c[0].parse().unwrap_or(-1),
+                code: c[1].into(),
+                status: c[2].into(),
+            })
         })
         .collect();
     let dot_pair_ok = dot_pair.len() == 2
-        && dot_pair.iter().any(|d| d.id == 991 && d.code == "DOT-IU-CUTTER-VERIFY" && d.status == "active")
-        && dot_pair.iter().any(|d| d.id == 992 && d.code == "DOT-IU-CUTTER" && d.status == "active");
+        && dot_pair
+            .iter()
+            .any(|d| d.id == 991 && d.code == "DOT-IU-CUTTER-VERIFY" && d.status == "active")
+        && dot_pair
+            .iter()
+            .any(|d| d.id == 992 && d.code == "DOT-IU-CUTTER" && d.status == "active");
     let passed = differences.is_empty() && dot_pair_ok && key_tables.iter().all(|k| k.matches);
     Ok(SmokeOutcome {
         count_kind: expected.map(|e| e.kind),
@@ -251,11 +350,16 @@ pub struct RestoreTestReport {
 }
 
 /// Verify inputs (checksums, header, snapshot format). Nothing is provisioned here.
-pub fn preflight_inputs(o: &RestoreTestOptions) -> Result<(DumpInfo, Vec<Verified>, Option<RowCounts>)> {
+pub fn preflight_inputs(
+    o: &RestoreTestOptions,
+) -> Result<(DumpInfo, Vec<Verified>, Option<RowCounts>)> {
     let entries = checksum::parse_sums(&o.sums)?;
     let mut verified = vec![checksum::verify_listed(&o.dump, &o.sums, &entries)?];
     if let Some(rc) = &o.rowcounts {
-        let name = rc.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = rc
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         if entries.iter().any(|e| e.name == name) {
             verified.push(checksum::verify_listed(rc, &o.sums, &entries)?);
         }
@@ -270,7 +374,11 @@ pub fn preflight_inputs(o: &RestoreTestOptions) -> Result<(DumpInfo, Vec<Verifie
 
 /// The whole restore test. Bad input and environment problems are errors; a failed restore
 /// or smoke test is a report with verdict `fail`.
-pub async fn restore_test(docker: &Docker, run: &RunIdentity, o: &RestoreTestOptions) -> Result<RestoreTestReport> {
+pub async fn restore_test(
+    docker: &Docker,
+    run: &RunIdentity,
+    o: &RestoreTestOptions,
+) -> Result<RestoreTestReport> {
     let total = Instant::now();
     let mut timings = Timings::default();
     let t = Instant::now();
@@ -286,7 +394,19 @@ pub async fn restore_test(docker: &Docker, run: &RunIdentity, o: &RestoreTestOpt
     let pg = PgContainer::start(docker, run, &spec).await?;
     timings.provision_ms = t.elapsed().as_millis();
     let server_version = pg
-        .exec(&["psql", "-X", "-U", DB_USER, "-d", DB_NAME, "-tAc", "SHOW server_version"], true)
+        .exec(
+            &[
+                "psql",
+                "-X",
+                "-U",
+                DB_USER,
+                "-d",
+                DB_NAME,
+                "-tAc",
+                "SHOW server_version",
+            ],
+            true,
+        )
         .await
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
@@ -311,17 +431,30 @@ pub async fn restore_test(docker: &Docker, run: &RunIdentity, o: &RestoreTestOpt
     timings.upload_ms = up;
     timings.restore_ms = rs;
     for m in ro.messages.iter().filter(|m| m.benign) {
-        report.notes.push(format!("known-benign restore error ({}): {}", m.kind, first_line(&m.message)));
+        report.notes.push(format!(
+            "known-benign restore error ({}): {}",
+            m.kind,
+            first_line(&m.message)
+        ));
     }
     let restored_ok = ro.passed;
     if !restored_ok {
-        let fatal: Vec<String> = ro.messages.iter().filter(|m| !m.benign).map(|m| first_line(&m.message)).collect();
+        let fatal: Vec<String> = ro
+            .messages
+            .iter()
+            .filter(|m| !m.benign)
+            .map(|m| first_line(&m.message))
+            .collect();
         report.stopped_at = Some("restore".into());
         report.reason = Some(format!(
             "pg_restore exited {} with {} error(s) that are not known-benign: {}",
             ro.exit_code,
             fatal.len(),
-            if fatal.is_empty() { "(no error message; see exit code)".to_string() } else { fatal.join("; ") }
+            if fatal.is_empty() {
+                "(no error message; see exit code)".to_string()
+            } else {
+                fatal.join("; ")
+            }
         ));
     }
     report.restore = Some(ro);
@@ -386,7 +519,10 @@ mod tests {
         let doubled = "pg_restore: error: could not execute query: ERROR:  role \"w\" does not exist\nCommand was: X\npg_restore: warning: errors ignored on restore: 2\n";
         assert!(triage(1, doubled, 2).passed);
         assert!(!triage(1, doubled, 1).passed);
-        assert!(!triage(1, "", 1).passed, "non-zero exit without messages must fail");
+        assert!(
+            !triage(1, "", 1).passed,
+            "non-zero exit without messages must fail"
+        );
         assert!(triage(0, "", 1).passed);
     }
 }

@@ -43,7 +43,8 @@ pub fn exact_counts_script() -> String {
 
 impl RowCounts {
     pub fn parse_file(path: &Path) -> Result<RowCounts> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the row-count snapshot", e))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(path, "read the row-count snapshot", e))?;
         Self::parse(&text, path)
     }
 
@@ -67,21 +68,36 @@ impl RowCounts {
             };
             let cols: Vec<&str> = line.split('|').collect();
             if cols.len() != 3 {
-                return Err(bad(format!("expected 3 columns separated by |, found {}", cols.len())));
+                return Err(bad(format!(
+                    "expected 3 columns separated by |, found {}",
+                    cols.len()
+                )));
             }
-            let count: i64 = cols[2].trim().parse().map_err(|_| bad(format!("count {:?} is not an integer", cols[2])))?;
+            let count: i64 = cols[2]
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("count {:?} is not an integer", cols[2])))?;
             if count < 0 {
                 return Err(bad(format!("count {count} is negative")));
             }
             if cols[0].is_empty() || cols[1].is_empty() {
                 return Err(bad("schema or table name is empty".into()));
             }
-            if counts.insert((cols[0].to_string(), cols[1].to_string()), count).is_some() {
-                return Err(bad(format!("table {}.{} is listed twice", cols[0], cols[1])));
+            if counts
+                .insert((cols[0].to_string(), cols[1].to_string()), count)
+                .is_some()
+            {
+                return Err(bad(format!(
+                    "table {}.{} is listed twice",
+                    cols[0], cols[1]
+                )));
             }
         }
         if counts.is_empty() {
-            return Err(Error::bad_input("psv_malformed", format!("{} lists no table.", path.display())));
+            return Err(Error::bad_input(
+                "psv_malformed",
+                format!("{} lists no table.", path.display()),
+            ));
         }
         Ok(RowCounts { kind, counts })
     }
@@ -120,8 +136,16 @@ impl std::fmt::Display for CountDiff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.expected, self.observed) {
             (Some(e), Some(o)) => write!(f, "{}: expected {e} rows, restored {o}", self.table),
-            (Some(e), None) => write!(f, "{}: in the snapshot ({e} rows) but absent from the restored database", self.table),
-            (None, Some(o)) => write!(f, "{}: restored ({o} rows) but absent from the snapshot", self.table),
+            (Some(e), None) => write!(
+                f,
+                "{}: in the snapshot ({e} rows) but absent from the restored database",
+                self.table
+            ),
+            (None, Some(o)) => write!(
+                f,
+                "{}: restored ({o} rows) but absent from the snapshot",
+                self.table
+            ),
             (None, None) => write!(f, "{}", self.table),
         }
     }
@@ -133,24 +157,37 @@ pub fn compare(expected: &RowCounts, observed: &RowCounts) -> Vec<CountDiff> {
     for (k, &e) in &expected.counts {
         let name = format!("{}.{}", k.0, k.1);
         match observed.counts.get(k) {
-            None => out.push(CountDiff { table: name, expected: Some(e), observed: None }),
+            None => out.push(CountDiff {
+                table: name,
+                expected: Some(e),
+                observed: None,
+            }),
             Some(&o) => {
                 let ok = match expected.kind {
                     CountKind::Exact => o == e,
                     CountKind::Estimate => {
-                        let tol = ESTIMATE_TOLERANCE_ABS.max((e as f64 * ESTIMATE_TOLERANCE_REL).ceil() as i64);
+                        let tol = ESTIMATE_TOLERANCE_ABS
+                            .max((e as f64 * ESTIMATE_TOLERANCE_REL).ceil() as i64);
                         (o - e).abs() <= tol
                     }
                 };
                 if !ok {
-                    out.push(CountDiff { table: name, expected: Some(e), observed: Some(o) });
+                    out.push(CountDiff {
+                        table: name,
+                        expected: Some(e),
+                        observed: Some(o),
+                    });
                 }
             }
         }
     }
     for (k, &o) in &observed.counts {
         if !expected.counts.contains_key(k) {
-            out.push(CountDiff { table: format!("{}.{}", k.0, k.1), expected: None, observed: Some(o) });
+            out.push(CountDiff {
+                table: format!("{}.{}", k.0, k.1),
+                expected: None,
+                observed: Some(o),
+            });
         }
     }
     out
@@ -178,13 +215,18 @@ mod tests {
         ] {
             let e = RowCounts::parse(t, Path::new("f.psv")).unwrap_err();
             assert_eq!(e.kind, "psv_malformed");
-            assert!(e.message.contains(why) && e.message.contains("f.psv"), "{}", e.message);
+            assert!(
+                e.message.contains(why) && e.message.contains("f.psv"),
+                "{}",
+                e.message
+            );
         }
     }
 
     #[test]
     fn estimate_tolerance() {
-        let e = RowCounts::parse("# estimate (n_live_tup)\np|a|1000\np|b|5\n", Path::new("x")).unwrap();
+        let e =
+            RowCounts::parse("# estimate (n_live_tup)\np|a|1000\np|b|5\n", Path::new("x")).unwrap();
         let o = RowCounts::parse("p|a|1090\np|b|14\n", Path::new("y")).unwrap();
         assert!(compare(&e, &o).is_empty());
         let o2 = RowCounts::parse("p|a|1200\np|b|5\n", Path::new("y")).unwrap();

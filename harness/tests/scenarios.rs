@@ -17,10 +17,20 @@ fn repo() -> PathBuf {
 async fn make_suite(repo: PathBuf) -> Result<Suite, String> {
     let docker = harness::docker::connect().await.map_err(|e| e.report())?;
     // Leftovers of killed runs are removed first (only runs whose owner is gone).
-    harness::docker::sweep(&docker, None, false).await.map_err(|e| e.report())?;
-    let image = harness::image::resolve(&docker, std::env::var("PG_IMAGE").ok().as_deref()).await.map_err(|e| e.report())?;
+    harness::docker::sweep(&docker, None, false)
+        .await
+        .map_err(|e| e.report())?;
+    let image = harness::image::resolve(&docker, std::env::var("PG_IMAGE").ok().as_deref())
+        .await
+        .map_err(|e| e.report())?;
     let run = harness::docker::RunIdentity::new();
-    Ok(Suite::new(docker, run, repo.clone(), image, DumpSet::bundled(&repo)))
+    Ok(Suite::new(
+        docker,
+        run,
+        repo.clone(),
+        image,
+        DumpSet::bundled(&repo),
+    ))
 }
 
 fn main() -> ExitCode {
@@ -33,7 +43,10 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code());
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -50,10 +63,11 @@ fn main() -> ExitCode {
         let (docker, run_id) = (s.docker.clone(), s.run.run_id.clone());
         rt.spawn(async move {
             // Watchdog: on Ctrl-C / SIGTERM remove this run's containers and volumes, then exit.
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => return,
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => return,
+                };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
@@ -76,11 +90,16 @@ fn main() -> ExitCode {
             Trial::test(name, move || {
                 let suite = match suite {
                     Some(Ok(s)) => s,
-                    Some(Err(e)) => return Err(Failed::from(format!("environment unavailable: {e}"))),
+                    Some(Err(e)) => {
+                        return Err(Failed::from(format!("environment unavailable: {e}")))
+                    }
                     None => return Err(Failed::from("no suite")),
                 };
-                let outcome = handle.block_on(engine::run(&suite, &file)).map_err(|f| Failed::from(f.to_string()))?;
-                harness::scenario::snapshot::check(&snapshots, &file, &outcome).map_err(Failed::from)
+                let outcome = handle
+                    .block_on(engine::run(&suite, &file))
+                    .map_err(|f| Failed::from(f.to_string()))?;
+                harness::scenario::snapshot::check(&snapshots, &file, &outcome)
+                    .map_err(Failed::from)
             })
             .with_kind(kind)
         })

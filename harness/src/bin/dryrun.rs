@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use harness::error::{exit, Error, Result};
 
 #[derive(Parser, Debug)]
-#[command(name = "dryrun", version, about = "dot-iu-cutter P0 dry-run harness: verified backups, restore tests and the HB-05 rollback scenarios in isolated PostgreSQL 16 containers")]
+#[command(
+    name = "dryrun",
+    version,
+    about = "dot-iu-cutter P0 dry-run harness: verified backups, restore tests and the HB-05 rollback scenarios in isolated PostgreSQL 16 containers"
+)]
 struct Cli {
     /// Log filter (RUST_LOG syntax), e.g. `info` or `harness=debug`.
     #[arg(long, global = true, env = "DRYRUN_LOG", default_value = "info")]
@@ -120,8 +124,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error[runtime]: cannot start the async runtime: {e}");
@@ -140,74 +150,207 @@ fn main() -> ExitCode {
 
 async fn dispatch(cmd: Cmd) -> Result<u8> {
     match cmd {
-        Cmd::Image { image, force, cache } => {
+        Cmd::Image {
+            image,
+            force,
+            cache,
+        } => {
             let docker = harness::docker::connect().await?;
             let t = std::time::Instant::now();
             let c = harness::image::ensure(&docker, image.as_deref(), &cache, force).await?;
-            println!("image {} ({}, {}) ready in {:.1} s", c.reference, c.source, &c.id, t.elapsed().as_secs_f64());
+            println!(
+                "image {} ({}, {}) ready in {:.1} s",
+                c.reference,
+                c.source,
+                &c.id,
+                t.elapsed().as_secs_f64()
+            );
             Ok(exit::OK)
         }
-        Cmd::Backup { source_container, db, user, out } => {
+        Cmd::Backup {
+            source_container,
+            db,
+            user,
+            out,
+        } => {
             let docker = harness::docker::connect().await?;
-            let r = harness::backup::backup(&docker, &harness::backup::BackupOptions { source: source_container, db, user, out, stamp: None }).await?;
+            let r = harness::backup::backup(
+                &docker,
+                &harness::backup::BackupOptions {
+                    source: source_container,
+                    db,
+                    user,
+                    out,
+                    stamp: None,
+                },
+            )
+            .await?;
             for f in &r.files {
-                println!("{}  {} ({} bytes)", f.sha256, r.dir.join(&f.name).display(), f.bytes);
+                println!(
+                    "{}  {} ({} bytes)",
+                    f.sha256,
+                    r.dir.join(&f.name).display(),
+                    f.bytes
+                );
             }
             Ok(exit::OK)
         }
-        Cmd::RestoreTest { dump, sums, rowcounts, report, keep, jobs, durable, image } => {
-            let opts = harness::restore::RestoreTestOptions { dump, sums, rowcounts, image, keep, jobs, durable, role: "restore-test".into() };
+        Cmd::RestoreTest {
+            dump,
+            sums,
+            rowcounts,
+            report,
+            keep,
+            jobs,
+            durable,
+            image,
+        } => {
+            let opts = harness::restore::RestoreTestOptions {
+                dump,
+                sums,
+                rowcounts,
+                image,
+                keep,
+                jobs,
+                durable,
+                role: "restore-test".into(),
+            };
             // Inputs are verified before the engine is even contacted.
             harness::restore::preflight_inputs(&opts)?;
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();
             let _ = harness::docker::sweep(&docker, None, false).await;
-            let r = with_interrupt(&docker, &run, harness::restore::restore_test(&docker, &run, &opts)).await?;
+            let r = with_interrupt(
+                &docker,
+                &run,
+                harness::restore::restore_test(&docker, &run, &opts),
+            )
+            .await?;
             if let Some(dir) = &report {
                 harness::report::write_json(&dir.join("restore-test.json"), &r)?;
-                harness::report::write_text(&dir.join("restore-test.md"), &harness::report::restore_markdown(&r))?;
+                harness::report::write_text(
+                    &dir.join("restore-test.md"),
+                    &harness::report::restore_markdown(&r),
+                )?;
             }
             print!("{}", harness::report::restore_markdown(&r));
-            Ok(if r.verdict == "pass" { exit::OK } else { exit::CHECK_FAILED })
+            Ok(if r.verdict == "pass" {
+                exit::OK
+            } else {
+                exit::CHECK_FAILED
+            })
         }
-        Cmd::Fixture { seed, scale, out, image } => {
+        Cmd::Fixture {
+            seed,
+            scale,
+            out,
+            image,
+        } => {
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();
             let img = harness::image::resolve(&docker, image.as_deref()).await?;
-            let repo = std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
-            let r = with_interrupt(&docker, &run, harness::fixture::build(&docker, &run, &img.reference, &repo, seed, scale, &out)).await?;
+            let repo =
+                std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
+            let r = with_interrupt(
+                &docker,
+                &run,
+                harness::fixture::build(&docker, &run, &img.reference, &repo, seed, scale, &out),
+            )
+            .await?;
             for f in &r.files {
-                println!("{}  {} ({} bytes)", f.sha256, r.dir.join(&f.name).display(), f.bytes);
+                println!(
+                    "{}  {} ({} bytes)",
+                    f.sha256,
+                    r.dir.join(&f.name).display(),
+                    f.bytes
+                );
             }
             Ok(exit::OK)
         }
-        Cmd::Run { report, retry_approved_by, image, parallel } => {
-            let repo = std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
-            let opts = harness::closure::RunOptions { repo, report: report.clone(), retry_approved_by, image, parallel };
+        Cmd::Run {
+            report,
+            retry_approved_by,
+            image,
+            parallel,
+        } => {
+            let repo =
+                std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
+            let opts = harness::closure::RunOptions {
+                repo,
+                report: report.clone(),
+                retry_approved_by,
+                image,
+                parallel,
+            };
             let r = harness::closure::run(&opts).await?;
-            let a = r.attempts.last().ok_or_else(|| Error::internal("no_attempt", "no attempt recorded"))?;
+            let a = r
+                .attempts
+                .last()
+                .ok_or_else(|| Error::internal("no_attempt", "no attempt recorded"))?;
             for s in &a.scenarios {
-                println!("{} {}{}", if s.passed { "ok  " } else { "FAIL" }, s.name, s.failure.as_ref().map(|f| format!("\n      {f}")).unwrap_or_default());
+                println!(
+                    "{} {}{}",
+                    if s.passed { "ok  " } else { "FAIL" },
+                    s.name,
+                    s.failure
+                        .as_ref()
+                        .map(|f| format!("\n      {f}"))
+                        .unwrap_or_default()
+                );
             }
             println!("\n{} passed, {} failed", a.passed, a.total - a.passed);
-            println!("closure report: {}/hb05-closure.md (+ .json, hb05-junit.xml)", report.display());
-            Ok(if a.passed == a.total && a.total == 26 { exit::OK } else { exit::CHECK_FAILED })
-        }
-        Cmd::Canon { file, vectors, json } => {
-            if let Some(v) = vectors {
-                let r = canon_md::vectors::check_file(&v).map_err(|e| Error::bad_input("vectors_malformed", e.to_string()))?;
-                print!("{}", r.render());
-                return Ok(if r.failed() == 0 { exit::OK } else { exit::CHECK_FAILED });
-            }
-            let f = file.ok_or_else(|| Error::bad_input("usage", "give a file to canonicalize or --vectors <file>"))?;
-            let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, "read", e))?;
-            let c = canon_md::canonicalize(&bytes).map_err(|e| Error::bad_input("canon_error", format!("{}: {e}", f.display())))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&c).map_err(|e| Error::internal("json", e.to_string()))?);
+            println!(
+                "closure report: {}/hb05-closure.md (+ .json, hb05-junit.xml)",
+                report.display()
+            );
+            Ok(if a.passed == a.total && a.total == 26 {
+                exit::OK
             } else {
-                println!("canonical_sha256 {}  tokens {}  rule {}", c.sha256_hex(), c.tokens().len(), canon_md::RULE);
+                exit::CHECK_FAILED
+            })
+        }
+        Cmd::Canon {
+            file,
+            vectors,
+            json,
+        } => {
+            if let Some(v) = vectors {
+                let r = canon_md::vectors::check_file(&v)
+                    .map_err(|e| Error::bad_input("vectors_malformed", e.to_string()))?;
+                print!("{}", r.render());
+                return Ok(if r.failed() == 0 {
+                    exit::OK
+                } else {
+                    exit::CHECK_FAILED
+                });
+            }
+            let f = file.ok_or_else(|| {
+                Error::bad_input("usage", "give a file to canonicalize or --vectors <file>")
+            })?;
+            let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, "read", e))?;
+            let c = canon_md::canonicalize(&bytes)
+                .map_err(|e| Error::bad_input("canon_error", format!("{}: {e}", f.display())))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&c)
+                        .map_err(|e| Error::internal("json", e.to_string()))?
+                );
+            } else {
+                println!(
+                    "canonical_sha256 {}  tokens {}  rule {}",
+                    c.sha256_hex(),
+                    c.tokens().len(),
+                    canon_md::RULE
+                );
                 for t in c.tokens() {
-                    println!("{}\t[{}, {})\t{}", t.position, t.byte_start, t.byte_end, c.token_text(t));
+                    println!(
+                        "{}\t[{}, {})\t{}",
+                        t.position,
+                        t.byte_start,
+                        t.byte_end,
+                        c.token_text(t)
+                    );
                 }
             }
             Ok(exit::OK)
@@ -226,7 +369,11 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
 
 /// Run `fut`, but on SIGINT/SIGTERM drop it (its containers remove themselves), sweep the
 /// run's labelled resources and report the interruption.
-async fn with_interrupt<T>(docker: &bollard::Docker, run: &harness::docker::RunIdentity, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+async fn with_interrupt<T>(
+    docker: &bollard::Docker,
+    run: &harness::docker::RunIdentity,
+    fut: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Error::internal("signal", e.to_string()))?;
     let res = tokio::select! {

@@ -54,7 +54,10 @@ pub struct Baseline {
 /// Test keys of the DOT pair for the dry run (in memory; never logged).
 fn key_store() -> dot_signing::MemoryStore {
     let mut s = dot_signing::MemoryStore::new();
-    if let (Ok(e), Ok(v)) = (dot_signing::CredentialRef::memory("dot-992"), dot_signing::CredentialRef::memory("dot-991")) {
+    if let (Ok(e), Ok(v)) = (
+        dot_signing::CredentialRef::memory("dot-992"),
+        dot_signing::CredentialRef::memory("dot-991"),
+    ) {
         s.insert(&e, random_key());
         s.insert(&v, random_key());
     }
@@ -84,7 +87,13 @@ pub struct Suite {
 }
 
 impl Suite {
-    pub fn new(docker: Docker, run: RunIdentity, repo: PathBuf, image: ImageChoice, dumps: DumpSet) -> Suite {
+    pub fn new(
+        docker: Docker,
+        run: RunIdentity,
+        repo: PathBuf,
+        image: ImageChoice,
+        dumps: DumpSet,
+    ) -> Suite {
         Suite {
             docker,
             run,
@@ -120,9 +129,21 @@ impl Suite {
                 let (ro, _, _) = restore::restore_into(&pg, &self.dumps.dump, self.jobs).await?;
                 let restore_ms = t.elapsed().as_millis();
                 if !ro.passed {
-                    return Err(Error::check("baseline_restore_failed", format!("restoring the baseline from {} failed: {:?}", self.dumps.dump.display(), ro.messages)));
+                    return Err(Error::check(
+                        "baseline_restore_failed",
+                        format!(
+                            "restoring the baseline from {} failed: {:?}",
+                            self.dumps.dump.display(),
+                            ro.messages
+                        ),
+                    ));
                 }
-                Ok(Arc::new(Baseline { pg, restore: ro, restore_ms, settings: spec.settings }))
+                Ok(Arc::new(Baseline {
+                    pg,
+                    restore: ro,
+                    restore_ms,
+                    settings: spec.settings,
+                }))
             })
             .await
             .cloned()
@@ -134,7 +155,9 @@ impl Suite {
             // Other Arcs are gone once every trial has finished.
             let _ = b.pg.docker().clone();
         }
-        crate::docker::sweep(&self.docker, Some(&self.run.run_id), true).await.map(|_| ())
+        crate::docker::sweep(&self.docker, Some(&self.run.run_id), true)
+            .await
+            .map(|_| ())
     }
 
     fn restore_options(&self, d: &DumpSet, role: &str) -> RestoreTestOptions {
@@ -233,10 +256,19 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
     let fail0 = |m: String| Failure {
         location: file.location(0),
         message: m,
-        partial: Outcome { id: sc.id.clone(), title: sc.title.clone(), environment: sc.environment, observations: vec![], extra: Extra::default() },
+        partial: Outcome {
+            id: sc.id.clone(),
+            title: sc.title.clone(),
+            environment: sc.environment,
+            observations: vec![],
+            extra: Extra::default(),
+        },
     };
     let plan = suite.plan().map_err(|e| fail0(err_text(&e)))?;
-    let tmp = tempfile::Builder::new().prefix("dryrun-scenario-").tempdir().map_err(|e| fail0(e.to_string()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix("dryrun-scenario-")
+        .tempdir()
+        .map_err(|e| fail0(e.to_string()))?;
     let mut ctx = Ctx {
         suite,
         file,
@@ -279,10 +311,24 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
     let teardown = ctx.teardown().await;
     ctx.extra.elapsed_ms = started.elapsed().as_millis();
     ctx.extra.approvals = ctx.runner.approvals().to_vec();
-    let outcome = Outcome { id: sc.id.clone(), title: sc.title.clone(), environment: sc.environment, observations: std::mem::take(&mut ctx.obs), extra: ctx.extra.clone() };
+    let outcome = Outcome {
+        id: sc.id.clone(),
+        title: sc.title.clone(),
+        environment: sc.environment,
+        observations: std::mem::take(&mut ctx.obs),
+        extra: ctx.extra.clone(),
+    };
     match (failure, teardown) {
-        (Some((i, m)), _) => Err(Failure { location: file.location(i), message: m, partial: outcome }),
-        (None, Err(e)) => Err(Failure { location: file.location(0), message: format!("teardown failed: {}", err_text(&e)), partial: outcome }),
+        (Some((i, m)), _) => Err(Failure {
+            location: file.location(i),
+            message: m,
+            partial: outcome,
+        }),
+        (None, Err(e)) => Err(Failure {
+            location: file.location(0),
+            message: format!("teardown failed: {}", err_text(&e)),
+            partial: outcome,
+        }),
         (None, Ok(())) => Ok(outcome),
     }
 }
@@ -296,7 +342,9 @@ impl Ctx<'_> {
     }
 
     fn client(&self) -> std::result::Result<&Client, String> {
-        self.client.as_ref().ok_or_else(|| "this step needs a database connection (environment clone or container)".to_string())
+        self.client.as_ref().ok_or_else(|| {
+            "this step needs a database connection (environment clone or container)".to_string()
+        })
     }
 
     async fn connect_db(&self) -> Result<Client> {
@@ -304,7 +352,10 @@ impl Ctx<'_> {
         match (&self.own, self.suite.baseline.get()) {
             (Some(p), _) => p.connect(&db).await,
             (None, Some(b)) => b.pg.connect(&db).await,
-            (None, None) => Err(Error::internal("no_database", "no database for this scenario")),
+            (None, None) => Err(Error::internal(
+                "no_database",
+                "no database for this scenario",
+            )),
         }
     }
 
@@ -313,7 +364,10 @@ impl Ctx<'_> {
         match (&self.own, self.suite.baseline.get()) {
             (Some(p), _) => p.pg_config(&db),
             (None, Some(b)) => b.pg.pg_config(&db),
-            (None, None) => Err(Error::internal("no_database", "no database for this scenario")),
+            (None, None) => Err(Error::internal(
+                "no_database",
+                "no database for this scenario",
+            )),
         }
     }
 
@@ -324,18 +378,25 @@ impl Ctx<'_> {
             }
             Environment::Clone => {
                 let b = self.suite.baseline().await?;
-                let name = format!("{}_{}", self.file.scenario.id.to_lowercase(), &Uuid::new_v4().simple().to_string()[..8]);
+                let name = format!(
+                    "{}_{}",
+                    self.file.scenario.id.to_lowercase(),
+                    &Uuid::new_v4().simple().to_string()[..8]
+                );
                 {
                     let _g = self.suite.clone_lock.lock().await;
                     let admin = b.pg.connect("postgres").await?;
                     admin
-                        .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"))
+                        .batch_execute(&format!(
+                            "CREATE DATABASE \"{name}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
+                        ))
                         .await?;
                 }
                 crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &b.pg.id).await?;
                 self.dbname = Some(name);
                 self.client = Some(self.connect_db().await?);
-                self.extra.strategy = "clone: CREATE DATABASE … TEMPLATE baseline STRATEGY FILE_COPY".into();
+                self.extra.strategy =
+                    "clone: CREATE DATABASE … TEMPLATE baseline STRATEGY FILE_COPY".into();
                 self.extra.settings = b.settings.clone();
             }
             Environment::Container => {
@@ -345,14 +406,25 @@ impl Ctx<'_> {
                 let spec = PgSpec::new(&self.suite.image.reference, &self.role);
                 let pg = PgContainer::start(&self.suite.docker, &self.suite.run, &spec).await?;
                 crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await?;
-                let (ro, _, _) = restore::restore_into(&pg, &self.dumps.dump, self.suite.jobs).await?;
+                let (ro, _, _) =
+                    restore::restore_into(&pg, &self.dumps.dump, self.suite.jobs).await?;
                 if !ro.passed {
-                    return Err(Error::check("restore_failed", format!("restore into the scenario's own container failed: {:?}", ro.messages)));
+                    return Err(Error::check(
+                        "restore_failed",
+                        format!(
+                            "restore into the scenario's own container failed: {:?}",
+                            ro.messages
+                        ),
+                    ));
                 }
                 self.own = Some(pg);
                 self.client = Some(self.connect_db().await?);
-                self.extra.strategy = "own container, fresh restore of the verified dump, durable settings".into();
-                self.extra.settings = vec![("fsync".into(), "on".into()), ("full_page_writes".into(), "on".into())];
+                self.extra.strategy =
+                    "own container, fresh restore of the verified dump, durable settings".into();
+                self.extra.settings = vec![
+                    ("fsync".into(), "on".into()),
+                    ("full_page_writes".into(), "on".into()),
+                ];
             }
         }
         Ok(())
@@ -372,7 +444,9 @@ impl Ctx<'_> {
         self.client = None;
         if let (Some(db), Some(b)) = (self.dbname.take(), self.suite.baseline.get()) {
             let admin = b.pg.connect("postgres").await?;
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).await?;
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                .await?;
         }
         if let Some(p) = self.own.take() {
             p.remove().await?;
@@ -386,7 +460,9 @@ impl Ctx<'_> {
             Step::RestoreTest(r) => self.restore_test(r).await,
             Step::Preflight(p) => self.preflight(p),
             Step::Snapshot(name) => {
-                let fp = fingerprint::take(self.client()?).await.map_err(|e| err_text(&e))?;
+                let fp = fingerprint::take(self.client()?)
+                    .await
+                    .map_err(|e| err_text(&e))?;
                 let v = json!({ "name": name, "schema_objects": fp.schema.len(), "tables": fp.data.len() });
                 self.snapshots.insert(name.clone(), fp);
                 Ok(v)
@@ -401,24 +477,45 @@ impl Ctx<'_> {
             Step::Session(s) => {
                 let c = self.connect_db().await.map_err(|e| err_text(&e))?;
                 if s.keep_open {
-                    c.batch_execute(&format!("BEGIN; {}", s.sql)).await.map_err(|e| format!("session {}: {e}", s.name))?;
+                    c.batch_execute(&format!("BEGIN; {}", s.sql))
+                        .await
+                        .map_err(|e| format!("session {}: {e}", s.name))?;
                 } else {
-                    c.batch_execute(&s.sql).await.map_err(|e| format!("session {}: {e}", s.name))?;
+                    c.batch_execute(&s.sql)
+                        .await
+                        .map_err(|e| format!("session {}: {e}", s.name))?;
                 }
                 self.sessions.insert(s.name.clone(), c);
                 Ok(json!({ "name": s.name, "transaction_open": s.keep_open }))
             }
             Step::Commit(name) => {
-                let c = self.sessions.get(name).ok_or_else(|| format!("no session named {name}"))?;
-                c.batch_execute("COMMIT").await.map_err(|e| format!("commit of session {name}: {e}"))?;
+                let c = self
+                    .sessions
+                    .get(name)
+                    .ok_or_else(|| format!("no session named {name}"))?;
+                c.batch_execute("COMMIT")
+                    .await
+                    .map_err(|e| format!("commit of session {name}: {e}"))?;
                 Ok(json!({ "name": name, "committed": true }))
             }
             Step::Scalar(s) => {
-                let row = self.client()?.query_one(s.sql.as_str(), &[]).await.map_err(|e| format!("{}: {e}", s.sql))?;
-                let v: Option<String> = row.try_get(0).map_err(|e| format!("{}: the query must return text (cast with ::text): {e}", s.sql))?;
+                let row = self
+                    .client()?
+                    .query_one(s.sql.as_str(), &[])
+                    .await
+                    .map_err(|e| format!("{}: {e}", s.sql))?;
+                let v: Option<String> = row.try_get(0).map_err(|e| {
+                    format!(
+                        "{}: the query must return text (cast with ::text): {e}",
+                        s.sql
+                    )
+                })?;
                 let v = v.unwrap_or_else(|| "NULL".into());
                 if v != s.equals {
-                    return Err(format!("scalar {:?} returned {v:?}, expected {:?}", s.sql, s.equals));
+                    return Err(format!(
+                        "scalar {:?} returned {v:?}, expected {:?}",
+                        s.sql, s.equals
+                    ));
                 }
                 Ok(json!({ "sql": s.sql, "value": v }))
             }
@@ -429,7 +526,13 @@ impl Ctx<'_> {
                 let path = self.suite.repo.join(&v.file);
                 let r = canon_md::vectors::check_file(&path).map_err(|e| e.to_string())?;
                 if r.passed() != v.expect_passed || r.failed() != v.expect_failed {
-                    return Err(format!("vectors: {} (expected {} passed, {} failed)\n{}", r.summary(), v.expect_passed, v.expect_failed, r.render()));
+                    return Err(format!(
+                        "vectors: {} (expected {} passed, {} failed)\n{}",
+                        r.summary(),
+                        v.expect_passed,
+                        v.expect_failed,
+                        r.render()
+                    ));
                 }
                 Ok(json!({ "file": v.file, "summary": r.summary(), "rule": canon_md::RULE }))
             }
@@ -440,20 +543,38 @@ impl Ctx<'_> {
             Step::Verify(v) => self.verify(v).await,
             Step::AwaitSignal(a) => {
                 let cs = self.cs(&a.change_set)?.id;
-                let kind: cutter_signals::SignalKind = a.kind.parse().map_err(|e: cutter_signals::Error| e.to_string())?;
-                let l = self.listener.as_mut().ok_or("no listener: a verify step must run first")?;
-                let n = l.await_signal(kind, cs, Duration::from_secs(10)).await.map_err(|e| format!("no {} signal observed: {e}", a.kind))?;
-                Ok(json!({ "kind": n.kind.as_str(), "routed_to": n.routed_to, "emitter_dot_id": n.emitter_dot_id, "channel": cutter_signals::CHANNEL }))
+                let kind: cutter_signals::SignalKind = a
+                    .kind
+                    .parse()
+                    .map_err(|e: cutter_signals::Error| e.to_string())?;
+                let l = self
+                    .listener
+                    .as_mut()
+                    .ok_or("no listener: a verify step must run first")?;
+                let n = l
+                    .await_signal(kind, cs, Duration::from_secs(10))
+                    .await
+                    .map_err(|e| format!("no {} signal observed: {e}", a.kind))?;
+                Ok(
+                    json!({ "kind": n.kind.as_str(), "routed_to": n.routed_to, "emitter_dot_id": n.emitter_dot_id, "channel": cutter_signals::CHANNEL }),
+                )
             }
             Step::Acknowledge(a) => self.acknowledge(a).await,
             Step::Guard(g) => self.guard(g).await,
             Step::Teardown(_) => {
                 self.teardown().await.map_err(|e| err_text(&e))?;
-                let (c, v) = crate::docker::count_labelled(&self.suite.docker, Some(&self.suite.run.run_id)).await.map_err(|e| err_text(&e))?;
-                let mine = count_role(&self.suite.docker, &self.role).await.map_err(|e| err_text(&e))?;
+                let (c, v) =
+                    crate::docker::count_labelled(&self.suite.docker, Some(&self.suite.run.run_id))
+                        .await
+                        .map_err(|e| err_text(&e))?;
+                let mine = count_role(&self.suite.docker, &self.role)
+                    .await
+                    .map_err(|e| err_text(&e))?;
                 let _ = (c, v);
                 if mine != 0 {
-                    return Err(format!("{mine} container(s) of this scenario left after teardown"));
+                    return Err(format!(
+                        "{mine} container(s) of this scenario left after teardown"
+                    ));
                 }
                 Ok(json!({ "containers_left": mine }))
             }
@@ -484,15 +605,25 @@ impl Ctx<'_> {
             Mutation::Truncate => {
                 let len = std::fs::metadata(&dump).map_err(io)?.len();
                 let keep = (len as f64 * p.keep_fraction.unwrap_or(0.5)) as u64;
-                let f = std::fs::OpenOptions::new().write(true).open(&dump).map_err(io)?;
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&dump)
+                    .map_err(io)?;
                 f.set_len(keep).map_err(io)?;
                 recompute.push(dump.clone());
             }
         }
         if let Some(d) = &p.rowcount_drift {
-            let mut counts = crate::rowcounts::RowCounts::parse_file(&rc).map_err(|e| err_text(&e))?;
-            let (s, t) = d.table.split_once('.').ok_or("rowcount_drift.table must be schema.table")?;
-            let v = counts.counts.get_mut(&(s.to_string(), t.to_string())).ok_or_else(|| format!("{} not in the snapshot", d.table))?;
+            let mut counts =
+                crate::rowcounts::RowCounts::parse_file(&rc).map_err(|e| err_text(&e))?;
+            let (s, t) = d
+                .table
+                .split_once('.')
+                .ok_or("rowcount_drift.table must be schema.table")?;
+            let v = counts
+                .counts
+                .get_mut(&(s.to_string(), t.to_string()))
+                .ok_or_else(|| format!("{} not in the snapshot", d.table))?;
             *v += d.delta;
             std::fs::write(&rc, counts.render()).map_err(io)?;
             recompute.push(rc.clone());
@@ -502,15 +633,25 @@ impl Ctx<'_> {
             let mut text = String::new();
             for e in entries {
                 let path = dir.join(&e.name);
-                let digest = if recompute.contains(&path) { crate::checksum::sha256_file(&path).map_err(|e| err_text(&e))? } else { e.digest };
+                let digest = if recompute.contains(&path) {
+                    crate::checksum::sha256_file(&path).map_err(|e| err_text(&e))?
+                } else {
+                    e.digest
+                };
                 text.push_str(&format!("{digest}  {}\n", e.name));
             }
             std::fs::write(&sums, text).map_err(io)?;
         }
         let entries = crate::checksum::parse_sums(&sums).map_err(|e| err_text(&e))?;
         let matches = crate::checksum::verify_listed(&dump, &sums, &entries).is_ok();
-        self.dumps = DumpSet { dump, sums, rowcounts: rc };
-        Ok(json!({ "mutation": p.mutate, "rowcount_drift": p.rowcount_drift.as_ref().map(|d| &d.table), "dump_matches_sums": matches }))
+        self.dumps = DumpSet {
+            dump,
+            sums,
+            rowcounts: rc,
+        };
+        Ok(
+            json!({ "mutation": p.mutate, "rowcount_drift": p.rowcount_drift.as_ref().map(|d| &d.table), "dump_matches_sums": matches }),
+        )
     }
 
     async fn restore_test(&mut self, r: &RestoreTestStep) -> StepResult {
@@ -518,11 +659,19 @@ impl Ctx<'_> {
         let before = crate::container::created_count(&self.role);
         let res = restore::restore_test(&self.suite.docker, &self.suite.run, &opts).await;
         let created = crate::container::created_count(&self.role) - before;
-        let left = count_role(&self.suite.docker, &self.role).await.map_err(|e| err_text(&e))?;
+        let left = count_role(&self.suite.docker, &self.role)
+            .await
+            .map_err(|e| err_text(&e))?;
         let v = match &res {
-            Err(e) => json!({ "verdict": "refused", "error_kind": e.kind, "containers_created": created, "containers_left": left }),
+            Err(e) => {
+                json!({ "verdict": "refused", "error_kind": e.kind, "containers_created": created, "containers_left": left })
+            }
             Ok(rep) => {
-                self.extra.artefacts.extend(rep.verified.iter().map(|v| (v.file.clone(), v.sha256.clone())));
+                self.extra.artefacts.extend(
+                    rep.verified
+                        .iter()
+                        .map(|v| (v.file.clone(), v.sha256.clone())),
+                );
                 json!({
                     "verdict": rep.verdict,
                     "stopped_at": rep.stopped_at,
@@ -553,16 +702,24 @@ impl Ctx<'_> {
                 Err(e) => err_text(e),
                 Ok(rep) => rep.reason.clone().unwrap_or_default(),
             };
-            return Err(format!("restore test verdict {verdict}, expected {want}: {why}"));
+            return Err(format!(
+                "restore test verdict {verdict}, expected {want}: {why}"
+            ));
         }
         if let Some(s) = &r.stopped_at {
             if v["stopped_at"].as_str() != Some(s.as_str()) {
-                return Err(format!("restore test stopped at {:?}, expected {s}", v["stopped_at"]));
+                return Err(format!(
+                    "restore test stopped at {:?}, expected {s}",
+                    v["stopped_at"]
+                ));
             }
         }
         if let Some(k) = &r.error_kind {
             if v["error_kind"].as_str() != Some(k.as_str()) {
-                return Err(format!("restore test error kind {:?}, expected {k}", v["error_kind"]));
+                return Err(format!(
+                    "restore test error kind {:?}, expected {k}",
+                    v["error_kind"]
+                ));
             }
         }
         if let Some(n) = r.containers_created {
@@ -574,7 +731,13 @@ impl Ctx<'_> {
             return Err(format!("{left} container(s) left after the restore test"));
         }
         if verdict != "pass" {
-            self.extra.failure_stops.push(format!("restore-test stopped: {}", v["stopped_at"].as_str().or(v["error_kind"].as_str()).unwrap_or("?")));
+            self.extra.failure_stops.push(format!(
+                "restore-test stopped: {}",
+                v["stopped_at"]
+                    .as_str()
+                    .or(v["error_kind"].as_str())
+                    .unwrap_or("?")
+            ));
         }
         Ok(v)
     }
@@ -589,12 +752,21 @@ impl Ctx<'_> {
             Err(e) => (PassStop::Stop, Some(e.kind)),
         };
         if outcome != p.expect {
-            return Err(format!("preflight {:?}, expected {:?}: {:?}", outcome, p.expect, res.err().map(|e| e.message)));
+            return Err(format!(
+                "preflight {:?}, expected {:?}: {:?}",
+                outcome,
+                p.expect,
+                res.err().map(|e| e.message)
+            ));
         }
         if let Some(k) = kind {
-            self.extra.failure_stops.push(format!("preflight stop: {k}"));
+            self.extra
+                .failure_stops
+                .push(format!("preflight stop: {k}"));
         }
-        Ok(json!({ "age_minutes": p.clock_minutes_after_dump, "max_age_minutes": p.max_age_minutes, "outcome": outcome, "stop_kind": kind }))
+        Ok(
+            json!({ "age_minutes": p.clock_minutes_after_dump, "max_age_minutes": p.max_age_minutes, "outcome": outcome, "stop_kind": kind }),
+        )
     }
 
     async fn deploy(&mut self, d: &DeployStep) -> StepResult {
@@ -634,21 +806,34 @@ impl Ctx<'_> {
         }
         if let Some(k) = d.expect.stop_step {
             if v["stop"]["step"].as_u64() != Some(k as u64) {
-                return Err(format!("deploy stopped at step {:?}, expected {k}", v["stop"]["step"]));
+                return Err(format!(
+                    "deploy stopped at step {:?}, expected {k}",
+                    v["stop"]["step"]
+                ));
             }
         }
         if let Some(c) = &d.expect.cause {
             if v["stop"]["cause"].as_str() != Some(c.as_str()) {
-                return Err(format!("failure cause {:?}, expected {c}: {}", v["stop"]["cause"], v["stop"]));
+                return Err(format!(
+                    "failure cause {:?}, expected {c}: {}",
+                    v["stop"]["cause"], v["stop"]
+                ));
             }
         }
         Ok(v)
     }
 
     async fn revert(&mut self, r: &RevertStep) -> StepResult {
-        let archive = self.tmp.path().join(format!("governance-archive-{}.jsonl", Uuid::new_v4().simple()));
+        let archive = self.tmp.path().join(format!(
+            "governance-archive-{}.jsonl",
+            Uuid::new_v4().simple()
+        ));
         let client = self.client.as_ref().ok_or("revert needs a database")?;
-        let o = self.runner.revert(client, Some(&archive)).await.map_err(|e| err_text(&e))?;
+        let o = self
+            .runner
+            .revert(client, Some(&archive))
+            .await
+            .map_err(|e| err_text(&e))?;
         if let Some(s) = &o.stopped {
             return Err(format!("revert stopped: {s}"));
         }
@@ -658,31 +843,55 @@ impl Ctx<'_> {
             }
         }
         let archive_v = o.archive.as_ref().map(|a| {
-            self.extra.artefacts.push((format!("governance archive ({})", self.file.scenario.id), a.sha256.clone()));
+            self.extra.artefacts.push((
+                format!("governance archive ({})", self.file.scenario.id),
+                a.sha256.clone(),
+            ));
             json!({ "tables": a.tables, "sha256_recorded": a.sha256.len() == 64 })
         });
         if r.archive && archive_v.is_none() {
             return Err("expected governance rows to be archived before the drop, but no archive was written".into());
         }
-        Ok(json!({ "noop": o.noop, "events": o.events.iter().map(event_json).collect::<Vec<_>>(), "archive": archive_v }))
+        Ok(
+            json!({ "noop": o.noop, "events": o.events.iter().map(event_json).collect::<Vec<_>>(), "archive": archive_v }),
+        )
     }
 
     async fn compare(&mut self, c: &CompareStep) -> StepResult {
-        let base = self.snapshots.get(&c.with).ok_or_else(|| format!("no snapshot named {}", c.with))?.clone();
-        let now = fingerprint::take(self.client()?).await.map_err(|e| err_text(&e))?;
+        let base = self
+            .snapshots
+            .get(&c.with)
+            .ok_or_else(|| format!("no snapshot named {}", c.with))?
+            .clone();
+        let now = fingerprint::take(self.client()?)
+            .await
+            .map_err(|e| err_text(&e))?;
         let keep = |s: &str, t: &str| {
             let name = format!("{s}.{t}");
-            !c.data_except.contains(&name) && (c.data_schemas.is_empty() || c.data_schemas.iter().any(|x| x == s))
+            !c.data_except.contains(&name)
+                && (c.data_schemas.is_empty() || c.data_schemas.iter().any(|x| x == s))
         };
-        let a = Fingerprint { schema: base.schema.clone(), data: base.data.restrict(keep) };
-        let b = Fingerprint { schema: now.schema.clone(), data: now.data.restrict(keep) };
+        let a = Fingerprint {
+            schema: base.schema.clone(),
+            data: base.data.restrict(keep),
+        };
+        let b = Fingerprint {
+            schema: now.schema.clone(),
+            data: now.data.restrict(keep),
+        };
         let diff = a.diff(&b);
         let schema_eq = diff.schema.is_empty();
         let data_eq = diff.data.is_empty();
         let check = |want: Equality, eq: bool, what: &str| -> std::result::Result<(), String> {
             match (want, eq) {
-                (Equality::Equal, false) => Err(format!("{what} fingerprint differs from snapshot {}:\n{}", c.with, diff)),
-                (Equality::Differs, true) => Err(format!("{what} fingerprint equals snapshot {}, expected a difference", c.with)),
+                (Equality::Equal, false) => Err(format!(
+                    "{what} fingerprint differs from snapshot {}:\n{}",
+                    c.with, diff
+                )),
+                (Equality::Differs, true) => Err(format!(
+                    "{what} fingerprint equals snapshot {}, expected a difference",
+                    c.with
+                )),
                 _ => Ok(()),
             }
         };
@@ -693,13 +902,28 @@ impl Ctx<'_> {
             ChangeKind::Removed => "-",
             ChangeKind::Changed => "~",
         };
-        let schema_changes: Vec<String> = diff.schema.iter().map(|s| format!("{} {} {}", sigil(s.kind), s.object_kind, s.identity)).collect();
+        let schema_changes: Vec<String> = diff
+            .schema
+            .iter()
+            .map(|s| format!("{} {} {}", sigil(s.kind), s.object_kind, s.identity))
+            .collect();
         let data_changes: Vec<String> = diff
             .data
             .iter()
             .map(|d| {
-                let n = |t: &Option<fingerprint::TableData>| t.as_ref().map(|x| x.row_count.to_string()).unwrap_or_else(|| "-".into());
-                format!("{} {}.{} rows {} -> {}", sigil(d.kind), d.schema, d.table, n(&d.before), n(&d.after))
+                let n = |t: &Option<fingerprint::TableData>| {
+                    t.as_ref()
+                        .map(|x| x.row_count.to_string())
+                        .unwrap_or_else(|| "-".into())
+                };
+                format!(
+                    "{} {}.{} rows {} -> {}",
+                    sigil(d.kind),
+                    d.schema,
+                    d.table,
+                    n(&d.before),
+                    n(&d.after)
+                )
             })
             .collect();
         Ok(json!({
@@ -714,20 +938,29 @@ impl Ctx<'_> {
     async fn crash(&mut self, c: &CrashStep) -> StepResult {
         let cfg = self.config().map_err(|e| err_text(&e))?;
         // The deploy runs on its own connection whose task we hold, so the client side can be cut.
-        let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+        let (client, conn) = cfg
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| e.to_string())?;
         let conn_task = tokio::spawn(async move {
             let _ = conn.await;
         });
         if c.mode == CrashMode::CutConnection {
             // Let the server notice a vanished client while a statement runs.
-            client.batch_execute("SET client_connection_check_interval = '100ms'").await.map_err(|e| e.to_string())?;
+            client
+                .batch_execute("SET client_connection_check_interval = '100ms'")
+                .await
+                .map_err(|e| e.to_string())?;
         }
         let plan = self.runner.plan.clone();
         let mut runner = Runner::new(plan, self.runner.limits);
         for a in self.runner.applied() {
             let _ = a;
         }
-        let inj = Injection::SleepInside { step: c.during_step, seconds: 30.0 };
+        let inj = Injection::SleepInside {
+            step: c.during_step,
+            seconds: 30.0,
+        };
         let deploy = tokio::spawn(async move {
             let r = runner.deploy(&client, None, Some(&inj)).await;
             (runner, r)
@@ -752,7 +985,10 @@ impl Ctx<'_> {
         match c.mode {
             CrashMode::KillServer => {
                 drop(watcher);
-                let pg = self.own.as_ref().ok_or("kill_server needs environment: container (its own server)")?;
+                let pg = self
+                    .own
+                    .as_ref()
+                    .ok_or("kill_server needs environment: container (its own server)")?;
                 pg.kill().await.map_err(|e| err_text(&e))?;
             }
             CrashMode::CutConnection => {
@@ -777,7 +1013,10 @@ impl Ctx<'_> {
         }
         let (runner, res) = deploy.await.map_err(|e| e.to_string())?;
         let outcome = res.map_err(|e| err_text(&e))?;
-        let stop = outcome.stopped.clone().ok_or("the deploy did not stop although its connection was lost")?;
+        let stop = outcome
+            .stopped
+            .clone()
+            .ok_or("the deploy did not stop although its connection was lost")?;
         self.extra.failure_stops.push(stop.to_string());
         let mut restarted = false;
         if c.mode == CrashMode::KillServer {
@@ -836,7 +1075,12 @@ impl Ctx<'_> {
                 }
             }));
         }
-        self.writers = Some(Writers { stop, committed, failed, handles });
+        self.writers = Some(Writers {
+            stop,
+            committed,
+            failed,
+            handles,
+        });
         tokio::time::sleep(Duration::from_millis(200)).await;
         Ok(json!({ "writers": w.count }))
     }
@@ -851,7 +1095,10 @@ impl Ctx<'_> {
         let failed = w.failed.lock().map(|f| *f).unwrap_or(0);
         let found: i64 = self
             .client()?
-            .query_one("SELECT count(*) FROM public.universal_edges WHERE id = ANY($1)", &[&ids])
+            .query_one(
+                "SELECT count(*) FROM public.universal_edges WHERE id = ANY($1)",
+                &[&ids],
+            )
             .await
             .map_err(|e| e.to_string())?
             .get(0);
@@ -860,14 +1107,20 @@ impl Ctx<'_> {
             return Err("the writers committed nothing".into());
         }
         if missing != 0 {
-            return Err(format!("{missing} of {} committed writes are missing", ids.len()));
+            return Err(format!(
+                "{missing} of {} committed writes are missing",
+                ids.len()
+            ));
         }
         Ok(json!({ "committed_writes_present": true, "missing": missing, "failed_writes": failed }))
     }
 
     async fn canon_determinism(&mut self, d: &CanonDeterminismStep) -> StepResult {
         let client = self.client()?;
-        let rows = client.query(d.source_sql.as_str(), &[]).await.map_err(|e| e.to_string())?;
+        let rows = client
+            .query(d.source_sql.as_str(), &[])
+            .await
+            .map_err(|e| e.to_string())?;
         let mut docs = 0usize;
         let mut tokens = 0usize;
         let mut bytes_total = 0usize;
@@ -887,9 +1140,20 @@ impl Ctx<'_> {
             if again.bytes() != a.bytes() {
                 return Err(format!("document {n}: not idempotent"));
             }
-            let toks: Vec<(usize, usize)> = a.tokens().iter().map(|t| (t.byte_start, t.byte_end)).collect();
+            let toks: Vec<(usize, usize)> = a
+                .tokens()
+                .iter()
+                .map(|t| (t.byte_start, t.byte_end))
+                .collect();
             client
-                .execute("INSERT INTO canon_round_trip VALUES ($1, $2, $3)", &[&(n as i32), &a.text(), &serde_json::to_value(&toks).map_err(|e| e.to_string())?])
+                .execute(
+                    "INSERT INTO canon_round_trip VALUES ($1, $2, $3)",
+                    &[
+                        &(n as i32),
+                        &a.text(),
+                        &serde_json::to_value(&toks).map_err(|e| e.to_string())?,
+                    ],
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             docs += 1;
@@ -897,33 +1161,64 @@ impl Ctx<'_> {
             bytes_total += a.len();
             expected.push((a.sha256_hex(), toks));
         }
-        let back = client.query("SELECT n, canonical, tokens FROM canon_round_trip ORDER BY n", &[]).await.map_err(|e| e.to_string())?;
+        let back = client
+            .query(
+                "SELECT n, canonical, tokens FROM canon_round_trip ORDER BY n",
+                &[],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         for row in back {
             let n: i32 = row.get(0);
             let text: String = row.get(1);
             let stored: Value = row.get(2);
             let c = canon_md::canonicalize(text.as_bytes()).map_err(|e| e.to_string())?;
-            let toks: Vec<(usize, usize)> = c.tokens().iter().map(|t| (t.byte_start, t.byte_end)).collect();
+            let toks: Vec<(usize, usize)> = c
+                .tokens()
+                .iter()
+                .map(|t| (t.byte_start, t.byte_end))
+                .collect();
             let (sha, exp) = &expected[n as usize];
-            if &c.sha256_hex() != sha || &toks != exp || serde_json::to_value(&toks).ok().as_ref() != Some(&stored) {
-                return Err(format!("document {n}: positions changed across the database round trip"));
+            if &c.sha256_hex() != sha
+                || &toks != exp
+                || serde_json::to_value(&toks).ok().as_ref() != Some(&stored)
+            {
+                return Err(format!(
+                    "document {n}: positions changed across the database round trip"
+                ));
             }
         }
-        client.batch_execute("DROP TABLE canon_round_trip").await.map_err(|e| e.to_string())?;
-        Ok(json!({ "documents": docs, "tokens": tokens, "canonical_bytes": bytes_total, "deterministic": true, "idempotent": true, "round_trip_stable": true }))
+        client
+            .batch_execute("DROP TABLE canon_round_trip")
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(
+            json!({ "documents": docs, "tokens": tokens, "canonical_bytes": bytes_total, "deterministic": true, "idempotent": true, "round_trip_stable": true }),
+        )
     }
 
     fn cs(&self, name: &str) -> std::result::Result<&ChangeSetState, String> {
-        self.change_sets.get(name).ok_or_else(|| format!("no change set named {name}"))
+        self.change_sets
+            .get(name)
+            .ok_or_else(|| format!("no change set named {name}"))
     }
 
     async fn change_set(&mut self, c: &ChangeSetStep) -> StepResult {
         let client = self.client()?;
-        let body: String = client.query_one(c.source_sql.as_str(), &[]).await.map_err(|e| e.to_string())?.try_get(0).map_err(|e| e.to_string())?;
+        let body: String = client
+            .query_one(c.source_sql.as_str(), &[])
+            .await
+            .map_err(|e| e.to_string())?
+            .try_get(0)
+            .map_err(|e| e.to_string())?;
         let canon = canon_md::canonicalize(body.as_bytes()).map_err(|e| e.to_string())?;
         let toks = canon.tokens();
         if toks.len() < c.units || c.units == 0 {
-            return Err(format!("source has {} tokens, cannot make {} units", toks.len(), c.units));
+            return Err(format!(
+                "source has {} tokens, cannot make {} units",
+                toks.len(),
+                c.units
+            ));
         }
         let id = Uuid::new_v4();
         client
@@ -938,8 +1233,14 @@ impl Ctx<'_> {
         let mut spans = Vec::new();
         for u in 0..c.units {
             let first = &toks[u * per];
-            let last = if u + 1 == c.units { &toks[toks.len() - 1] } else { &toks[(u + 1) * per - 1] };
-            let span = canon.span_to_tokens(first.byte_start, last.byte_end).map_err(|e| e.to_string())?;
+            let last = if u + 1 == c.units {
+                &toks[toks.len() - 1]
+            } else {
+                &toks[(u + 1) * per - 1]
+            };
+            let span = canon
+                .span_to_tokens(first.byte_start, last.byte_end)
+                .map_err(|e| e.to_string())?;
             client
                 .execute(
                     "INSERT INTO cutter_governance.cut_unit (change_set_id, byte_start, byte_end, start_token_position, end_token_position) VALUES ($1, $2, $3, $4, $5)",
@@ -947,16 +1248,34 @@ impl Ctx<'_> {
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-            units.push(dot_signing::Unit { start_token_position: span.start_token_position as u64, end_token_position: span.end_token_position as u64 });
+            units.push(dot_signing::Unit {
+                start_token_position: span.start_token_position as u64,
+                end_token_position: span.end_token_position as u64,
+            });
             spans.push(json!([span.start_token_position, span.end_token_position]));
         }
         let sha = canon.sha256_hex();
-        self.change_sets.insert(c.name.clone(), ChangeSetState { id, canonical_sha256: sha.clone(), units, executor: None });
-        Ok(json!({ "name": c.name, "canonical_sha256": sha, "tokens": toks.len(), "units": spans, "state": "draft" }))
+        self.change_sets.insert(
+            c.name.clone(),
+            ChangeSetState {
+                id,
+                canonical_sha256: sha.clone(),
+                units,
+                executor: None,
+            },
+        );
+        Ok(
+            json!({ "name": c.name, "canonical_sha256": sha, "tokens": toks.len(), "units": spans, "state": "draft" }),
+        )
     }
 
     fn cut_payload(&self, cs: &ChangeSetState) -> dot_signing::CutPayload {
-        dot_signing::CutPayload { change_set_id: cs.id, canonicalization_rule_used: canon_md::RULE.into(), canonical_sha256: cs.canonical_sha256.clone(), units: cs.units.clone() }
+        dot_signing::CutPayload {
+            change_set_id: cs.id,
+            canonicalization_rule_used: canon_md::RULE.into(),
+            canonical_sha256: cs.canonical_sha256.clone(),
+            units: cs.units.clone(),
+        }
     }
 
     async fn registered_revision(&self, dot: i32) -> std::result::Result<String, String> {
@@ -968,7 +1287,10 @@ impl Ctx<'_> {
         row.try_get(0).map_err(|e| e.to_string())
     }
 
-    async fn insert_signature(&self, row: &dot_signing::SignatureRow) -> std::result::Result<(), tokio_postgres::Error> {
+    async fn insert_signature(
+        &self,
+        row: &dot_signing::SignatureRow,
+    ) -> std::result::Result<(), tokio_postgres::Error> {
         let c = row.to_columns();
         self.client
             .as_ref()
@@ -993,14 +1315,25 @@ impl Ctx<'_> {
         let cs = self.cs(&s.change_set)?;
         let payload = self.cut_payload(cs);
         let row = match s.kind {
-            SignatureKind::ExecutorCut => dot_signing::sign_executor(&payload, &dot_signing::Signer::executor(rev.clone(), cref), &self.suite.keys),
+            SignatureKind::ExecutorCut => dot_signing::sign_executor(
+                &payload,
+                &dot_signing::Signer::executor(rev.clone(), cref),
+                &self.suite.keys,
+            ),
             SignatureKind::VerifierCut => {
                 let exec = cs.executor.as_ref().ok_or("sign the executor_cut first")?;
-                dot_signing::sign_verifier(exec, &payload, &dot_signing::Signer::verifier(rev.clone(), cref), &self.suite.keys)
+                dot_signing::sign_verifier(
+                    exec,
+                    &payload,
+                    &dot_signing::Signer::verifier(rev.clone(), cref),
+                    &self.suite.keys,
+                )
             }
         }
         .map_err(|e| e.to_string())?;
-        self.insert_signature(&row).await.map_err(|e| format!("the database rejected the {:?} signature: {e}", s.kind))?;
+        self.insert_signature(&row)
+            .await
+            .map_err(|e| format!("the database rejected the {:?} signature: {e}", s.kind))?;
         let same_cs = row.change_set_id() == Some(self.cs(&s.change_set)?.id);
         if s.kind == SignatureKind::ExecutorCut {
             if let Some(c) = self.change_sets.get_mut(&s.change_set) {
@@ -1044,20 +1377,37 @@ impl Ctx<'_> {
             .await;
         let constraint = match db {
             Ok(_) => return Err("the database accepted a broken cross reference".into()),
-            Err(e) => e.as_db_error().map(|d| (d.code().code().to_string(), d.constraint().unwrap_or("").to_string())).unwrap_or_default(),
+            Err(e) => e
+                .as_db_error()
+                .map(|d| {
+                    (
+                        d.code().code().to_string(),
+                        d.constraint().unwrap_or("").to_string(),
+                    )
+                })
+                .unwrap_or_default(),
         };
-        Ok(json!({ "references": b.references, "library": { "rejected": true, "error": lib }, "database": { "rejected": true, "sqlstate": constraint.0, "constraint": constraint.1 } }))
+        Ok(
+            json!({ "references": b.references, "library": { "rejected": true, "error": lib }, "database": { "rejected": true, "sqlstate": constraint.0, "constraint": constraint.1 } }),
+        )
     }
 
     async fn ensure_listener(&mut self) -> std::result::Result<(), String> {
         if self.listener.is_none() {
             let cfg = self.config().map_err(|e| err_text(&e))?;
-            self.listener = Some(cutter_signals::Listener::connect(&cfg).await.map_err(|e| e.to_string())?);
+            self.listener = Some(
+                cutter_signals::Listener::connect(&cfg)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
         }
         Ok(())
     }
 
-    async fn load_signatures(&self, cs: Uuid) -> std::result::Result<Vec<dot_signing::SignatureRow>, String> {
+    async fn load_signatures(
+        &self,
+        cs: Uuid,
+    ) -> std::result::Result<Vec<dot_signing::SignatureRow>, String> {
         let rows = self
             .client()?
             .query(
@@ -1119,11 +1469,21 @@ impl Ctx<'_> {
             let res = dot_signing::verify(row, &self.suite.keys, &registered);
             outcomes.push(res.name().to_string());
             if let Some(kind) = res.signal_kind() {
-                let k: cutter_signals::SignalKind = kind.parse().map_err(|e: cutter_signals::Error| e.to_string())?;
+                let k: cutter_signals::SignalKind = kind
+                    .parse()
+                    .map_err(|e: cutter_signals::Error| e.to_string())?;
                 if k == cutter_signals::SignalKind::DotPairDrift {
                     drift = true;
                 }
-                let sig = cutter_signals::emit(self.client()?, k, cs_id, dot, json!({ "outcome": res.name(), "signer_dot_id": dot })).await.map_err(|e| e.to_string())?;
+                let sig = cutter_signals::emit(
+                    self.client()?,
+                    k,
+                    cs_id,
+                    dot,
+                    json!({ "outcome": res.name(), "signer_dot_id": dot }),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
                 signals.push(json!({ "kind": sig.kind.as_str(), "routed_to": sig.routed_to, "emitter_dot_id": sig.emitter_dot_id }));
             }
         }
@@ -1144,25 +1504,45 @@ impl Ctx<'_> {
         };
         let db_state: String = self
             .client()?
-            .query_one("SELECT state FROM cutter_governance.cut_change_set WHERE id = $1", &[&cs_id])
+            .query_one(
+                "SELECT state FROM cutter_governance.cut_change_set WHERE id = $1",
+                &[&cs_id],
+            )
             .await
             .map_err(|e| e.to_string())?
             .get(0);
         if outcomes != v.expect {
-            return Err(format!("verification outcomes {outcomes:?}, expected {:?}", v.expect));
+            return Err(format!(
+                "verification outcomes {outcomes:?}, expected {:?}",
+                v.expect
+            ));
         }
-        Ok(json!({ "outcomes": outcomes, "signals_emitted": signals, "change_set_state": db_state, "expected_state": state }))
+        Ok(
+            json!({ "outcomes": outcomes, "signals_emitted": signals, "change_set_state": db_state, "expected_state": state }),
+        )
     }
 
     async fn acknowledge(&mut self, a: &AcknowledgeStep) -> StepResult {
         let cs = self.cs(&a.change_set)?.id;
-        let kind: cutter_signals::SignalKind = a.kind.parse().map_err(|e: cutter_signals::Error| e.to_string())?;
+        let kind: cutter_signals::SignalKind = a
+            .kind
+            .parse()
+            .map_err(|e: cutter_signals::Error| e.to_string())?;
         let id = if a.expect == "unknown_signal" {
             Uuid::new_v4()
         } else {
-            let f = cutter_signals::SignalFilter { kind: Some(kind), change_set_id: Some(cs), acknowledged: None, limit: Some(1) };
-            let list = cutter_signals::list(self.client()?, &f).await.map_err(|e| e.to_string())?;
-            list.first().map(|s| s.id).ok_or_else(|| format!("no {} signal stored for {}", a.kind, a.change_set))?
+            let f = cutter_signals::SignalFilter {
+                kind: Some(kind),
+                change_set_id: Some(cs),
+                acknowledged: None,
+                limit: Some(1),
+            };
+            let list = cutter_signals::list(self.client()?, &f)
+                .await
+                .map_err(|e| e.to_string())?;
+            list.first()
+                .map(|s| s.id)
+                .ok_or_else(|| format!("no {} signal stored for {}", a.kind, a.change_set))?
         };
         let res = cutter_signals::acknowledge(self.client()?, id, &a.by).await;
         let got = match &res {
@@ -1172,9 +1552,15 @@ impl Ctx<'_> {
             Err(_) => "error",
         };
         if got != a.expect {
-            return Err(format!("acknowledge gave {got}, expected {}: {:?}", a.expect, res.err().map(|e| e.to_string())));
+            return Err(format!(
+                "acknowledge gave {got}, expected {}: {:?}",
+                a.expect,
+                res.err().map(|e| e.to_string())
+            ));
         }
-        Ok(json!({ "kind": a.kind, "by": a.by, "result": got, "acknowledged_by": res.ok().and_then(|s| s.acknowledged_by) }))
+        Ok(
+            json!({ "kind": a.kind, "by": a.by, "result": got, "acknowledged_by": res.ok().and_then(|s| s.acknowledged_by) }),
+        )
     }
 
     async fn guard(&mut self, g: &GuardStep) -> StepResult {
@@ -1185,20 +1571,31 @@ impl Ctx<'_> {
                 let other = RunIdentity::new();
                 let mut spec = PgSpec::new(&self.suite.image.reference, "foreign");
                 spec.publish = false;
-                let pg = PgContainer::start(&self.suite.docker, &other, &spec).await.map_err(|e| err_text(&e))?;
-                let res = crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await;
+                let pg = PgContainer::start(&self.suite.docker, &other, &spec)
+                    .await
+                    .map_err(|e| err_text(&e))?;
+                let res =
+                    crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await;
                 pg.remove().await.map_err(|e| err_text(&e))?;
                 return match res {
                     Ok(()) => Err("the guard accepted a container of another run".into()),
-                    Err(e) => Ok(json!({ "target": "foreign", "refused": true, "error_kind": e.kind })),
+                    Err(e) => {
+                        Ok(json!({ "target": "foreign", "refused": true, "error_kind": e.kind }))
+                    }
                 };
             }
             "own" => {
                 let id = self.pg()?.id.clone();
-                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &id).await.map_err(|e| err_text(&e))?;
+                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &id)
+                    .await
+                    .map_err(|e| err_text(&e))?;
                 return Ok(json!({ "target": "own", "refused": false }));
             }
-            x => return Err(format!("guard target must be foreign, nonexistent or own, not {x}")),
+            x => {
+                return Err(format!(
+                    "guard target must be foreign, nonexistent or own, not {x}"
+                ))
+            }
         };
         match crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &target).await {
             Ok(()) => Err(format!("the guard accepted {target}")),
@@ -1212,7 +1609,10 @@ fn to_injection(i: &Inject) -> Injection {
         Inject::FailBefore(k) => Injection::FailBefore(*k),
         Inject::FailInside(k) => Injection::FailInside(*k),
         Inject::VerifyFails(k) => Injection::VerifyFails(*k),
-        Inject::SleepInside { step, seconds } => Injection::SleepInside { step: *step, seconds: *seconds },
+        Inject::SleepInside { step, seconds } => Injection::SleepInside {
+            step: *step,
+            seconds: *seconds,
+        },
     }
 }
 
@@ -1226,6 +1626,17 @@ fn event_json(e: &migrate::StepEvent) -> Value {
 
 async fn count_role(docker: &Docker, role: &str) -> Result<usize> {
     use bollard::query_parameters::ListContainersOptionsBuilder;
-    let filters = HashMap::from([("label".to_string(), vec![format!("{}={role}", crate::docker::LABEL_ROLE)])]);
-    Ok(docker.list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&filters).build())).await?.len())
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![format!("{}={role}", crate::docker::LABEL_ROLE)],
+    )]);
+    Ok(docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await?
+        .len())
 }

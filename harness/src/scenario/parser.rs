@@ -19,12 +19,17 @@ pub struct ScenarioFile {
 
 impl ScenarioFile {
     pub fn location(&self, step: usize) -> String {
-        format!("{}:{}", self.path.display(), self.step_lines.get(step).copied().unwrap_or(1))
+        format!(
+            "{}:{}",
+            self.path.display(),
+            self.step_lines.get(step).copied().unwrap_or(1)
+        )
     }
 }
 
 pub fn parse_file(path: &Path) -> Result<ScenarioFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the scenario", e))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the scenario", e))?;
     parse_text(path, &text)
 }
 
@@ -37,12 +42,19 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
         Error::bad_input("scenario_malformed", format!("{at}: {e}"))
             .with_hint("See scenarios/README.md for the step vocabulary; unknown keys and step kinds are rejected.")
     })?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let want = format!("{}-", scenario.id);
     if !stem.starts_with(&want) {
         return Err(Error::bad_input(
             "scenario_id_mismatch",
-            format!("{}: id {:?} does not match the file name (expected it to start with {want:?}).", path.display(), scenario.id),
+            format!(
+                "{}: id {:?} does not match the file name (expected it to start with {want:?}).",
+                path.display(),
+                scenario.id
+            ),
         )
         .with_hint("Name scenario files `<id>-<slug>.yaml`, e.g. S07-p0-forward.yaml."));
     }
@@ -50,7 +62,10 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
     if step_lines.len() != scenario.steps.len() {
         return Err(Error::bad_input(
             "scenario_malformed",
-            format!("{}: write `steps:` as a block list, one `- kind: ...` item per step.", path.display()),
+            format!(
+                "{}: write `steps:` as a block list, one `- kind: ...` item per step.",
+                path.display()
+            ),
         ));
     }
     Ok(ScenarioFile {
@@ -101,8 +116,11 @@ pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
         .collect();
     paths.sort();
     if paths.is_empty() {
-        return Err(Error::bad_input("no_scenarios", format!("{} holds no scenario file (*.yaml).", dir.display()))
-            .with_hint("Point --scenarios at the repository's scenarios/ folder."));
+        return Err(Error::bad_input(
+            "no_scenarios",
+            format!("{} holds no scenario file (*.yaml).", dir.display()),
+        )
+        .with_hint("Point --scenarios at the repository's scenarios/ folder."));
     }
     let mut out: Vec<ScenarioFile> = Vec::new();
     for p in paths {
@@ -110,7 +128,12 @@ pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
         if let Some(prev) = out.iter().find(|o| o.scenario.id == f.scenario.id) {
             return Err(Error::bad_input(
                 "scenario_duplicate_id",
-                format!("{} and {} both declare id {}.", prev.path.display(), f.path.display(), f.scenario.id),
+                format!(
+                    "{} and {} both declare id {}.",
+                    prev.path.display(),
+                    f.path.display(),
+                    f.scenario.id
+                ),
             ));
         }
         out.push(f);

@@ -20,7 +20,10 @@ struct Snap<'a> {
 
 /// Snapshot name of a scenario (its file stem, e.g. `S07-p0-forward`).
 pub fn snapshot_name(file: &ScenarioFile) -> String {
-    file.path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| file.scenario.id.clone())
+    file.path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| file.scenario.id.clone())
 }
 
 /// Path of the stored snapshot.
@@ -45,8 +48,14 @@ pub fn check(snapshots: &Path, file: &ScenarioFile, outcome: &Outcome) -> Result
     settings.set_omit_expression(true);
     settings.set_description(file.scenario.title.clone());
     // Redaction layer: anything time- or id-like that slipped into an observation.
-    settings.add_filter(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[uuid]");
-    settings.add_filter(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:\d{2})?)?", "[timestamp]");
+    settings.add_filter(
+        r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+        "[uuid]",
+    );
+    settings.add_filter(
+        r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:\d{2})?)?",
+        "[timestamp]",
+    );
     settings.add_filter(r"/tmp/[A-Za-z0-9._/-]+", "[tmp]");
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         settings.bind(|| {
@@ -59,6 +68,10 @@ pub fn check(snapshots: &Path, file: &ScenarioFile, outcome: &Outcome) -> Result
             .cloned()
             .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "snapshot assertion failed".into());
-        format!("{}: observed outcome differs from snapshot {}: {msg}", file.location(0), snapshot_path(snapshots, file).display())
+        format!(
+            "{}: observed outcome differs from snapshot {}: {msg}",
+            file.location(0),
+            snapshot_path(snapshots, file).display()
+        )
     })
 }
