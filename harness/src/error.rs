@@ -1,7 +1,7 @@
 //! Error type of the harness and its mapping to process exit codes.
 //! Owns the promise that every failure has a category, a subject and a hint for the user.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Exit codes of `dryrun`, documented in the README.
 pub mod exit {
@@ -139,12 +139,10 @@ impl From<bollard::errors::Error> for Error {
 
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
-        let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
         let msg = match e.as_db_error() {
             Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
             None => e.to_string(),
         };
-        let _ = code;
         Error::check("database_error", msg)
     }
 }
@@ -158,9 +156,4 @@ impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, path: &Path, action: &str) -> Result<T> {
         self.map_err(|e| Error::io(path, action, e))
     }
-}
-
-/// Absolute display form of a path for messages.
-pub fn shown(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }

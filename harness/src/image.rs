@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bollard::query_parameters::{BuildImageOptionsBuilder, ListImagesOptionsBuilder};
+use bollard::query_parameters::BuildImageOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
 
@@ -385,10 +385,4 @@ fn append_tree<W: Write>(t: &mut tar::Builder<W>, root: &Path, rel: &Path) -> st
         }
     }
     Ok(())
-}
-
-/// Whether an image reference exists locally.
-pub async fn exists(docker: &Docker, reference: &str) -> bool {
-    let _ = ListImagesOptionsBuilder::default();
-    docker.inspect_image(reference).await.is_ok()
 }

@@ -688,6 +688,32 @@ impl Runner {
         }
     }
 
+    /// Record a failed phase of a step: a warning, a `Failed` event and the failure-stop.
+    fn fail(
+        step: &Step,
+        index: usize,
+        phase: Phase,
+        cause: DbFailure,
+        started: Instant,
+        events: &mut Vec<StepEvent>,
+    ) -> FailureStop {
+        tracing::warn!(step = %step.name, ?phase, cause = %cause, "failure-stop");
+        events.push(Self::event(
+            step,
+            index,
+            phase,
+            Status::Failed,
+            Some(cause.clone()),
+            Some(started),
+        ));
+        FailureStop {
+            step: step.name.clone(),
+            index,
+            phase,
+            cause,
+        }
+    }
+
     fn check_injection(&self, injection: Option<&Injection>) -> Result<()> {
         let Some(inj) = injection else { return Ok(()) };
         let n = self.plan.steps.len();
@@ -787,21 +813,7 @@ impl Runner {
                     let f = classify_db_error(&e);
                     if f.sqlstate.as_deref() != Some("P0001") {
                         let f = as_verify_failure(f);
-                        tracing::warn!(step = %step.name, cause = %f, "pre-deploy verify failed: failure-stop");
-                        events.push(Self::event(
-                            &step,
-                            index,
-                            Phase::Verify,
-                            Status::Failed,
-                            Some(f.clone()),
-                            Some(t),
-                        ));
-                        stopped = Some(FailureStop {
-                            step: step.name.clone(),
-                            index,
-                            phase: Phase::Verify,
-                            cause: f,
-                        });
+                        stopped = Some(Self::fail(&step, index, Phase::Verify, f, t, &mut events));
                         continue;
                     }
                 }
@@ -822,21 +834,7 @@ impl Runner {
             tracing::info!(step = %step.name, index, "deploy");
             if let Err(e) = self.exec_tx(client, TxMode::ReadWrite, &parts).await {
                 let f = classify_db_error(&e);
-                tracing::warn!(step = %step.name, cause = %f, "deploy failed: failure-stop");
-                events.push(Self::event(
-                    &step,
-                    index,
-                    Phase::Deploy,
-                    Status::Failed,
-                    Some(f.clone()),
-                    Some(t),
-                ));
-                stopped = Some(FailureStop {
-                    step: step.name.clone(),
-                    index,
-                    phase: Phase::Deploy,
-                    cause: f,
-                });
+                stopped = Some(Self::fail(&step, index, Phase::Deploy, f, t, &mut events));
                 continue;
             }
             events.push(Self::event(
@@ -869,21 +867,7 @@ impl Runner {
                 }
                 Err(e) => {
                     let f = as_verify_failure(classify_db_error(&e));
-                    tracing::warn!(step = %step.name, cause = %f, "verify failed: failure-stop");
-                    events.push(Self::event(
-                        &step,
-                        index,
-                        Phase::Verify,
-                        Status::Failed,
-                        Some(f.clone()),
-                        Some(t),
-                    ));
-                    stopped = Some(FailureStop {
-                        step: step.name.clone(),
-                        index,
-                        phase: Phase::Verify,
-                        cause: f,
-                    });
+                    stopped = Some(Self::fail(&step, index, Phase::Verify, f, t, &mut events));
                 }
             }
         }
@@ -999,21 +983,7 @@ impl Runner {
                 }
                 Err(e) => {
                     let f = classify_db_error(&e);
-                    tracing::warn!(step = %step.name, cause = %f, "revert failed: failure-stop");
-                    events.push(Self::event(
-                        &step,
-                        index,
-                        Phase::Revert,
-                        Status::Failed,
-                        Some(f.clone()),
-                        Some(t),
-                    ));
-                    stopped = Some(FailureStop {
-                        step: step.name.clone(),
-                        index,
-                        phase: Phase::Revert,
-                        cause: f,
-                    });
+                    stopped = Some(Self::fail(&step, index, Phase::Revert, f, t, &mut events));
                 }
             }
         }

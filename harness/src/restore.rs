@@ -350,6 +350,9 @@ pub struct RestoreTestReport {
 }
 
 /// Verify inputs (checksums, header, snapshot format). Nothing is provisioned here.
+/// Inputs that passed [`preflight_inputs`]: dump header, verified files, parsed snapshot.
+pub type VerifiedInputs = (DumpInfo, Vec<Verified>, Option<RowCounts>);
+
 pub fn preflight_inputs(
     o: &RestoreTestOptions,
 ) -> Result<(DumpInfo, Vec<Verified>, Option<RowCounts>)> {
@@ -379,11 +382,24 @@ pub async fn restore_test(
     run: &RunIdentity,
     o: &RestoreTestOptions,
 ) -> Result<RestoreTestReport> {
-    let total = Instant::now();
-    let mut timings = Timings::default();
     let t = Instant::now();
-    let (info, verified, expected) = preflight_inputs(o)?;
-    timings.verify_ms = t.elapsed().as_millis();
+    let inputs = preflight_inputs(o)?;
+    restore_test_verified(docker, run, o, inputs, t).await
+}
+
+/// [`restore_test`] for inputs already verified (the dump is hashed once); `started` is when
+/// verification began, so the report's timings include it.
+pub async fn restore_test_verified(
+    docker: &Docker,
+    run: &RunIdentity,
+    o: &RestoreTestOptions,
+    inputs: VerifiedInputs,
+    started: Instant,
+) -> Result<RestoreTestReport> {
+    let total = started;
+    let mut timings = Timings::default();
+    let (info, verified, expected) = inputs;
+    timings.verify_ms = started.elapsed().as_millis();
     let image = crate::image::resolve(docker, o.image.as_deref()).await?;
     let t = Instant::now();
     let mut spec = PgSpec::new(&image.reference, &o.role);

@@ -216,14 +216,15 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                 role: "restore-test".into(),
             };
             // Inputs are verified before the engine is even contacted.
-            harness::restore::preflight_inputs(&opts)?;
+            let started = std::time::Instant::now();
+            let inputs = harness::restore::preflight_inputs(&opts)?;
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();
             let _ = harness::docker::sweep(&docker, None, false).await;
             let r = with_interrupt(
                 &docker,
                 &run,
-                harness::restore::restore_test(&docker, &run, &opts),
+                harness::restore::restore_test_verified(&docker, &run, &opts, inputs, started),
             )
             .await?;
             if let Some(dir) = &report {

@@ -151,10 +151,6 @@ impl Suite {
 
     /// Remove the baseline container (end of run).
     pub async fn shutdown(&self) -> Result<()> {
-        if let Some(b) = self.baseline.get() {
-            // Other Arcs are gone once every trial has finished.
-            let _ = b.pg.docker().clone();
-        }
         crate::docker::sweep(&self.docker, Some(&self.run.run_id), true)
             .await
             .map(|_| ())
@@ -563,14 +559,9 @@ impl Ctx<'_> {
             Step::Guard(g) => self.guard(g).await,
             Step::Teardown(_) => {
                 self.teardown().await.map_err(|e| err_text(&e))?;
-                let (c, v) =
-                    crate::docker::count_labelled(&self.suite.docker, Some(&self.suite.run.run_id))
-                        .await
-                        .map_err(|e| err_text(&e))?;
                 let mine = count_role(&self.suite.docker, &self.role)
                     .await
                     .map_err(|e| err_text(&e))?;
-                let _ = (c, v);
                 if mine != 0 {
                     return Err(format!(
                         "{mine} container(s) of this scenario left after teardown"
@@ -954,9 +945,6 @@ impl Ctx<'_> {
         }
         let plan = self.runner.plan.clone();
         let mut runner = Runner::new(plan, self.runner.limits);
-        for a in self.runner.applied() {
-            let _ = a;
-        }
         let inj = Injection::SleepInside {
             step: c.during_step,
             seconds: 30.0,
