@@ -1,18 +1,40 @@
 //! `dryrun backup`: a read-only backup of a source container as the operations team made it
 //! (custom dump, schema-only SQL, exact row counts, SHA256SUMS), streamed through the API.
+//!
+//! Consistency: one psql session in the source container opens a `REPEATABLE READ READ ONLY`
+//! transaction and exports its snapshot; both pg_dump runs import that snapshot
+//! (`--snapshot`) while the transaction stays open, and the exact row counts run inside the
+//! same transaction before it commits. Dump, schema and counts therefore describe the same
+//! instant of the database, however busy it is. Every session is read-only.
 
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use bollard::Docker;
 use serde::Serialize;
+use tokio::io::{
+    AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream,
+};
+use tokio::task::JoinHandle;
 
 use crate::container::exec_in;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::AtomicFile;
-use crate::rowcounts::{exact_counts_script, RowCounts};
+use crate::rowcounts::{exact_counts_statements, RowCounts};
 
 /// Every connection the backup makes to the source is read-only.
 const READ_ONLY: &str = "PGOPTIONS=-c default_transaction_read_only=on";
+/// The snapshot session is read-only too; its transaction idles while pg_dump runs, so a
+/// server-side `idle_in_transaction_session_timeout` must not end it.
+const SNAPSHOT_SESSION_ENV: &str =
+    "PGOPTIONS=-c default_transaction_read_only=on -c idle_in_transaction_session_timeout=0";
+/// Opens the transaction and exports its snapshot; psql prints `id|isolation|read_only`.
+const EXPORT_SNAPSHOT_SQL: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n\
+SELECT pg_export_snapshot(), current_setting('transaction_isolation'), current_setting('transaction_read_only');\n";
+/// How long to wait for the exported snapshot id.
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone)]
 pub struct BackupOptions {
@@ -65,6 +87,253 @@ async fn exec_to_file(
     Ok(res)
 }
 
+/// The stdout end handed to [`exec_in`]. `exec_in` flushes its output once, when the command's
+/// output stream has ended; shutting the pipe there lets the reader see end-of-file although
+/// `exec_in` still waits for the stdin side (psql exited early, e.g. a failed connection).
+/// A write after the shutdown fails (broken pipe), so `exec_in` would report it: an early
+/// flush can never silently cut the output short.
+struct CloseOnFlush(DuplexStream);
+
+impl AsyncWrite for CloseOnFlush {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        ready!(Pin::new(&mut self.0).poll_flush(cx))?;
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// The snapshot exported by the session's transaction.
+#[derive(Debug, Clone)]
+struct Snapshot {
+    id: String,
+    isolation: String,
+    read_only: String,
+}
+
+/// One psql session inside the source container, fed through stdin while it runs
+/// (`exec_in` streams stdin and stdout concurrently, driven from a spawned task).
+struct SnapshotSession {
+    source: String,
+    /// psql's stdin; dropping it ends the session (an open transaction is rolled back).
+    stdin: Option<DuplexStream>,
+    stdout: BufReader<DuplexStream>,
+    task: JoinHandle<Result<(i64, String)>>,
+}
+
+impl SnapshotSession {
+    async fn open(docker: &Docker, source: &str, user: &str, db: &str) -> Result<Self> {
+        let (stdin, stdin_rx) = tokio::io::duplex(64 * 1024);
+        let (stdout_tx, stdout) = tokio::io::duplex(1 << 20);
+        let docker = docker.clone();
+        let container = source.to_string();
+        let cmd: Vec<String> = [
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            user,
+            "-d",
+            db,
+            "-tA",
+            "-F",
+            "|",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let task = tokio::spawn(async move {
+            let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+            let mut out = CloseOnFlush(stdout_tx);
+            exec_in(
+                &docker,
+                &container,
+                &cmd,
+                &[SNAPSHOT_SESSION_ENV.to_string()],
+                Some(stdin_rx),
+                &mut out,
+            )
+            .await
+        });
+        Ok(SnapshotSession {
+            source: source.to_string(),
+            stdin: Some(stdin),
+            stdout: BufReader::new(stdout),
+            task,
+        })
+    }
+
+    fn closed(&self) -> Error {
+        Error::check(
+            "backup_failed",
+            format!(
+                "the snapshot session in {} ended before the backup was complete",
+                self.source
+            ),
+        )
+    }
+
+    async fn send(&mut self, sql: &str) -> Result<()> {
+        let closed = self.closed();
+        match self.stdin.as_mut() {
+            Some(stdin) => stdin.write_all(sql.as_bytes()).await.map_err(|_| closed),
+            None => Err(closed),
+        }
+    }
+
+    /// Next line of psql's output; `None` once psql's output has ended.
+    async fn read_line(&mut self, within: Duration) -> Result<Option<String>> {
+        let mut line = String::new();
+        let n = tokio::time::timeout(within, self.stdout.read_line(&mut line))
+            .await
+            .map_err(|_| {
+                Error::env(
+                    "backup_timeout",
+                    format!(
+                        "psql in {} did not answer within {} s",
+                        self.source,
+                        within.as_secs()
+                    ),
+                )
+                .with_hint("Check that the source database accepts connections (pg_isready inside its container) and is not blocked.")
+            })?
+            .map_err(|e| Error::io(Path::new("<psql output>"), "read", e))?;
+        Ok((n > 0).then(|| line.trim_end_matches(['\n', '\r']).to_string()))
+    }
+
+    /// Close psql's stdin, read the rest of its output and wait for it to exit:
+    /// (exit code, stderr, remaining stdout).
+    async fn finish(mut self) -> Result<(i64, String, String)> {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = stdin.shutdown().await;
+        }
+        let mut rest = Vec::new();
+        let read = self.stdout.read_to_end(&mut rest).await;
+        let (code, stderr) = self.task.await.map_err(|e| {
+            Error::internal(
+                "backup_session_panicked",
+                format!("the snapshot session task failed: {e}"),
+            )
+        })??;
+        read.map_err(|e| Error::io(Path::new("<psql output>"), "read", e))?;
+        Ok((code, stderr, String::from_utf8_lossy(&rest).into_owned()))
+    }
+
+    /// End the session after `err` without committing (the server rolls the transaction
+    /// back); psql's own complaint, if any, is added to the error (wrong database or user,
+    /// server down ...).
+    async fn abort(self, mut err: Error) -> Error {
+        let source = self.source.clone();
+        match tokio::time::timeout(Duration::from_secs(30), self.finish()).await {
+            Ok(Ok((code, stderr, _))) => {
+                tracing::debug!(source = %source, code, "snapshot session closed after an error");
+                if !stderr.trim().is_empty() {
+                    err.message = format!(
+                        "{} (psql of the snapshot session, exit {code}: {})",
+                        err.message,
+                        stderr.trim()
+                    );
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(source = %source, error = %e, "snapshot session ended with an error")
+            }
+            Err(_) => tracing::warn!(source = %source, "snapshot session did not end within 30 s"),
+        }
+        err
+    }
+
+    /// Open the transaction and read its exported snapshot.
+    async fn export_snapshot(&mut self) -> Result<Snapshot> {
+        self.send(EXPORT_SNAPSHOT_SQL).await?;
+        let Some(line) = self.read_line(SNAPSHOT_TIMEOUT).await? else {
+            return Err(self.closed());
+        };
+        let mut cols = line.split('|');
+        let (Some(id), Some(isolation), Some(read_only), None) =
+            (cols.next(), cols.next(), cols.next(), cols.next())
+        else {
+            return Err(Error::check(
+                "backup_failed",
+                format!(
+                    "unexpected answer to pg_export_snapshot() in {}: {line:?}",
+                    self.source
+                ),
+            ));
+        };
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        if !id_ok || isolation != "repeatable read" || read_only != "on" {
+            return Err(Error::check(
+                "backup_failed",
+                format!(
+                    "the snapshot session in {} is not a read-only REPEATABLE READ transaction with an exported snapshot: {line:?}",
+                    self.source
+                ),
+            ));
+        }
+        Ok(Snapshot {
+            id: id.to_string(),
+            isolation: isolation.to_string(),
+            read_only: read_only.to_string(),
+        })
+    }
+}
+
+/// Export the snapshot and run both pg_dump invocations in it; returns the snapshot and the
+/// log text so far. The transaction is still open afterwards.
+async fn take_in_snapshot(
+    docker: &Docker,
+    o: &BackupOptions,
+    session: &mut SnapshotSession,
+    stage: &Path,
+    dump: &str,
+    schema: &str,
+) -> Result<(Snapshot, String)> {
+    let snap = session.export_snapshot().await?;
+    tracing::info!(source = %o.source, snapshot = %snap.id, isolation = %snap.isolation, "exported snapshot; dumping in it");
+    let (user, db) = (o.user.as_str(), o.db.as_str());
+    let snapshot_arg = format!("--snapshot={}", snap.id);
+    let mut log_text = format!(
+        "# snapshot {}: exported by one psql session, transaction BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY \
+         (transaction_isolation={}, transaction_read_only={}); pg_dump -F c, pg_dump --schema-only and the row counts all read this snapshot\n\
+         # every session: {READ_ONLY} (the snapshot session adds idle_in_transaction_session_timeout=0)\n",
+        snap.id, snap.isolation, snap.read_only
+    );
+    for (what, args, file) in [
+        ("pg_dump -F c -Z 6", &["-F", "c", "-Z", "6"][..], dump),
+        ("pg_dump --schema-only", &["--schema-only"][..], schema),
+    ] {
+        let mut cmd = vec!["pg_dump", "-U", user, "-d", db];
+        cmd.extend_from_slice(args);
+        cmd.push(&snapshot_arg);
+        let (code, err) = exec_to_file(docker, &o.source, &cmd, &stage.join(file)).await?;
+        log_text.push_str(&format!("# {what} {snapshot_arg} (exit {code})\n{err}\n"));
+        if code != 0 {
+            return Err(Error::check(
+                "backup_failed",
+                format!(
+                    "{what} in {} failed (exit {code}): {}",
+                    o.source,
+                    err.trim()
+                ),
+            ));
+        }
+    }
+    Ok((snap, log_text))
+}
+
 /// Take the backup. Files appear in `out` only when all of them are complete.
 pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> {
     let info = docker
@@ -108,70 +377,27 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
     let counts = format!("directus_rowcounts_{stamp}.psv");
     let log = format!("directus_pg_dump_{stamp}.log");
     let (user, db) = (o.user.as_str(), o.db.as_str());
-    let mut log_text = String::new();
 
-    let (code, err) = exec_to_file(
-        docker,
-        &o.source,
-        &["pg_dump", "-U", user, "-d", db, "-F", "c", "-Z", "6"],
-        &stage.path().join(&dump),
-    )
-    .await?;
-    log_text.push_str(&format!("# pg_dump -F c -Z 6 (exit {code})\n{err}\n"));
-    if code != 0 {
-        return Err(Error::check(
-            "backup_failed",
-            format!(
-                "pg_dump in {} failed (exit {code}): {}",
-                o.source,
-                err.trim()
-            ),
-        ));
+    // One transaction for everything: its snapshot is exported, both pg_dump runs import it,
+    // and the counts run in the transaction itself before it commits.
+    let mut session = SnapshotSession::open(docker, &o.source, user, db).await?;
+    let taken = take_in_snapshot(docker, o, &mut session, stage.path(), &dump, &schema).await;
+    let (snap, mut log_text) = match taken {
+        Ok(v) => v,
+        Err(e) => return Err(session.abort(e).await),
+    };
+    let sent = match session.send(&exact_counts_statements()).await {
+        Ok(()) => session.send("COMMIT;\n").await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
+        return Err(session.abort(e).await);
     }
-    let (code, err) = exec_to_file(
-        docker,
-        &o.source,
-        &["pg_dump", "-U", user, "-d", db, "--schema-only"],
-        &stage.path().join(&schema),
-    )
-    .await?;
-    log_text.push_str(&format!("# pg_dump --schema-only (exit {code})\n{err}\n"));
-    if code != 0 {
-        return Err(Error::check(
-            "backup_failed",
-            format!(
-                "pg_dump --schema-only in {} failed (exit {code}): {}",
-                o.source,
-                err.trim()
-            ),
-        ));
-    }
-    // Exact counts, all in one REPEATABLE READ READ ONLY transaction.
-    let sql = exact_counts_script();
-    let mut out = Vec::new();
-    let input = std::io::Cursor::new(sql.into_bytes());
-    let (code, err) = exec_in(
-        docker,
-        &o.source,
-        &[
-            "psql",
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-U",
-            user,
-            "-d",
-            db,
-            "-tA",
-            "-F",
-            "|",
-        ],
-        &[READ_ONLY.to_string()],
-        Some(input),
-        &mut out,
-    )
-    .await?;
+    let (code, err, text) = session.finish().await?;
+    log_text.push_str(&format!(
+        "# exact row counts: count(*) per table in the same transaction (snapshot {}), then COMMIT (psql exit {code})\n{err}\n",
+        snap.id
+    ));
     if code != 0 {
         return Err(Error::check(
             "backup_failed",
@@ -182,8 +408,8 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
             ),
         ));
     }
-    let text = String::from_utf8_lossy(&out);
     let rc = RowCounts::from_psql_output(&text)?;
+    tracing::info!(source = %o.source, snapshot = %snap.id, tables = rc.counts.len(), "row counts taken in the exported snapshot");
     crate::fsutil::write_atomic(&stage.path().join(&counts), rc.render().as_bytes())?;
     crate::fsutil::write_atomic(&stage.path().join(&log), log_text.as_bytes())?;
     let names = vec![dump.clone(), schema.clone(), counts.clone(), log.clone()];

@@ -66,6 +66,8 @@ pub struct RunOptions {
     pub retry_approved_by: Option<String>,
     pub image: Option<String>,
     pub parallel: usize,
+    /// Identity of this run (labels of every container and volume it creates).
+    pub run: crate::docker::RunIdentity,
 }
 
 fn attempts_path(report: &Path) -> PathBuf {
@@ -98,12 +100,16 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         }
     }
     let files = parser::discover(&o.repo.join("scenarios"))?;
+    // The verified inputs are checked before the engine is contacted.
+    let dumps = DumpSet::bundled(&o.repo);
+    let entries = crate::checksum::parse_sums(&dumps.sums)?;
+    crate::checksum::verify_listed(&dumps.dump, &dumps.sums, &entries)?;
+    crate::rowcounts::RowCounts::parse_file(&dumps.rowcounts)?;
     let docker = crate::docker::connect().await?;
     crate::docker::sweep(&docker, None, false).await?;
     let before = crate::docker::foreign_containers(&docker).await?;
     let image = crate::image::resolve(&docker, o.image.as_deref()).await?;
-    let run = crate::docker::RunIdentity::new();
-    let dumps = DumpSet::bundled(&o.repo);
+    let run = o.run.clone();
     let started = Instant::now();
     let suite = Suite::new(
         docker.clone(),
@@ -118,7 +124,22 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let results: Vec<(ScenarioRow, engine::Extra)> = futures_util::stream::iter(files.iter())
+    // Longest first (own servers, then the longest clone scenarios), so the parallel slots
+    // drain together; the report lists scenarios by name whatever the order.
+    let mut order: Vec<&parser::ScenarioFile> = files.iter().collect();
+    order.sort_by_key(|f| (engine::cost_rank(&f.scenario), f.scenario.id.clone()));
+    // The baseline restore starts at once, beside the first scenarios that do not need it.
+    let warm = async {
+        if files
+            .iter()
+            .any(|f| f.scenario.environment == crate::scenario::model::Environment::Clone)
+        {
+            if let Err(e) = suite.baseline().await {
+                tracing::warn!(error = %e.message, "baseline restore failed");
+            }
+        }
+    };
+    let scenarios = futures_util::stream::iter(order)
         .map(|f| {
             let suite = &suite;
             let snapshots = &snapshots;
@@ -155,8 +176,8 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
             }
         })
         .buffer_unordered(o.parallel.max(1))
-        .collect()
-        .await;
+        .collect::<Vec<(ScenarioRow, engine::Extra)>>();
+    let ((), results) = tokio::join!(warm, scenarios);
     bar.finish_and_clear();
     let server_version = match suite.baseline().await {
         Ok(b) => b.pg.connect("postgres").await.ok().map(|c| async move {

@@ -110,6 +110,20 @@ pub struct PgSpec {
     pub existing_volume: Option<String>,
     /// Password to use (needed when starting on an existing data directory).
     pub password: Option<Secret>,
+    /// Further volumes to mount (e.g. the baseline's physical copy).
+    pub extra_mounts: Vec<ExtraMount>,
+    /// Further environment variables (`KEY=value`).
+    pub env: Vec<String>,
+}
+
+/// A volume mounted besides the data directory.
+#[derive(Debug, Clone)]
+pub struct ExtraMount {
+    pub volume: String,
+    pub target: String,
+    pub read_only: bool,
+    /// Removed together with the container (otherwise another container owns it).
+    pub owned: bool,
 }
 
 impl PgSpec {
@@ -121,6 +135,8 @@ impl PgSpec {
             settings: Vec::new(),
             existing_volume: None,
             password: None,
+            extra_mounts: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -143,6 +159,8 @@ pub struct PgContainer {
     pub image: String,
     pub run_id: String,
     password: Secret,
+    /// Extra volumes removed with the container.
+    owned_volumes: Vec<String>,
     removed: bool,
 }
 
@@ -161,6 +179,16 @@ fn short_rand() -> String {
 
 /// Create a labelled volume.
 pub async fn create_volume(docker: &Docker, run: &RunIdentity, role: &str) -> Result<String> {
+    create_volume_with(docker, run, role, None).await
+}
+
+/// Create a labelled volume with driver options (e.g. a size-limited tmpfs).
+pub async fn create_volume_with(
+    docker: &Docker,
+    run: &RunIdentity,
+    role: &str,
+    driver_opts: Option<HashMap<String, String>>,
+) -> Result<String> {
     let name = format!(
         "dryrun-{}-{}-{}",
         run.run_id.to_lowercase(),
@@ -171,6 +199,7 @@ pub async fn create_volume(docker: &Docker, run: &RunIdentity, role: &str) -> Re
         .create_volume(VolumeCreateRequest {
             name: Some(name.clone()),
             labels: Some(run.labels(role)),
+            driver_opts,
             ..Default::default()
         })
         .await?;
@@ -224,6 +253,27 @@ impl PgContainer {
             sanitize(&spec.role),
             short_rand()
         );
+        let mut extra = spec.extra_mounts.clone();
+        if crate::fault::action("upload") == Some(crate::fault::Action::DiskFull) {
+            // Fault injection: the dump is uploaded into /tmp, here a 1 MiB tmpfs volume.
+            let opts = HashMap::from([
+                ("type".to_string(), "tmpfs".to_string()),
+                ("device".to_string(), "tmpfs".to_string()),
+                ("o".to_string(), "size=1m,mode=1777".to_string()),
+            ]);
+            let small = create_volume_with(docker, run, &spec.role, Some(opts)).await?;
+            extra.push(ExtraMount {
+                volume: small,
+                target: "/tmp".into(),
+                read_only: false,
+                owned: true,
+            });
+        }
+        let owned_volumes: Vec<String> = extra
+            .iter()
+            .filter(|m| m.owned)
+            .map(|m| m.volume.clone())
+            .collect();
         let mut cmd = vec!["postgres".to_string()];
         for (k, v) in &spec.settings {
             cmd.push("-c".into());
@@ -238,24 +288,40 @@ impl PgContainer {
                 }]),
             )])
         });
+        let mut mounts = vec![Mount {
+            target: Some(PGDATA.into()),
+            source: Some(volume.clone()),
+            typ: Some(MountType::VOLUME),
+            ..Default::default()
+        }];
+        for m in &extra {
+            mounts.push(Mount {
+                target: Some(m.target.clone()),
+                source: Some(m.volume.clone()),
+                typ: Some(MountType::VOLUME),
+                read_only: Some(m.read_only),
+                ..Default::default()
+            });
+        }
+        let mut env = vec![
+            format!("POSTGRES_USER={DB_USER}"),
+            format!("POSTGRES_PASSWORD={}", password.expose()),
+            format!("POSTGRES_DB={DB_NAME}"),
+            format!("PGDATA={PGDATA}"),
+            // Throwaway clusters: skip initdb's final fsync of ~40 MB (as the official
+            // image allows through the same variable); the server's own settings decide
+            // durability from then on.
+            "POSTGRES_INITDB_ARGS=--no-sync".to_string(),
+        ];
+        env.extend(spec.env.iter().cloned());
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
-            env: Some(vec![
-                format!("POSTGRES_USER={DB_USER}"),
-                format!("POSTGRES_PASSWORD={}", password.expose()),
-                format!("POSTGRES_DB={DB_NAME}"),
-                format!("PGDATA={PGDATA}"),
-            ]),
+            env: Some(env),
             cmd: Some(cmd),
             labels: Some(run.labels(&spec.role)),
             exposed_ports: Some(vec!["5432/tcp".to_string()]),
             host_config: Some(HostConfig {
-                mounts: Some(vec![Mount {
-                    target: Some(PGDATA.into()),
-                    source: Some(volume.clone()),
-                    typ: Some(MountType::VOLUME),
-                    ..Default::default()
-                }]),
+                mounts: Some(mounts),
                 port_bindings,
                 shm_size: Some(256 * 1024 * 1024),
                 ..Default::default()
@@ -274,6 +340,9 @@ impl PgContainer {
                 if fresh {
                     let _ = remove_volume(docker, &volume).await;
                 }
+                for v in &owned_volumes {
+                    let _ = remove_volume(docker, v).await;
+                }
                 return Err(image_error(e, &spec.image));
             }
         };
@@ -288,6 +357,7 @@ impl PgContainer {
             image: spec.image.clone(),
             run_id: run.run_id.clone(),
             password,
+            owned_volumes,
             removed: false,
         };
         // From here on, `pg` removes itself on drop if anything fails.
@@ -481,6 +551,7 @@ impl PgContainer {
         let file = tokio::fs::File::open(src)
             .await
             .map_err(|e| Error::io(src, "open", e))?;
+        crate::fault::hit("upload").await;
         let pad = (512 - (meta.len() % 512) as usize) % 512;
         let body = tar_stream(header, file, pad);
         self.docker
@@ -573,6 +644,9 @@ impl PgContainer {
         if !keep_volume {
             remove_volume(&self.docker, &self.volume).await?;
         }
+        for v in &self.owned_volumes {
+            remove_volume(&self.docker, v).await?;
+        }
         Ok(())
     }
 
@@ -616,8 +690,11 @@ where
             },
         )
         .await
-        .map_err(classify)?;
-    let started = docker.start_exec(&exec.id, None).await.map_err(classify)?;
+        .map_err(|e| gone_or(e, container))?;
+    let started = docker
+        .start_exec(&exec.id, None)
+        .await
+        .map_err(|e| gone_or(e, container))?;
     let mut stderr = Vec::new();
     if let StartExecResults::Attached {
         mut output,
@@ -698,6 +775,7 @@ impl Drop for PgContainer {
         // Async drop: remove on a separate thread with its own runtime (also on panic).
         let docker = self.docker.clone();
         let (id, vol) = (self.id.clone(), self.volume.clone());
+        let owned = self.owned_volumes.clone();
         let handle = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -706,6 +784,9 @@ impl Drop for PgContainer {
                 rt.block_on(async {
                     let _ = remove_container(&docker, &id).await;
                     let _ = remove_volume(&docker, &vol).await;
+                    for v in &owned {
+                        let _ = remove_volume(&docker, v).await;
+                    }
                 });
             }
         });
@@ -739,4 +820,21 @@ fn tar_stream(
     let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
     let tail = futures_util::stream::once(async move { Ok(Bytes::from(vec![0u8; pad + 1024])) });
     Box::pin(head.chain(body.map_err(std::io::Error::other)).chain(tail))
+}
+
+/// A container that stopped or vanished under the harness gets its own clear error.
+fn gone_or(e: bollard::errors::Error, container: &str) -> Error {
+    match &e {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404 | 409,
+            message,
+        } if message.contains("not running") || message.contains("No such container") => {
+            Error::env(
+                "container_gone",
+                format!("Container {container} stopped or was removed from outside the harness ({message})."),
+            )
+            .with_hint("Something else on this engine killed or removed it (docker kill/rm, the OOM killer, an engine restart); see `docker events`, then run again. The run's other containers and volumes were removed.")
+        }
+        _ => classify(e),
+    }
 }

@@ -124,19 +124,48 @@ pub async fn connect() -> Result<Docker> {
         }
     };
     let where_ = if host.is_empty() {
-        "unix:///var/run/docker.sock".to_string()
+        "unix:///var/run/docker.sock (the default; DOCKER_HOST is not set)".to_string()
     } else {
-        host.clone()
+        format!("{host} (from DOCKER_HOST)")
+    };
+    let socket = if host.is_empty() {
+        Some("/var/run/docker.sock")
+    } else {
+        host.strip_prefix("unix://")
     };
     let unreachable = |e: bollard::errors::Error| {
-        let text = e.to_string();
-        let (kind, what) = if text.contains("ermission denied") {
-            ("docker_permission_denied", "permission was denied on")
+        let text = error_chain(&e);
+        if is_permission_denied(&e) {
+            let who = std::fs::metadata("/proc/self")
+                .map(|m| {
+                    use std::os::unix::fs::MetadataExt;
+                    format!("uid {} gid {}", m.uid(), m.gid())
+                })
+                .unwrap_or_else(|_| "this user".into());
+            let mode = socket
+                .and_then(|s| std::fs::metadata(s).ok())
+                .map(|m| {
+                    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                    format!(
+                        "; the socket has mode {:04o}, owner uid {} gid {}",
+                        m.permissions().mode() & 0o7777,
+                        m.uid(),
+                        m.gid()
+                    )
+                })
+                .unwrap_or_default();
+            Error::env(
+                "docker_permission_denied",
+                format!("Permission was denied on the Docker Engine socket at {where_} for {who}{mode}: {text}."),
+            )
+            .with_hint("Run as a user that may use the socket (root, or a member of its group, usually `docker`: `usermod -aG docker $USER`, then log in again), or set DOCKER_HOST to an engine this user may reach (unix:///path or tcp://127.0.0.1:PORT).")
         } else {
-            ("docker_unreachable", "cannot be reached at")
-        };
-        Error::env(kind, format!("The Docker Engine {what} {where_} ({text})."))
-            .with_hint("Start the Docker daemon, or set DOCKER_HOST to a reachable engine (unix:///path or tcp://127.0.0.1:PORT), and check that this user may use its socket.")
+            Error::env(
+                "docker_unreachable",
+                format!("The Docker Engine cannot be reached at {where_}: {text}."),
+            )
+            .with_hint("Start the Docker daemon, or set DOCKER_HOST to a reachable engine (unix:///path or tcp://127.0.0.1:PORT).")
+        }
     };
     // Try the lowest version we support first; newer engines may refuse it as too old.
     let mut last_err = None;
@@ -174,6 +203,36 @@ pub async fn connect() -> Result<Docker> {
     ))
 }
 
+/// The error and its causes, joined with ": " (bollard's own text often hides the cause,
+/// e.g. "client error (Connect)" for a refused or forbidden socket).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        cur = c.source();
+    }
+    out
+}
+
+/// Whether an I/O error anywhere in the cause chain is EACCES / EPERM.
+fn is_permission_denied(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::PermissionDenied {
+                return true;
+            }
+        }
+        cur = c.source();
+    }
+    error_chain(e).contains("ermission denied")
+}
+
 fn parse_api_version(s: &str) -> Option<ClientVersion> {
     let (a, b) = s.split_once('.')?;
     Some(ClientVersion {
@@ -199,9 +258,19 @@ pub fn classify(e: bollard::errors::Error) -> Error {
                 kind,
                 format!("The Docker Engine answered {status_code}: {message}"),
             )
+            .with_hint(match kind {
+                "docker_not_found" => "The container, volume or image is gone (removed by hand or by `dryrun gc`?); run again.",
+                "docker_conflict" => "Another operation holds the resource; wait for it or remove leftovers with `dryrun gc`, then run again.",
+                _ => "See the engine's message above and its log (journalctl -u docker); then run again.",
+            })
         }
-        _ => Error::env("docker_error", format!("Docker API call failed: {e}"))
-            .with_hint("Check that the Docker daemon is running and reachable."),
+        _ if is_permission_denied(&e) => Error::env(
+            "docker_permission_denied",
+            format!("Docker API call failed: permission denied ({}).", error_chain(&e)),
+        )
+        .with_hint("Run as a user that may use the Docker socket (root or its group, usually `docker`), or set DOCKER_HOST to an engine this user may reach."),
+        _ => Error::env("docker_error", format!("Docker API call failed: {}", error_chain(&e)))
+            .with_hint("Check that the Docker daemon is running and reachable (DOCKER_HOST names it when set)."),
     }
 }
 
@@ -358,4 +427,19 @@ pub async fn foreign_containers(docker: &Docker) -> Result<Vec<ForeignContainer>
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// Remove every container and volume of one run, repeating until a round finds nothing, so
+/// a container whose creation was in flight when the run was interrupted is caught too.
+pub async fn sweep_run(docker: &Docker, run_id: &str) -> Result<usize> {
+    let mut total = 0;
+    for round in 0..6 {
+        let n = sweep(docker, Some(run_id), true).await?.len();
+        total += n;
+        if n == 0 && round >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    Ok(total)
 }

@@ -42,7 +42,8 @@ impl Cursor<'_> {
         for i in 0..self.int_size {
             v |= (self.byte()? as i64) << (8 * i);
         }
-        Some(if sign != 0 { -v } else { v })
+        // Wrapping: a corrupt header must give a refusal or a strange value, never a panic.
+        Some(if sign != 0 { v.wrapping_neg() } else { v })
     }
     fn string(&mut self) -> Option<String> {
         let len = self.int()?;
@@ -50,7 +51,7 @@ impl Cursor<'_> {
             return Some(String::new());
         }
         let len = len as usize;
-        let s = self.b.get(self.pos..self.pos + len)?;
+        let s = self.b.get(self.pos..self.pos.checked_add(len)?)?;
         self.pos += len;
         Some(String::from_utf8_lossy(s).into_owned())
     }
@@ -127,10 +128,11 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
         return Err(Error::bad_input(
             "dump_corrupt",
             format!(
-                "{} has an impossible header (int size {int_size}).",
+                "{} has an impossible header (int size {int_size}); the archive is corrupt.",
                 path.display()
             ),
-        ));
+        )
+        .with_hint("Copy the dump again from the backup location, or take a new backup with `dryrun backup`."));
     }
     c.int_size = int_size;
     let compression = if (vmaj, vmin) >= (1, 15) {
@@ -149,8 +151,17 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
         *f = c.int().ok_or_else(truncated)?;
     }
     let [sec, min, hour, mday, mon, year, _dst] = fields;
-    let created = NaiveDate::from_ymd_opt((year + 1900) as i32, (mon + 1) as u32, mday as u32)
-        .and_then(|d| d.and_hms_opt(hour as u32, min as u32, sec as u32));
+    // Out-of-range fields (a corrupt header) give no creation time rather than a panic;
+    // pg_restore itself only warns about an invalid creation date.
+    let field = |v: i64, add: i64| v.checked_add(add).and_then(|x| u32::try_from(x).ok());
+    let created = year
+        .checked_add(1900)
+        .and_then(|y| i32::try_from(y).ok())
+        .zip(field(mon, 1))
+        .zip(field(mday, 0))
+        .and_then(|((y, m), d)| NaiveDate::from_ymd_opt(y, m, d))
+        .zip(field(hour, 0).zip(field(min, 0)).zip(field(sec, 0)))
+        .and_then(|(d, ((h, mi), s))| d.and_hms_opt(h, mi, s));
     let database = c.string().ok_or_else(truncated)?;
     let server_version = c.string().ok_or_else(truncated)?;
     let pg_dump_version = c.string().ok_or_else(truncated)?;
@@ -163,4 +174,46 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
         pg_dump_version,
         size_bytes: size,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(int_size: u8, tail: &[u8]) -> Vec<u8> {
+        let mut h = b"PGDMP".to_vec();
+        h.extend_from_slice(&[1, 15, 0, int_size, 8, 1, 1]);
+        h.extend_from_slice(tail);
+        h
+    }
+
+    fn inspect_bytes(b: &[u8]) -> Result<DumpInfo> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.dump");
+        std::fs::write(&p, b).unwrap();
+        inspect(&p)
+    }
+
+    #[test]
+    fn corrupt_headers_do_not_panic() {
+        // sign byte set on i64::MIN, then huge date fields and a huge string length.
+        let mut tail = vec![1, 0, 0, 0, 0, 0, 0, 0, 0x80];
+        for _ in 0..6 {
+            tail.extend_from_slice(&[0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        }
+        tail.extend_from_slice(&[0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        let r = inspect_bytes(&header(8, &tail));
+        assert_eq!(r.unwrap_err().kind, "dump_truncated");
+        // All-zero fields: day 0 of January 1900 is no date, so no creation time.
+        let r = inspect_bytes(&header(8, &[0; 200])).unwrap();
+        assert_eq!(r.created, None);
+        assert_eq!(
+            inspect_bytes(&header(9, &[])).unwrap_err().kind,
+            "dump_corrupt"
+        );
+        assert_eq!(
+            inspect_bytes(&header(4, &[0; 3])).unwrap_err().kind,
+            "dump_truncated"
+        );
+    }
 }

@@ -117,6 +117,7 @@ impl Error {
                 "io_error",
                 format!("Cannot {action} {}: {err}.", path.display()),
             )
+            .with_hint("Check that the path names a regular file this user may read (and its directory one it may write, for outputs).")
         }
     }
     pub fn exit_code(&self) -> u8 {

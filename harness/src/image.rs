@@ -59,6 +59,7 @@ async fn image_labels(
 /// Choose the image: `PG_IMAGE` if given (must exist), else `postgres:16` if present, else the
 /// offline image if present with the current recipe. Never pulls.
 pub async fn resolve(docker: &Docker, requested: Option<&str>) -> Result<ImageChoice> {
+    crate::fault::hit("image").await;
     if let Some(r) = requested.filter(|r| !r.is_empty()) {
         return match image_labels(docker, r).await {
             Some((id, _)) => Ok(ImageChoice { reference: r.into(), id, source: "PG_IMAGE" }),

@@ -119,6 +119,7 @@ pub async fn restore_into(
     let t = Instant::now();
     pg.upload_file(dump, "/tmp", "restore.dump").await?;
     let upload_ms = t.elapsed().as_millis();
+    crate::fault::hit("restore").await;
     let t = Instant::now();
     let jobs_s = jobs.max(1).to_string();
     let out = pg

@@ -36,9 +36,19 @@ pub const COUNT_STATEMENTS_SQL: &str = "SELECT format('SELECT %L, %L, count(*) F
  WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema','pg_toast') AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%' \
  ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"";
 
+/// psql input running the exact counts (`\gexec`) in whatever transaction the session is in,
+/// without BEGIN/COMMIT of its own: `dryrun backup` sends it inside the transaction whose
+/// snapshot pg_dump used, so dump and counts see the same data.
+pub fn exact_counts_statements() -> String {
+    format!("{COUNT_STATEMENTS_SQL} \\gexec\n")
+}
+
 /// psql script: exact counts of every table inside one REPEATABLE READ READ ONLY transaction.
 pub fn exact_counts_script() -> String {
-    format!("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n{COUNT_STATEMENTS_SQL} \\gexec\nCOMMIT;\n")
+    format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n{}COMMIT;\n",
+        exact_counts_statements()
+    )
 }
 
 impl RowCounts {
@@ -64,7 +74,7 @@ impl RowCounts {
             }
             let bad = |why: String| {
                 Error::bad_input("psv_malformed", format!("{}:{n}: {why}: {line:?}.", path.display()))
-                    .with_hint("Each line must be `schema|table|count` with a non-negative integer count, as `dryrun backup` writes it.")
+                    .with_hint("Each line must be `schema|table|count` with a non-negative integer count, one line per table, as `dryrun backup` writes it.")
             };
             let cols: Vec<&str> = line.split('|').collect();
             if cols.len() != 3 {
@@ -97,7 +107,8 @@ impl RowCounts {
             return Err(Error::bad_input(
                 "psv_malformed",
                 format!("{} lists no table.", path.display()),
-            ));
+            )
+            .with_hint("Use the row-count snapshot written by `dryrun backup` (one `schema|table|count` line per table)."));
         }
         Ok(RowCounts { kind, counts })
     }
@@ -221,6 +232,17 @@ mod tests {
                 e.message
             );
         }
+    }
+
+    #[test]
+    fn count_script_wraps_the_statements_in_one_transaction() {
+        let stmts = exact_counts_statements();
+        assert!(stmts.ends_with(" \\gexec\n"), "{stmts}");
+        assert!(!stmts.contains("BEGIN") && !stmts.contains("COMMIT"));
+        assert_eq!(
+            exact_counts_script(),
+            format!("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n{stmts}COMMIT;\n")
+        );
     }
 
     #[test]

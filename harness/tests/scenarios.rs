@@ -35,6 +35,10 @@ async fn make_suite(repo: PathBuf) -> Result<Suite, String> {
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
+    // Logs go to stderr, off unless asked for (`DRYRUN_LOG=harness=debug` shows step timings).
+    if let Ok(filter) = std::env::var("DRYRUN_LOG") {
+        harness::logging::init(&filter);
+    }
     let repo = repo();
     let files = match parser::discover(&repo.join("scenarios")) {
         Ok(f) => f,
@@ -72,10 +76,21 @@ fn main() -> ExitCode {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
-            let _ = harness::docker::sweep(&docker, Some(&run_id), true).await;
+            let _ = harness::docker::sweep_run(&docker, &run_id).await;
             eprintln!("interrupted: containers and volumes of run {run_id} removed");
+            // Trials are still running on other threads and cannot be cancelled; every
+            // resource they hold was just removed, so leaving now drops nothing of value.
             std::process::exit(130);
         });
+    }
+    // A whole-suite run starts the baseline restore at once, beside the restore-phase trials.
+    if let Some(Ok(s)) = &suite {
+        if args.filter.is_none() && args.skip.is_empty() && !args.exact {
+            let s = s.clone();
+            rt.spawn(async move {
+                let _ = s.baseline().await;
+            });
+        }
     }
     let handle = rt.handle().clone();
     let snapshots = repo.join("snapshots");

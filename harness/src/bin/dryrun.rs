@@ -122,12 +122,7 @@ fn main() -> ExitCode {
     // Snapshots are compared, never written, by the CLI.
     std::env::set_var("INSTA_UPDATE", "no");
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    harness::logging::init(&cli.log);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -222,7 +217,6 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             let run = harness::docker::RunIdentity::new();
             let _ = harness::docker::sweep(&docker, None, false).await;
             let r = with_interrupt(
-                &docker,
                 &run,
                 harness::restore::restore_test_verified(&docker, &run, &opts, inputs, started),
             )
@@ -235,6 +229,18 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                 )?;
             }
             print!("{}", harness::report::restore_markdown(&r));
+            if r.verdict != "pass" {
+                let stage = r.stopped_at.as_deref().unwrap_or("unknown");
+                eprintln!(
+                    "error[{stage}_failed]: the restore test of {} FAILED at stage {stage}: {}\n  hint: {}",
+                    opts.dump.display(),
+                    r.reason.as_deref().unwrap_or("see the report"),
+                    match &report {
+                        Some(d) => format!("read {}/restore-test.md; the container was removed.", d.display()),
+                        None => "the report above says what differs; the container was removed.".into(),
+                    }
+                );
+            }
             Ok(if r.verdict == "pass" {
                 exit::OK
             } else {
@@ -253,7 +259,6 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             let repo =
                 std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
             let r = with_interrupt(
-                &docker,
                 &run,
                 harness::fixture::build(&docker, &run, &img.reference, &repo, seed, scale, &out),
             )
@@ -276,14 +281,16 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
         } => {
             let repo =
                 std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
+            let run = harness::docker::RunIdentity::new();
             let opts = harness::closure::RunOptions {
                 repo,
                 report: report.clone(),
                 retry_approved_by,
                 image,
                 parallel,
+                run: run.clone(),
             };
-            let r = harness::closure::run(&opts).await?;
+            let r = with_interrupt(&run, harness::closure::run(&opts)).await?;
             let a = r
                 .attempts
                 .last()
@@ -368,22 +375,41 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
     }
 }
 
-/// Run `fut`, but on SIGINT/SIGTERM drop it (its containers remove themselves), sweep the
-/// run's labelled resources and report the interruption.
+/// Run `fut`, but on SIGINT/SIGTERM drop it (its containers remove themselves) and on a
+/// panic catch it; either way sweep the run's labelled resources before reporting.
 async fn with_interrupt<T>(
-    docker: &bollard::Docker,
     run: &harness::docker::RunIdentity,
     fut: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
+    use futures_util::FutureExt;
+    use harness::error::Category;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Error::internal("signal", e.to_string()))?;
+    let guarded = std::panic::AssertUnwindSafe(fut).catch_unwind();
     let res = tokio::select! {
-        r = fut => r,
-        _ = tokio::signal::ctrl_c() => Err(Error::new(harness::error::Category::Interrupted, "interrupted", "Interrupted by SIGINT; the run's containers and volumes were removed.")),
-        _ = term.recv() => Err(Error::new(harness::error::Category::Interrupted, "interrupted", "Interrupted by SIGTERM; the run's containers and volumes were removed.")),
+        r = guarded => match r {
+            Ok(r) => r,
+            Err(p) => {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(Error::internal("panic", format!("Internal error (panic: {what}); the run's containers and volumes were removed.")))
+            }
+        },
+        _ = tokio::signal::ctrl_c() => Err(Error::new(Category::Interrupted, "interrupted", "Interrupted by SIGINT; the run's containers and volumes were removed.")),
+        _ = term.recv() => Err(Error::new(Category::Interrupted, "interrupted", "Interrupted by SIGTERM; the run's containers and volumes were removed.")),
     };
     if res.is_err() {
-        let _ = harness::docker::sweep(docker, Some(&run.run_id), true).await;
+        match harness::docker::connect().await {
+            Ok(docker) => {
+                if let Err(e) = harness::docker::sweep_run(&docker, &run.run_id).await {
+                    tracing::warn!(error = %e.message, run = %run.run_id, "sweep after the interruption failed; `dryrun gc` removes the rest");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e.message, "cannot reach Docker to sweep the run"),
+        }
     }
     res
 }

@@ -245,6 +245,18 @@ fn err_text(e: &Error) -> String {
     format!("[{}] {}", e.kind, e.message)
 }
 
+/// Scheduling rank (lower runs first): own servers, then clone scenarios by step count, then
+/// restore-phase scenarios, then library ones. Only the order changes, never the outcome.
+pub fn cost_rank(sc: &Scenario) -> (u8, std::cmp::Reverse<usize>) {
+    let env = match sc.environment {
+        Environment::Container => 0,
+        Environment::Clone => 1,
+        Environment::Restore => 2,
+        Environment::Library => 3,
+    };
+    (env, std::cmp::Reverse(sc.steps.len()))
+}
+
 /// Run one scenario to completion (setup, steps, teardown).
 pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outcome, Failure> {
     let started = Instant::now();
@@ -284,12 +296,21 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         role: format!("scenario-{}", sc.id.to_lowercase()),
     };
     let mut failure: Option<(usize, String)> = None;
-    if let Err(e) = ctx.setup().await {
+    let t = Instant::now();
+    let setup = ctx.setup().await;
+    tracing::debug!(scenario = %sc.id, ms = t.elapsed().as_millis() as u64, "setup");
+    if let Err(e) = setup {
         failure = Some((0, format!("setup failed: {}", err_text(&e))));
     }
     if failure.is_none() {
+        crate::fault::hit("scenario").await;
+    }
+    if failure.is_none() {
         for (i, step) in sc.steps.iter().enumerate() {
-            match ctx.step(step).await {
+            let t = Instant::now();
+            let res = ctx.step(step).await;
+            tracing::debug!(scenario = %sc.id, step = step.name(), ms = t.elapsed().as_millis() as u64, ok = res.is_ok(), "step");
+            match res {
                 Ok(v) => {
                     let mut o = json!({ "step": step.name() });
                     if let (Some(m), Value::Object(add)) = (o.as_object_mut(), v) {

@@ -40,7 +40,7 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
             .map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column()))
             .unwrap_or_else(|| path.display().to_string());
         Error::bad_input("scenario_malformed", format!("{at}: {e}"))
-            .with_hint("See scenarios/README.md for the step vocabulary; unknown keys and step kinds are rejected.")
+            .with_hint("Fix the file at that line: top-level keys are id, title, expected, environment, steps; each step is a one-key map of a known kind (README.md, \"The scenario suite\"; harness/src/scenario/model.rs). Unknown keys and step kinds are rejected.")
     })?;
     let stem = path
         .file_stem()
@@ -56,7 +56,7 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
                 scenario.id
             ),
         )
-        .with_hint("Name scenario files `<id>-<slug>.yaml`, e.g. S07-p0-forward.yaml."));
+        .with_hint("Name scenario files `<id>-<slug>.yaml` (e.g. S07-p0-forward.yaml): rename the file or fix its `id:` line."));
     }
     let step_lines = step_lines(text);
     if step_lines.len() != scenario.steps.len() {
@@ -66,7 +66,8 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
                 "{}: write `steps:` as a block list, one `- kind: ...` item per step.",
                 path.display()
             ),
-        ));
+        )
+        .with_hint("Write each step on its own `  - kind: {...}` line under `steps:` so failures can name its line."));
     }
     Ok(ScenarioFile {
         path: path.to_path_buf(),
@@ -120,7 +121,7 @@ pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
             "no_scenarios",
             format!("{} holds no scenario file (*.yaml).", dir.display()),
         )
-        .with_hint("Point --scenarios at the repository's scenarios/ folder."));
+        .with_hint("`dryrun run` reads scenarios/*.yaml under the current directory: run it from the repository root (where scenarios/S01..S26 are)."));
     }
     let mut out: Vec<ScenarioFile> = Vec::new();
     for p in paths {
@@ -134,7 +135,8 @@ pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
                     f.path.display(),
                     f.scenario.id
                 ),
-            ));
+            )
+            .with_hint("Ids must be unique: give one of the files its own id and rename it to `<id>-<slug>.yaml`, or remove the copy."));
         }
         out.push(f);
     }

@@ -1,0 +1,78 @@
+//! Fault injection for the reliability tests: named points where `DRYRUN_FAULT` makes the
+//! process pause, sleep or panic, or the upload run out of disk. Inert unless the variable is set.
+//!
+//! Syntax: `DRYRUN_FAULT=<point>=<action>[,<point>=<action>…]`, points `image`, `upload`,
+//! `restore`, `scenario`, actions `pause` (sleep 10 min), `sleep:<ms>`, `panic`, and
+//! `disk_full` (upload only: the dump goes to a 1 MiB volume). Reaching a point prints
+//! `dryrun-fault: reached <point>` on stderr, so a test knows when to interrupt.
+
+use std::time::Duration;
+
+/// What to do at a point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Pause,
+    Sleep(Duration),
+    Panic,
+    DiskFull,
+}
+
+fn parse(spec: &str) -> Vec<(String, Action)> {
+    spec.split(',')
+        .filter_map(|item| {
+            let (point, action) = item.trim().split_once('=')?;
+            let action = match action.trim() {
+                "pause" => Action::Pause,
+                "panic" => Action::Panic,
+                "disk_full" => Action::DiskFull,
+                a => Action::Sleep(Duration::from_millis(
+                    a.strip_prefix("sleep:")?.parse().ok()?,
+                )),
+            };
+            Some((point.trim().to_string(), action))
+        })
+        .collect()
+}
+
+/// The action configured for `point`, if any.
+pub fn action(point: &str) -> Option<Action> {
+    let spec = std::env::var("DRYRUN_FAULT").ok()?;
+    parse(&spec)
+        .into_iter()
+        .find(|(p, _)| p == point)
+        .map(|(_, a)| a)
+}
+
+/// Reach a named point: pause, sleep or panic if `DRYRUN_FAULT` asks for it.
+pub async fn hit(point: &str) {
+    let Some(a) = action(point) else { return };
+    eprintln!("dryrun-fault: reached {point}");
+    match a {
+        Action::Pause => tokio::time::sleep(Duration::from_secs(600)).await,
+        Action::Sleep(d) => tokio::time::sleep(d).await,
+        Action::Panic => panic!("injected panic at {point} (DRYRUN_FAULT)"),
+        Action::DiskFull => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_points_and_actions() {
+        let v = parse("restore=pause, scenario=panic,upload=disk_full,image=sleep:250,bad,x=nope");
+        assert_eq!(
+            v,
+            vec![
+                ("restore".to_string(), Action::Pause),
+                ("scenario".to_string(), Action::Panic),
+                ("upload".to_string(), Action::DiskFull),
+                (
+                    "image".to_string(),
+                    Action::Sleep(Duration::from_millis(250))
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! Shared by the child-process tests: run `dryrun` as a child with captured output, wait for
+//! a line, send a signal, and count the Docker resources a given owner pid left behind.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn repo() -> PathBuf {
+    let m = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    m.parent().map(Path::to_path_buf).unwrap_or(m)
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_dryrun")
+}
+
+/// A running `dryrun` child whose stdout and stderr are collected by two threads.
+pub struct Running {
+    pub child: Child,
+    pub pid: u32,
+    out: Arc<Mutex<String>>,
+    err: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+pub struct Finished {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub pid: u32,
+}
+
+fn collect(r: impl Read + Send + 'static, buf: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(r);
+        let mut line = String::new();
+        while let Ok(n) = r.read_line(&mut line) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut b) = buf.lock() {
+                b.push_str(&line);
+            }
+            line.clear();
+        }
+    })
+}
+
+/// Start `dryrun <args>` in `cwd` with extra environment.
+pub fn spawn(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Running {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("DRYRUN_LOG", "warn")
+        .env_remove("DRYRUN_FAULT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn dryrun");
+    let pid = child.id();
+    let out = Arc::new(Mutex::new(String::new()));
+    let err = Arc::new(Mutex::new(String::new()));
+    let readers = vec![
+        collect(child.stdout.take().expect("stdout"), out.clone()),
+        collect(child.stderr.take().expect("stderr"), err.clone()),
+    ];
+    Running {
+        child,
+        pid,
+        out,
+        err,
+        readers,
+    }
+}
+
+impl Running {
+    pub fn stderr(&self) -> String {
+        self.err.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Wait until stderr contains `needle` (true) or the child exits / time runs out (false).
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if self.stderr().contains(needle) {
+                return true;
+            }
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return self.stderr().contains(needle);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let st = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid.to_string())
+            .status()
+            .expect("kill");
+        assert!(st.success(), "kill -{sig} {} failed", self.pid);
+    }
+
+    /// Wait for exit (killing the child after `timeout`) and collect its output.
+    pub fn finish(mut self, timeout: Duration) -> Finished {
+        use std::os::unix::process::ExitStatusExt;
+        let end = Instant::now() + timeout;
+        let status = loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                break st;
+            }
+            if Instant::now() > end {
+                let _ = self.child.kill();
+                break self.child.wait().expect("wait");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        Finished {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: self.out.lock().map(|s| s.clone()).unwrap_or_default(),
+            stderr: self.err.lock().map(|s| s.clone()).unwrap_or_default(),
+            pid: self.pid,
+        }
+    }
+}
+
+/// Run to completion.
+pub fn run(args: &[&str], env: &[(&str, &str)], cwd: &Path, timeout: Duration) -> Finished {
+    spawn(args, env, cwd).finish(timeout)
+}
+
+fn docker_lines(args: &[&str]) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Containers and volumes labelled by the harness whose owner process is `pid`.
+pub fn labelled(pid: u32) -> (Vec<String>, Vec<String>) {
+    let owner = format!("label=io.dot-iu-cutter.owner-pid={pid}");
+    let c = docker_lines(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=io.dot-iu-cutter.harness=dryrun",
+        "--filter",
+        &owner,
+        "--format",
+        "{{.ID}} {{.Names}}",
+    ]);
+    let v = docker_lines(&[
+        "volume",
+        "ls",
+        "--filter",
+        "label=io.dot-iu-cutter.harness=dryrun",
+        "--filter",
+        &owner,
+        "--format",
+        "{{.Name}}",
+    ]);
+    (c, v)
+}
+
+/// POSTGRES_PASSWORD of every running container of `pid` (read from the engine while it runs).
+pub fn passwords_of(pid: u32) -> Vec<String> {
+    let ids = docker_lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        "label=io.dot-iu-cutter.harness=dryrun",
+        "--filter",
+        &format!("label=io.dot-iu-cutter.owner-pid={pid}"),
+    ]);
+    let mut pw = Vec::new();
+    for id in ids {
+        let out = Command::new("docker")
+            .args([
+                "inspect",
+                "--format",
+                "{{range .Config.Env}}{{println .}}{{end}}",
+                &id,
+            ])
+            .output();
+        if let Ok(o) = out {
+            for l in String::from_utf8_lossy(&o.stdout).lines() {
+                if let Some(p) = l.strip_prefix("POSTGRES_PASSWORD=") {
+                    pw.push(p.to_string());
+                }
+            }
+        }
+    }
+    pw
+}
+
+/// Remove whatever `pid` left (so one failing test does not leak into the next).
+pub fn cleanup(pid: u32) {
+    let (c, v) = labelled(pid);
+    for line in c {
+        if let Some(id) = line.split_whitespace().next() {
+            let _ = Command::new("docker").args(["rm", "-f", "-v", id]).output();
+        }
+    }
+    for name in v {
+        let _ = Command::new("docker")
+            .args(["volume", "rm", "-f", &name])
+            .output();
+    }
+}
+
+/// Every file under `dir` (recursively), read as lossy text.
+pub fn texts_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut v = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return v;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            v.extend(texts_under(&p));
+        } else if let Ok(b) = std::fs::read(&p) {
+            v.push((p, String::from_utf8_lossy(&b).into_owned()));
+        }
+    }
+    v
+}
+
+pub const FIXTURE_ARGS: [&str; 7] = [
+    "restore-test",
+    "--dump",
+    "fixtures/directus_full_fixture.dump",
+    "--sums",
+    "fixtures/SHA256SUMS",
+    "--rowcounts",
+    "fixtures/directus_rowcounts_fixture.psv",
+];
