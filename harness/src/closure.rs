@@ -66,6 +66,8 @@ pub struct RunOptions {
     pub retry_approved_by: Option<String>,
     pub image: Option<String>,
     pub parallel: usize,
+    /// Backup set to run on (default: the bundled fixture in `fixtures/`).
+    pub fixtures: Option<PathBuf>,
     /// Identity of this run (labels of every container and volume it creates).
     pub run: crate::docker::RunIdentity,
 }
@@ -101,7 +103,10 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     }
     let files = parser::discover(&o.repo.join("scenarios"))?;
     // The verified inputs are checked before the engine is contacted.
-    let dumps = DumpSet::bundled(&o.repo);
+    let dumps = match &o.fixtures {
+        Some(d) => DumpSet::from_dir(d)?,
+        None => DumpSet::bundled(&o.repo),
+    };
     let entries = crate::checksum::parse_sums(&dumps.sums)?;
     crate::checksum::verify_listed(&dumps.dump, &dumps.sums, &entries)?;
     crate::rowcounts::RowCounts::parse_file(&dumps.rowcounts)?;
@@ -129,8 +134,16 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let mut order: Vec<&parser::ScenarioFile> = files.iter().collect();
     order.sort_by_key(|f| (engine::cost_rank(&f.scenario), f.scenario.id.clone()));
     // The baseline restore starts at once, beside the first scenarios that do not need it.
+    let seed = Suite::needs_seed(&files);
+    if seed {
+        suite.want_seed();
+    }
     let warm = async {
-        if files
+        if seed {
+            if let Err(e) = suite.seed().await {
+                tracing::warn!(error = %e.message, "baseline restore or copy failed");
+            }
+        } else if files
             .iter()
             .any(|f| f.scenario.environment == crate::scenario::model::Environment::Clone)
         {

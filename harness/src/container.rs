@@ -114,6 +114,10 @@ pub struct PgSpec {
     pub extra_mounts: Vec<ExtraMount>,
     /// Further environment variables (`KEY=value`).
     pub env: Vec<String>,
+    /// Start on a copy of another server's data directory: a `pg_basebackup` tar (see
+    /// [`PgContainer::basebackup_to`]) unpacked into PGDATA before the first start. The
+    /// copy keeps the source's roles, so `password` must be the source's.
+    pub data_tar: Option<std::path::PathBuf>,
 }
 
 /// A volume mounted besides the data directory.
@@ -137,6 +141,7 @@ impl PgSpec {
             password: None,
             extra_mounts: Vec::new(),
             env: Vec::new(),
+            data_tar: None,
         }
     }
 }
@@ -361,7 +366,11 @@ impl PgContainer {
             removed: false,
         };
         // From here on, `pg` removes itself on drop if anything fails.
-        pg.start_and_wait(if fresh { 2 } else { 1 }).await?;
+        let initdb = fresh && spec.data_tar.is_none();
+        if let Some(tar) = &spec.data_tar {
+            pg.upload_tar(tar, PGDATA).await?;
+        }
+        pg.start_and_wait(if initdb { 2 } else { 1 }).await?;
         Ok(pg)
     }
 
@@ -583,6 +592,72 @@ impl PgContainer {
                     classify(e)
                 }
             })
+    }
+
+    /// Unpack a tar file from the host into `dest` (streamed; ownership as in the tar).
+    pub async fn upload_tar(&self, tar: &Path, dest: &str) -> Result<()> {
+        let file = tokio::fs::File::open(tar)
+            .await
+            .map_err(|e| Error::io(tar, "open", e))?;
+        let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        self.docker
+            .upload_to_container(
+                &self.id,
+                Some(
+                    UploadToContainerOptionsBuilder::default()
+                        .path(dest)
+                        .build(),
+                ),
+                bollard::body_try_stream(body),
+            )
+            .await
+            .map_err(|e| gone_or(e, &self.name))
+    }
+
+    /// A physical copy of this server's data directory (`pg_basebackup -Ft -X fetch`, a
+    /// consistent snapshot with its WAL) streamed into `path`; returns its size in bytes.
+    pub async fn basebackup_to(&self, path: &Path) -> Result<u64> {
+        let mut f = tokio::fs::File::create(path)
+            .await
+            .map_err(|e| Error::io(path, "create", e))?;
+        let (code, err) = self
+            .exec_io(
+                &[
+                    "pg_basebackup",
+                    "-U",
+                    DB_USER,
+                    "-D",
+                    "-",
+                    "-F",
+                    "t",
+                    "-X",
+                    "fetch",
+                    "-c",
+                    "fast",
+                ],
+                &[],
+                None::<tokio::fs::File>,
+                &mut f,
+            )
+            .await?;
+        f.sync_all()
+            .await
+            .map_err(|e| Error::io(path, "write", e))?;
+        if code != 0 {
+            return Err(Error::env(
+                "basebackup_failed",
+                format!(
+                    "pg_basebackup in {} failed (exit {code}): {}",
+                    self.name,
+                    err.trim()
+                ),
+            )
+            .with_hint("The baseline server must run with wal_level replica and max_wal_senders > 0 (the harness's restore settings keep both)."));
+        }
+        let len = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, "stat", e))?
+            .len();
+        Ok(len)
     }
 
     /// SIGKILL the container's main process (the PostgreSQL postmaster).

@@ -18,6 +18,7 @@ use crate::rowcounts::{compare, exact_counts_script, CountDiff, CountKind, RowCo
 pub const DUMP_IN_CONTAINER: &str = "/tmp/restore.dump";
 
 /// Server settings for a throwaway restore target (durability off: the data can be remade).
+/// `wal_level` stays `replica` so that the baseline can be copied with `pg_basebackup`.
 pub fn fast_settings() -> Vec<(String, String)> {
     [
         ("fsync", "off"),
@@ -26,8 +27,6 @@ pub fn fast_settings() -> Vec<(String, String)> {
         ("maintenance_work_mem", "256MB"),
         ("max_wal_size", "4GB"),
         ("checkpoint_timeout", "30min"),
-        ("wal_level", "minimal"),
-        ("max_wal_senders", "0"),
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))

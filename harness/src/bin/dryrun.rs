@@ -98,6 +98,10 @@ enum Cmd {
         /// Scenarios run at the same time.
         #[arg(long, default_value_t = 3)]
         parallel: usize,
+        /// Run on this backup set (a folder with one *.dump, SHA256SUMS and one *.psv, as
+        /// `dryrun backup` or `dryrun fixture --scale 30` write it) instead of `fixtures/`.
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
     },
     /// Canonicalize a file (canon-md-v0.1.0) or check a vectors file.
     Canon {
@@ -278,6 +282,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             retry_approved_by,
             image,
             parallel,
+            fixtures,
         } => {
             let repo =
                 std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
@@ -288,6 +293,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                 retry_approved_by,
                 image,
                 parallel,
+                fixtures,
                 run: run.clone(),
             };
             let r = with_interrupt(&run, harness::closure::run(&opts)).await?;

@@ -32,6 +32,37 @@ pub struct DumpSet {
 }
 
 impl DumpSet {
+    /// The backup set in `dir` as `dryrun backup` / `dryrun fixture` write it: one `*.dump`,
+    /// its `SHA256SUMS` and one `directus_rowcounts_*.psv`.
+    pub fn from_dir(dir: &Path) -> Result<DumpSet> {
+        let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "read the backup folder", e))?;
+        let mut dumps = Vec::new();
+        let mut psvs = Vec::new();
+        for e in rd.flatten() {
+            let p = e.path();
+            match p.extension().and_then(|x| x.to_str()) {
+                Some("dump") => dumps.push(p),
+                Some("psv") => psvs.push(p),
+                _ => {}
+            }
+        }
+        let one = |mut v: Vec<PathBuf>, what: &str| -> Result<PathBuf> {
+            if v.len() == 1 {
+                return Ok(v.remove(0));
+            }
+            Err(Error::bad_input(
+                "backup_set_ambiguous",
+                format!("{} holds {} {what} files; exactly one is needed.", dir.display(), v.len()),
+            )
+            .with_hint("Point --fixtures at a folder written by `dryrun backup` or `dryrun fixture` (one dump, its SHA256SUMS, one row-count file)."))
+        };
+        Ok(DumpSet {
+            dump: one(dumps, "*.dump")?,
+            sums: dir.join("SHA256SUMS"),
+            rowcounts: one(psvs, "*.psv")?,
+        })
+    }
+
     /// The fixture committed in `fixtures/`.
     pub fn bundled(repo: &Path) -> DumpSet {
         let f = repo.join("fixtures");
@@ -51,15 +82,33 @@ pub struct Baseline {
     pub settings: Vec<(String, String)>,
 }
 
-/// Test keys of the DOT pair for the dry run (in memory; never logged).
+/// A physical copy of the restored baseline (pg_basebackup tar on the host, removed on drop),
+/// from which `container` scenarios start their own servers without a second restore.
+pub struct Seed {
+    pub path: tempfile::TempPath,
+    pub bytes: u64,
+    pub copy_ms: u128,
+}
+
+/// Keys of the DOT pair for the dry run (in memory; never logged): random per run, or taken
+/// from `DRYRUN_DOT_KEY_992` / `DRYRUN_DOT_KEY_991` when set (raw bytes, as the cutter's
+/// `env:` credentials), which lets a test look for them in every output.
 fn key_store() -> dot_signing::MemoryStore {
+    use dot_signing::CredentialStore;
     let mut s = dot_signing::MemoryStore::new();
-    if let (Ok(e), Ok(v)) = (
-        dot_signing::CredentialRef::memory("dot-992"),
-        dot_signing::CredentialRef::memory("dot-991"),
-    ) {
-        s.insert(&e, random_key());
-        s.insert(&v, random_key());
+    for (name, var) in [
+        ("dot-992", "DRYRUN_DOT_KEY_992"),
+        ("dot-991", "DRYRUN_DOT_KEY_991"),
+    ] {
+        let Ok(r) = dot_signing::CredentialRef::memory(name) else {
+            continue;
+        };
+        let key = dot_signing::CredentialRef::env(var)
+            .ok()
+            .and_then(|e| dot_signing::EnvStore.resolve(&e).ok())
+            .map(|k| k.expose_secret().to_vec())
+            .unwrap_or_else(random_key);
+        s.insert(&r, key);
     }
     s
 }
@@ -82,6 +131,12 @@ pub struct Suite {
     pub plan_dir: Option<PathBuf>,
     pub jobs: u32,
     baseline: tokio::sync::OnceCell<Arc<Baseline>>,
+    seed: tokio::sync::OnceCell<Arc<Seed>>,
+    /// Fingerprint of an untouched clone (every clone of the run starts identical to it).
+    pristine: tokio::sync::OnceCell<Fingerprint>,
+    /// Set when the run holds a scenario that starts from the seed: the copy is then taken
+    /// before the first clone database exists (so it holds the restored database only).
+    seed_wanted: AtomicBool,
     clone_lock: tokio::sync::Mutex<()>,
     keys: dot_signing::MemoryStore,
 }
@@ -103,6 +158,9 @@ impl Suite {
             plan_dir: std::env::var_os("P0_PLAN_DIR").map(PathBuf::from),
             jobs: 2,
             baseline: tokio::sync::OnceCell::new(),
+            seed: tokio::sync::OnceCell::new(),
+            pristine: tokio::sync::OnceCell::new(),
+            seed_wanted: AtomicBool::new(false),
             clone_lock: tokio::sync::Mutex::new(()),
             keys: key_store(),
         }
@@ -143,6 +201,43 @@ impl Suite {
                     restore: ro,
                     restore_ms,
                     settings: spec.settings,
+                }))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Whether a scenario of this list starts its own server from the baseline copy.
+    pub fn needs_seed(files: &[ScenarioFile]) -> bool {
+        files.iter().any(|f| {
+            f.scenario.environment == Environment::Container
+                && f.scenario.server_data == ServerData::BaselineCopy
+        })
+    }
+
+    /// Declare that the run will want the baseline copy (see [`Suite::seed`]).
+    pub fn want_seed(&self) {
+        self.seed_wanted.store(true, Ordering::SeqCst);
+    }
+
+    /// The physical copy of the restored baseline, taken once per run.
+    pub async fn seed(&self) -> Result<Arc<Seed>> {
+        self.seed
+            .get_or_try_init(|| async {
+                let b = self.baseline().await?;
+                let _g = self.clone_lock.lock().await;
+                let path = tempfile::Builder::new()
+                    .prefix("dryrun-seed-")
+                    .suffix(".tar")
+                    .tempfile()
+                    .map_err(|e| Error::io(&std::env::temp_dir(), "create a temporary file in", e))?
+                    .into_temp_path();
+                let t = Instant::now();
+                let bytes = b.pg.basebackup_to(&path).await?;
+                Ok(Arc::new(Seed {
+                    path,
+                    bytes,
+                    copy_ms: t.elapsed().as_millis(),
                 }))
             })
             .await
@@ -234,6 +329,11 @@ struct Ctx<'a> {
     change_sets: HashMap<String, ChangeSetState>,
     listener: Option<cutter_signals::Listener>,
     writers: Option<Writers>,
+    /// Fingerprint of the database as it is now, while no step that may write has run since
+    /// it was taken (snapshot, compare and approvals only read); `None` once one has.
+    current: Option<Fingerprint>,
+    /// The database is still an untouched clone of the baseline.
+    pristine: bool,
     obs: Vec<Value>,
     extra: Extra,
     role: String,
@@ -294,6 +394,8 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         obs: Vec::new(),
         extra: Extra::default(),
         role: format!("scenario-{}", sc.id.to_lowercase()),
+        current: None,
+        pristine: false,
     };
     let mut failure: Option<(usize, String)> = None;
     let t = Instant::now();
@@ -395,6 +497,10 @@ impl Ctx<'_> {
             }
             Environment::Clone => {
                 let b = self.suite.baseline().await?;
+                if self.suite.seed_wanted.load(Ordering::SeqCst) {
+                    // The baseline copy goes first, while the server holds only the restore.
+                    self.suite.seed().await?;
+                }
                 let name = format!(
                     "{}_{}",
                     self.file.scenario.id.to_lowercase(),
@@ -412,9 +518,49 @@ impl Ctx<'_> {
                 crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &b.pg.id).await?;
                 self.dbname = Some(name);
                 self.client = Some(self.connect_db().await?);
+                self.pristine = true;
+                self.current = self.suite.pristine.get().cloned();
                 self.extra.strategy =
                     "clone: CREATE DATABASE … TEMPLATE baseline STRATEGY FILE_COPY".into();
                 self.extra.settings = b.settings.clone();
+            }
+            Environment::Container
+                if self.file.scenario.server_data == ServerData::BaselineCopy =>
+            {
+                // Own server with production-like (durable) settings on a physical copy of
+                // the restored baseline: no second restore.
+                let seed = self.suite.seed().await?;
+                let b = self.suite.baseline().await?;
+                let mut spec = PgSpec::new(&self.suite.image.reference, &self.role);
+                spec.data_tar = Some(seed.path.to_path_buf());
+                spec.password = Some(b.pg.password().clone());
+                let pg = PgContainer::start(&self.suite.docker, &self.suite.run, &spec).await?;
+                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await?;
+                // A copy taken after clones existed carries them too: only the restore stays.
+                let admin = pg.connect("postgres").await?;
+                let extra = admin
+                    .query(
+                        "SELECT datname::text FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1', $1)",
+                        &[&DB_NAME],
+                    )
+                    .await?;
+                for row in extra {
+                    let name: String = row.get(0);
+                    admin
+                        .batch_execute(&format!(
+                            "DROP DATABASE \"{}\" WITH (FORCE)",
+                            name.replace('"', "\"\"")
+                        ))
+                        .await?;
+                }
+                drop(admin);
+                self.own = Some(pg);
+                self.client = Some(self.connect_db().await?);
+                self.extra.strategy = "own container on a physical copy (pg_basebackup) of the restored baseline, durable settings".into();
+                self.extra.settings = vec![
+                    ("fsync".into(), "on".into()),
+                    ("full_page_writes".into(), "on".into()),
+                ];
             }
             Environment::Container => {
                 // Own server with production-like (durable) settings, restored from the dump.
@@ -471,15 +617,47 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Fingerprint of the current state: reused while nothing can have written since it was
+    /// taken (an untouched clone shares the run's first pristine fingerprint), else taken.
+    async fn fingerprint_now(&mut self) -> std::result::Result<Fingerprint, String> {
+        let quiet = self.writers.is_none() && self.sessions.is_empty();
+        if quiet {
+            if let Some(fp) = &self.current {
+                return Ok(fp.clone());
+            }
+        }
+        let fp = fingerprint::take(self.client()?)
+            .await
+            .map_err(|e| err_text(&e))?;
+        if quiet {
+            if self.pristine {
+                let _ = self.suite.pristine.set(fp.clone());
+            }
+            self.current = Some(fp.clone());
+        }
+        Ok(fp)
+    }
+
     async fn step(&mut self, step: &Step) -> StepResult {
+        let reads_only = matches!(
+            step,
+            Step::Snapshot(_)
+                | Step::Compare(_)
+                | Step::ApproveRetry(_)
+                | Step::Preflight(_)
+                | Step::Guard(_)
+                | Step::CanonVectors(_)
+        );
+        if !reads_only {
+            self.current = None;
+            self.pristine = false;
+        }
         match step {
             Step::PrepareDump(p) => self.prepare_dump(p),
             Step::RestoreTest(r) => self.restore_test(r).await,
             Step::Preflight(p) => self.preflight(p),
             Step::Snapshot(name) => {
-                let fp = fingerprint::take(self.client()?)
-                    .await
-                    .map_err(|e| err_text(&e))?;
+                let fp = self.fingerprint_now().await?;
                 let v = json!({ "name": name, "schema_objects": fp.schema.len(), "tables": fp.data.len() });
                 self.snapshots.insert(name.clone(), fp);
                 Ok(v)
@@ -580,7 +758,7 @@ impl Ctx<'_> {
             Step::Guard(g) => self.guard(g).await,
             Step::Teardown(_) => {
                 self.teardown().await.map_err(|e| err_text(&e))?;
-                let mine = count_role(&self.suite.docker, &self.role)
+                let mine = count_role(&self.suite.docker, &self.suite.run, &self.role)
                     .await
                     .map_err(|e| err_text(&e))?;
                 if mine != 0 {
@@ -671,7 +849,7 @@ impl Ctx<'_> {
         let before = crate::container::created_count(&self.role);
         let res = restore::restore_test(&self.suite.docker, &self.suite.run, &opts).await;
         let created = crate::container::created_count(&self.role) - before;
-        let left = count_role(&self.suite.docker, &self.role)
+        let left = count_role(&self.suite.docker, &self.suite.run, &self.role)
             .await
             .map_err(|e| err_text(&e))?;
         let v = match &res {
@@ -679,6 +857,13 @@ impl Ctx<'_> {
                 json!({ "verdict": "refused", "error_kind": e.kind, "containers_created": created, "containers_left": left })
             }
             Ok(rep) => {
+                // After a fatal error, how far the parallel restore got (and so which benign
+                // messages and notes appeared before it) depends on timing: not snapshotted.
+                let fatal = rep
+                    .restore
+                    .as_ref()
+                    .is_some_and(|r| r.messages.iter().any(|m| !m.benign));
+                const VARIES: &str = "[varies after a fatal error]";
                 self.extra.artefacts.extend(
                     rep.verified
                         .iter()
@@ -690,9 +875,9 @@ impl Ctx<'_> {
                     "restore_exit_code": rep.restore.as_ref().map(|r| r.exit_code),
                     // Benign messages in full; fatal ones only counted (with -j their wording and
                     // number depend on which worker hits the damage first).
-                    "benign_restore_errors": rep.restore.as_ref().map(|r| r.messages.iter().filter(|m| m.benign).map(|m| json!({"kind": m.kind, "message": m.message.lines().next().unwrap_or("")})).collect::<Vec<_>>()),
+                    "benign_restore_errors": if fatal { json!(VARIES) } else { json!(rep.restore.as_ref().map(|r| r.messages.iter().filter(|m| m.benign).map(|m| json!({"kind": m.kind, "message": m.message.lines().next().unwrap_or("")})).collect::<Vec<_>>())) },
                     "fatal_restore_errors": rep.restore.as_ref().map(|r| r.messages.iter().any(|m| !m.benign)),
-                    "notes": rep.notes.len(),
+                    "notes": if fatal { json!(VARIES) } else { json!(rep.notes.len()) },
                     "tables_restored": rep.smoke.as_ref().map(|s| s.tables_restored),
                     "tables_expected": rep.smoke.as_ref().and_then(|s| s.tables_expected),
                     "differences": rep.smoke.as_ref().map(|s| s.differences.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
@@ -875,9 +1060,7 @@ impl Ctx<'_> {
             .get(&c.with)
             .ok_or_else(|| format!("no snapshot named {}", c.with))?
             .clone();
-        let now = fingerprint::take(self.client()?)
-            .await
-            .map_err(|e| err_text(&e))?;
+        let now = self.fingerprint_now().await?;
         let keep = |s: &str, t: &str| {
             let name = format!("{s}.{t}");
             !c.data_except.contains(&name)
@@ -1633,11 +1816,15 @@ fn event_json(e: &migrate::StepEvent) -> Value {
     v
 }
 
-async fn count_role(docker: &Docker, role: &str) -> Result<usize> {
+/// Containers of this run with this role (another run's containers never count).
+async fn count_role(docker: &Docker, run: &RunIdentity, role: &str) -> Result<usize> {
     use bollard::query_parameters::ListContainersOptionsBuilder;
     let filters = HashMap::from([(
         "label".to_string(),
-        vec![format!("{}={role}", crate::docker::LABEL_ROLE)],
+        vec![
+            format!("{}={role}", crate::docker::LABEL_ROLE),
+            format!("{}={}", crate::docker::LABEL_RUN, run.run_id),
+        ],
     )]);
     Ok(docker
         .list_containers(Some(

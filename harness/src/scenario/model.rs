@@ -18,6 +18,23 @@ pub enum Environment {
     Library,
 }
 
+/// Data of a `container` scenario's own server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerData {
+    /// A physical copy (`pg_basebackup`) of the run's restored baseline: no second restore.
+    #[default]
+    BaselineCopy,
+    /// A fresh restore of the verified dump (the end-to-end scenario exercises the restore).
+    FreshRestore,
+}
+
+impl ServerData {
+    pub fn is_default(&self) -> bool {
+        *self == ServerData::BaselineCopy
+    }
+}
+
 /// A scenario file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +44,9 @@ pub struct Scenario {
     /// The expected outcome, as SPEC §8 states it.
     pub expected: String,
     pub environment: Environment,
+    /// `container` scenarios only: where the own server's data comes from.
+    #[serde(default, skip_serializing_if = "ServerData::is_default")]
+    pub server_data: ServerData,
     /// Steps are written as one-key maps (`- deploy: {...}`), hence singleton_map.
     #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub steps: Vec<Step>,
