@@ -269,11 +269,13 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         foreign_containers_after: after.clone(),
         elapsed_ms: started.elapsed().as_millis(),
     };
-    if before != after {
+    let harmed = harmed_containers(&before, &after);
+    if !harmed.is_empty() {
         attempt.passed = 0;
-        attempt
-            .failure_stops
-            .push("the engine's other containers changed during the run".into());
+        attempt.failure_stops.push(format!(
+            "containers outside this run were stopped or removed while it ran: {}",
+            harmed.join(", ")
+        ));
     }
     report.attempts.push(attempt);
     report.closure = if report
@@ -287,6 +289,30 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     };
     write(&o.report, &report)?;
     Ok(report)
+}
+
+/// Containers outside the run that existed before it and were removed or changed state by
+/// its end. (Containers that appeared meanwhile are listed in the report, not counted: every
+/// container this run creates carries its run label, so they were someone else's.)
+pub fn harmed_containers(before: &[ForeignContainer], after: &[ForeignContainer]) -> Vec<String> {
+    before
+        .iter()
+        .filter_map(|b| match after.iter().find(|a| a.id == b.id) {
+            None => Some(format!("{} ({}) removed", b.name, short(&b.id))),
+            Some(a) if a.state != b.state => Some(format!(
+                "{} ({}) {} -> {}",
+                b.name,
+                short(&b.id),
+                b.state,
+                a.state
+            )),
+            Some(_) => None,
+        })
+        .collect()
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
 }
 
 fn rel(repo: &Path, p: &Path) -> String {
@@ -358,14 +384,15 @@ pub fn markdown(r: &ClosureReport) -> String {
         for f in &a.retry_approvals {
             s.push_str(&format!("- {f}\n"));
         }
+        let harmed = harmed_containers(&a.foreign_containers_before, &a.foreign_containers_after);
         s.push_str(&format!(
-            "\n### Engine containers outside this run\n\nbefore: {} · after: {} · identical: {}\n",
+            "\n### Engine containers outside this run\n\nbefore: {} · after: {} · stopped or removed meanwhile: {}\n",
             a.foreign_containers_before.len(),
             a.foreign_containers_after.len(),
-            if a.foreign_containers_before == a.foreign_containers_after {
-                "yes"
+            if harmed.is_empty() {
+                "none".to_string()
             } else {
-                "NO"
+                harmed.join(", ")
             }
         ));
         s.push_str("\n### Artefacts\n\n| artefact | SHA-256 |\n|---|---|\n");
@@ -400,4 +427,31 @@ fn junit(r: &ClosureReport) -> Result<String> {
     }
     rep.to_string()
         .map_err(|e| Error::internal("junit", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(id: &str, state: &str) -> ForeignContainer {
+        ForeignContainer {
+            id: id.into(),
+            name: format!("n{id}"),
+            state: state.into(),
+        }
+    }
+
+    #[test]
+    fn removal_and_state_change_count_new_containers_do_not() {
+        let before = vec![c("a", "running"), c("b", "running"), c("c", "exited")];
+        let after = vec![c("a", "running"), c("c", "running"), c("d", "running")];
+        assert_eq!(
+            harmed_containers(&before, &after),
+            vec![
+                "nb (b) removed".to_string(),
+                "nc (c) exited -> running".to_string()
+            ]
+        );
+        assert!(harmed_containers(&before, &before).is_empty());
+    }
 }

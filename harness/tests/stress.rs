@@ -43,8 +43,8 @@ fn ports_of(pid: u32) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout)
         .split([',', '\n'])
         .filter_map(|p| {
-            let p = p.trim();
-            let host = p.split("->").next()?;
+            // "127.0.0.1:49153->5432/tcp" is published; a bare "5432/tcp" is not.
+            let (host, _) = p.trim().split_once("->")?;
             Some(host.trim().to_string()).filter(|h| !h.is_empty())
         })
         .collect()
@@ -189,6 +189,16 @@ fn check(o: &Observed, keys: &(String, String), what: &str) {
     );
 }
 
+/// A container the test made outside the harness, removed when the test ends (even failing).
+struct Foreign(String);
+impl Drop for Foreign {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", &self.0])
+            .output();
+    }
+}
+
 #[test]
 fn consecutive_full_runs_are_green_and_leave_nothing() {
     let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
@@ -200,10 +210,47 @@ fn consecutive_full_runs_are_green_and_leave_nothing() {
         } else {
             2
         });
+    // A container that is not the harness's: every run must leave it exactly as it was.
+    let image = std::env::var("PG_IMAGE").unwrap_or_else(|_| "dot-iu-cutter/postgres:16".into());
+    let out = std::process::Command::new("docker")
+        .args([
+            "run",
+            "-d",
+            "--label",
+            "io.dot-iu-cutter.test=foreign",
+            "--entrypoint",
+            "sleep",
+            &image,
+            "900",
+        ])
+        .output()
+        .expect("docker run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let foreign = Foreign(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    let foreign = &foreign.0;
     for i in 1..=n {
         let keys = (random_text(40), random_text(40));
         let t = std::time::Instant::now();
         let o = full_run(&keys);
+        let seen_by_run =
+            std::fs::read_to_string(o.report.join("hb05-closure.json")).unwrap_or_default();
+        let state = std::process::Command::new("docker")
+            .args(["inspect", "-f", "{{.State.Status}}", foreign])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        assert_eq!(
+            state, "running",
+            "run {i}: the foreign container was touched"
+        );
+        assert!(
+            seen_by_run.matches(foreign.as_str()).count() >= 2,
+            "run {i}: the report lists the foreign container before and after"
+        );
         check(&o, &keys, &format!("run {i}/{n}"));
         eprintln!(
             "run {i}/{n}: green in {:.1} s, {} containers seen, 0 left",
