@@ -371,6 +371,10 @@ impl PgContainer {
             pg.upload_tar(tar, PGDATA).await?;
         }
         pg.start_and_wait(if initdb { 2 } else { 1 }).await?;
+        if spec.data_tar.is_some() && spec.password.is_none() {
+            // The copy carries its source's password: this container gets its own.
+            pg.reset_password().await?;
+        }
         Ok(pg)
     }
 
@@ -592,6 +596,45 @@ impl PgContainer {
                     classify(e)
                 }
             })
+    }
+
+    /// Set the superuser's password to this container's own (over the local socket, through
+    /// stdin: it appears on no command line and in no log).
+    async fn reset_password(&self) -> Result<()> {
+        let sql = format!(
+            "ALTER ROLE \"{DB_USER}\" PASSWORD '{}';\n",
+            self.password.expose()
+        );
+        let mut out = Vec::new();
+        let (code, err) = self
+            .exec_io(
+                &[
+                    "psql",
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-U",
+                    DB_USER,
+                    "-d",
+                    "postgres",
+                ],
+                &[],
+                Some(std::io::Cursor::new(sql.into_bytes())),
+                &mut out,
+            )
+            .await?;
+        if code != 0 {
+            return Err(Error::env(
+                "password_reset_failed",
+                format!(
+                    "Setting the password in {} failed (exit {code}): {}",
+                    self.name,
+                    err.trim()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Unpack a tar file from the host into `dest` (streamed; ownership as in the tar).

@@ -530,10 +530,8 @@ impl Ctx<'_> {
                 // Own server with production-like (durable) settings on a physical copy of
                 // the restored baseline: no second restore.
                 let seed = self.suite.seed().await?;
-                let b = self.suite.baseline().await?;
                 let mut spec = PgSpec::new(&self.suite.image.reference, &self.role);
                 spec.data_tar = Some(seed.path.to_path_buf());
-                spec.password = Some(b.pg.password().clone());
                 let pg = PgContainer::start(&self.suite.docker, &self.suite.run, &spec).await?;
                 crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await?;
                 // A copy taken after clones existed carries them too: only the restore stays.
