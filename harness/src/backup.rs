@@ -135,23 +135,10 @@ impl SnapshotSession {
         let (stdout_tx, stdout) = tokio::io::duplex(1 << 20);
         let docker = docker.clone();
         let container = source.to_string();
-        let cmd: Vec<String> = [
-            "psql",
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-U",
-            user,
-            "-d",
-            db,
-            "-tA",
-            "-F",
-            "|",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let cmd: Vec<String> = crate::container::psql_script(user, db, &["-tA", "-F", "|"])
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let task = tokio::spawn(async move {
             let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
             let mut out = CloseOnFlush(stdout_tx);

@@ -608,17 +608,7 @@ impl PgContainer {
         let mut out = Vec::new();
         let (code, err) = self
             .exec_io(
-                &[
-                    "psql",
-                    "-X",
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-U",
-                    DB_USER,
-                    "-d",
-                    "postgres",
-                ],
+                &psql_script(DB_USER, "postgres", &[]),
                 &[],
                 Some(std::io::Cursor::new(sql.into_bytes())),
                 &mut out,
@@ -779,6 +769,24 @@ impl PgContainer {
         unregister(&self.volume);
         (self.name.clone(), self.volume.clone())
     }
+}
+
+/// psql as the harness runs scripts on stdin: no psqlrc, quiet, stop at the first error;
+/// `extra` flags (e.g. `-tA`) follow.
+pub fn psql_script<'a>(user: &'a str, db: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "psql",
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-U",
+        user,
+        "-d",
+        db,
+    ];
+    v.extend_from_slice(extra);
+    v
 }
 
 /// Run a command with optional stdin streamed from `input` and stdout streamed into `out`.

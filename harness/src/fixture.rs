@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use bollard::Docker;
 
 use crate::backup::{backup, BackupOptions, BackupResult};
-use crate::container::{PgContainer, PgSpec, DB_NAME, DB_USER};
+use crate::container::{psql_script, PgContainer, PgSpec, DB_NAME, DB_USER};
 use crate::docker::RunIdentity;
 use crate::error::{Error, IoContext, Result};
 
@@ -22,22 +22,7 @@ async fn load_sql(pg: &PgContainer, file: &Path) -> Result<()> {
         .map_err(|e| Error::io(file, "open", e))?;
     let mut out = Vec::new();
     let (code, err) = pg
-        .exec_io(
-            &[
-                "psql",
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-U",
-                DB_USER,
-                "-d",
-                DB_NAME,
-            ],
-            &[],
-            Some(f),
-            &mut out,
-        )
+        .exec_io(&psql_script(DB_USER, DB_NAME, &[]), &[], Some(f), &mut out)
         .await?;
     if code != 0 {
         return Err(Error::check(

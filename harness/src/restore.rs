@@ -8,7 +8,7 @@ use bollard::Docker;
 use serde::Serialize;
 
 use crate::checksum::{self, Verified};
-use crate::container::{PgContainer, PgSpec, DB_NAME, DB_USER};
+use crate::container::{psql_script, PgContainer, PgSpec, DB_NAME, DB_USER};
 use crate::docker::RunIdentity;
 use crate::dumpinfo::{self, DumpInfo};
 use crate::error::{Error, Result};
@@ -213,20 +213,7 @@ pub async fn exact_counts(pg: &PgContainer) -> Result<RowCounts> {
     let mut out = Vec::new();
     let (code, err) = pg
         .exec_io(
-            &[
-                "psql",
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-U",
-                DB_USER,
-                "-d",
-                DB_NAME,
-                "-tA",
-                "-F",
-                "|",
-            ],
+            &psql_script(DB_USER, DB_NAME, &["-tA", "-F", "|"]),
             &[],
             Some(input),
             &mut out,
