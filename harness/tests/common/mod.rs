@@ -141,7 +141,8 @@ pub fn run(args: &[&str], env: &[(&str, &str)], cwd: &Path, timeout: Duration) -
     spawn(args, env, cwd).finish(timeout)
 }
 
-fn docker_lines(args: &[&str]) -> Vec<String> {
+/// Non-empty output lines of a docker CLI command (the tests may script the CLI; the harness never does).
+pub fn docker_lines(args: &[&str]) -> Vec<String> {
     let out = Command::new("docker")
         .args(args)
         .output()
