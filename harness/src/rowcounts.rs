@@ -143,6 +143,31 @@ pub struct CountDiff {
     pub observed: Option<i64>,
 }
 
+impl CountDiff {
+    /// The difference without absolute counts (`public.t: restored 1 row fewer than the
+    /// snapshot`), the same whatever the size of the dump: what scenario snapshots record.
+    pub fn relative(&self) -> String {
+        match (self.expected, self.observed) {
+            (Some(e), Some(o)) => {
+                let d = o - e;
+                let n = d.unsigned_abs();
+                let rows = if n == 1 { "row" } else { "rows" };
+                let dir = if d < 0 { "fewer" } else { "more" };
+                format!(
+                    "{}: restored {n} {rows} {dir} than the snapshot",
+                    self.table
+                )
+            }
+            (Some(_), None) => format!(
+                "{}: in the snapshot, absent from the restored database",
+                self.table
+            ),
+            (None, Some(_)) => format!("{}: restored, absent from the snapshot", self.table),
+            (None, None) => self.table.clone(),
+        }
+    }
+}
+
 impl std::fmt::Display for CountDiff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.expected, self.observed) {

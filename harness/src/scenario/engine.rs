@@ -784,11 +784,20 @@ impl Ctx<'_> {
         match p.mutate {
             Mutation::None => {}
             Mutation::FlipByte => {
-                let mut b = std::fs::read(&dump).map_err(io)?;
-                let off = p.offset.unwrap_or((b.len() / 2) as u64) as usize;
-                let off = off.min(b.len().saturating_sub(1));
-                b[off] ^= 0xff;
-                std::fs::write(&dump, b).map_err(io)?;
+                // In place: one byte read and written back (memory does not grow with the dump).
+                use std::io::{Read, Seek, SeekFrom, Write};
+                let mut f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&dump)
+                    .map_err(io)?;
+                let len = f.metadata().map_err(io)?.len();
+                let off = p.offset.unwrap_or(len / 2).min(len.saturating_sub(1));
+                let mut b = [0u8; 1];
+                f.seek(SeekFrom::Start(off)).map_err(io)?;
+                f.read_exact(&mut b).map_err(io)?;
+                f.seek(SeekFrom::Start(off)).map_err(io)?;
+                f.write_all(&[b[0] ^ 0xff]).map_err(io)?;
             }
             Mutation::Truncate => {
                 let len = std::fs::metadata(&dump).map_err(io)?.len();
@@ -878,7 +887,7 @@ impl Ctx<'_> {
                     "notes": if fatal { json!(VARIES) } else { json!(rep.notes.len()) },
                     "tables_restored": rep.smoke.as_ref().map(|s| s.tables_restored),
                     "tables_expected": rep.smoke.as_ref().and_then(|s| s.tables_expected),
-                    "differences": rep.smoke.as_ref().map(|s| s.differences.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+                    "differences": rep.smoke.as_ref().map(|s| s.differences.iter().map(|d| d.relative()).collect::<Vec<_>>()),
                     "key_tables_matching": rep.smoke.as_ref().map(|s| s.key_tables.iter().filter(|k| k.matches).count()),
                     "dot_pair_active": rep.smoke.as_ref().map(|s| s.dot_pair_ok),
                     "containers_created": created,
