@@ -428,9 +428,9 @@ report() {
   echo "| 1a | manual method, bundled fixture: 26 scenarios (26 × per scenario) | $(fmt "$mfs") s | — |"
   echo "| 1b | manual method, production scale: per scenario, mean of $SAMPLE_PROD (min–max) | $(fmt "$mp" 2) s ($(fmt "$(manual_stat prod 1 3)" 2)–$(fmt "$(manual_stat prod 1 4)" 2)) | — |"
   echo "| 1b | manual method, production scale: 26 scenarios (26 × per scenario) | $(fmt "$mps") s | — |"
-  echo "| 2a | harness suite, bundled fixture (\`dryrun run\`): wall | $(fmt "$sf") s | — |"
+  echo "| 2a | harness suite, bundled fixture (\`dryrun run\`): wall | $(fmt "$sf") s | ≤ 20 s: $(met "$sf <= 20") |"
   echo "| 2a | harness suite, bundled fixture: passed (attempt verdict; scenarios that passed) | $suite_f ($(suite_scen_passed fixture) scenarios) | 26/26: $(suite_ok fixture && echo met || echo '**not met**') |"
-  echo "| 2a | speed-up vs manual, bundled fixture (26 × manual / suite wall) | $(fmt "$(calc "$mfs / $sf")")× | — |"
+  echo "| 2a | speed-up vs manual, bundled fixture (26 × manual / suite wall) | $(fmt "$(calc "$mfs / $sf")")× | ≥ 5×: $(met "$mfs / $sf >= 5") |"
   echo "| 2b | harness suite, production scale (\`dryrun run --fixtures $PROD_DIR\`): wall | $(fmt "$sp") s | — |"
   echo "| 2b | harness suite, production scale: passed (attempt verdict; scenarios that passed) | $suite_p ($(suite_scen_passed prod) scenarios) | 26/26: $(suite_ok prod && echo met || echo '**not met**') |"
   echo "| 2b | speed-up vs manual, production scale (26 × manual / suite wall) | $(fmt "$(calc "$mps / $sp")")× | — |"
@@ -438,7 +438,7 @@ report() {
   echo "| 3 | harness \`restore-test\` -j 2, fast settings (default): restore stage / total | $(fmt "$h_rs") s / $(fmt "$h_tot") s | — |"
   echo "| 3 | harness \`restore-test --durable -j 2\`: restore stage / total | $(fmt "$(rt_s durable restore_ms)") s / $(fmt "$(rt_s durable total_ms)") s | — |"
   echo "| 3 | harness \`restore-test -j 1\` (fast settings): restore stage / total | $(fmt "$(rt_s j1 restore_ms)") s / $(fmt "$(rt_s j1 total_ms)") s | — |"
-  echo "| 3 | ratio seed / harness, like for like (start → restore done vs provision + upload + restore) | $(fmt "$(calc "$seed / $h_like")")× | — |"
+  echo "| 3 | ratio seed / harness, like for like (start → restore done vs provision + upload + restore) | $(fmt "$(calc "$seed / $h_like")")× | ≥ 3×: $(met "$seed / $h_like >= 3") |"
   echo "| 3 | ratio seed / harness total (harness also verifies, smoke-tests, tears down) | $(fmt "$(calc "$seed / $h_tot")")× | — |"
   echo "| 3 | ratio pg_restore alone: seed / harness restore stage | $(fmt "$(calc "$seed_pr / $h_rs")")× | — |"
   echo "| 4 | clone \`CREATE DATABASE … TEMPLATE directus STRATEGY FILE_COPY\`, median of $CLONES | $(fmt "$clone" 0) ms | — |"
@@ -449,6 +449,8 @@ report() {
   echo
   echo "Targets: bundled suite 26/26 $(suite_ok fixture && echo met || echo '**not met**');" \
     "production-scale suite 26/26 $(suite_ok prod && echo met || echo '**not met**');" \
+    "bundled suite ≤ 20 s $(met "$sf <= 20") and ≥ 5× the manual method $(met "$mfs / $sf >= 5");" \
+    "production-scale restore ≥ 3× the seed method $(met "$seed / $h_like >= 3");" \
     "clone ≤ 15% of a restore $(met "$clone_pct <= 15");" \
     "peak RSS ≤ 64 MiB: restore-test $(met "$rss_rt <= 64"), production-scale suite $(met "$rss_sp <= 64")."
   echo "Figures without a target (—) are reported, not judged. Single runs unless a sample size is given."
