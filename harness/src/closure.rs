@@ -134,24 +134,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let mut order: Vec<&parser::ScenarioFile> = files.iter().collect();
     order.sort_by_key(|f| (engine::cost_rank(&f.scenario), f.scenario.id.clone()));
     // The baseline restore starts at once, beside the first scenarios that do not need it.
-    let seed = Suite::needs_seed(&files);
-    if seed {
-        suite.want_seed();
-    }
-    let warm = async {
-        if seed {
-            if let Err(e) = suite.seed().await {
-                tracing::warn!(error = %e.message, "baseline restore or copy failed");
-            }
-        } else if files
-            .iter()
-            .any(|f| f.scenario.environment == crate::scenario::model::Environment::Clone)
-        {
-            if let Err(e) = suite.baseline().await {
-                tracing::warn!(error = %e.message, "baseline restore failed");
-            }
-        }
-    };
+    let warm = suite.warm_up(suite.plan_shared(&files));
     let scenarios = futures_util::stream::iter(order)
         .map(|f| {
             let suite = &suite;

@@ -107,6 +107,18 @@ impl Drop for SweepOnDrop {
     }
 }
 
+/// No container or volume labelled with `run` is left on the engine.
+async fn assert_run_left_nothing(docker: &Docker, run: &RunIdentity) {
+    let left = harness::docker::count_labelled(docker, Some(&run.run_id))
+        .await
+        .expect("count labelled resources");
+    assert_eq!(
+        left,
+        (0, 0),
+        "containers and volumes of the run left behind"
+    );
+}
+
 async fn start(docker: &Docker, run: &RunIdentity, image: &str, role: &str) -> PgContainer {
     PgContainer::start(docker, run, &PgSpec::new(image, role))
         .await
@@ -516,14 +528,7 @@ async fn backup_of_a_busy_source_is_one_read_only_snapshot() {
         .await
         .expect("remove the restore container");
     source.remove().await.expect("remove the source container");
-    let left = harness::docker::count_labelled(&docker, Some(&run.run_id))
-        .await
-        .expect("count labelled resources");
-    assert_eq!(
-        left,
-        (0, 0),
-        "containers and volumes of the run left behind"
-    );
+    assert_run_left_nothing(&docker, &run).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -560,14 +565,7 @@ async fn ensure_owned_refuses_a_container_of_another_run() {
     assert_eq!(err.kind, "target_not_owned", "{}", err.report());
 
     source.remove().await.expect("remove the source container");
-    let left = harness::docker::count_labelled(&docker, Some(&run.run_id))
-        .await
-        .expect("count labelled resources");
-    assert_eq!(
-        left,
-        (0, 0),
-        "containers and volumes of the run left behind"
-    );
+    assert_run_left_nothing(&docker, &run).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -606,12 +604,5 @@ async fn backup_of_a_missing_database_fails_fast_and_writes_no_file() {
     assert!(left.is_empty(), "--out must stay empty: {left:?}");
 
     source.remove().await.expect("remove the source container");
-    let left = harness::docker::count_labelled(&docker, Some(&run.run_id))
-        .await
-        .expect("count labelled resources");
-    assert_eq!(
-        left,
-        (0, 0),
-        "containers and volumes of the run left behind"
-    );
+    assert_run_left_nothing(&docker, &run).await;
 }

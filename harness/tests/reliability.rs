@@ -79,12 +79,16 @@ fn sigterm_during_restore() {
     interrupt_at(&FIXTURE_ARGS, "restore", "TERM", 1);
 }
 
+/// `base` followed by `--report <report>`.
+fn with_report(base: &[&str], report: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+    v.push("--report".into());
+    v.push(report.display().to_string());
+    v
+}
+
 fn run_args(report: &std::path::Path) -> Vec<String> {
-    vec![
-        "run".into(),
-        "--report".into(),
-        report.display().to_string(),
-    ]
+    with_report(&["run"], report)
 }
 
 #[test]
@@ -227,9 +231,7 @@ fn container_killed_from_outside_fails_clearly() {
 fn disk_full_while_copying_the_dump() {
     let tmp = tempfile::tempdir().expect("tmp");
     let report = tmp.path().join("report");
-    let mut args: Vec<String> = FIXTURE_ARGS.iter().map(|s| s.to_string()).collect();
-    args.push("--report".into());
-    args.push(report.display().to_string());
+    let args = with_report(&FIXTURE_ARGS, &report);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let f = run(&args, &[("DRYRUN_FAULT", "upload=disk_full")], &repo(), T);
     let left = labelled(f.pid);
@@ -250,9 +252,7 @@ fn disk_full_while_copying_the_dump() {
 fn passwords_never_reach_outputs_of_a_restore_test() {
     let tmp = tempfile::tempdir().expect("tmp");
     let report = tmp.path().join("report");
-    let mut args: Vec<String> = FIXTURE_ARGS.iter().map(|s| s.to_string()).collect();
-    args.push("--report".into());
-    args.push(report.display().to_string());
+    let args = with_report(&FIXTURE_ARGS, &report);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut r = spawn(
         &args,

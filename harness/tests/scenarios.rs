@@ -86,18 +86,9 @@ fn main() -> ExitCode {
     // A whole-suite run starts the baseline restore at once, beside the restore-phase trials.
     if let Some(Ok(s)) = &suite {
         if args.filter.is_none() && args.skip.is_empty() && !args.exact {
-            let seed = Suite::needs_seed(&files);
-            if seed {
-                s.want_seed();
-            }
+            let shared = s.plan_shared(&files);
             let s = s.clone();
-            rt.spawn(async move {
-                let _ = if seed {
-                    s.seed().await.map(|_| ())
-                } else {
-                    s.baseline().await.map(|_| ())
-                };
-            });
+            rt.spawn(async move { s.warm_up(shared).await });
         }
     }
     let handle = rt.handle().clone();

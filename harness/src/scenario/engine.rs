@@ -82,12 +82,18 @@ pub struct Baseline {
     pub settings: Vec<(String, String)>,
 }
 
+/// What the scenarios of a run share, to prepare before they start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    Nothing,
+    Baseline,
+    BaselineAndCopy,
+}
+
 /// A physical copy of the restored baseline (pg_basebackup tar on the host, removed on drop),
 /// from which `container` scenarios start their own servers without a second restore.
 pub struct Seed {
     pub path: tempfile::TempPath,
-    pub bytes: u64,
-    pub copy_ms: u128,
 }
 
 /// Keys of the DOT pair for the dry run (in memory; never logged): random per run, or taken
@@ -207,17 +213,34 @@ impl Suite {
             .cloned()
     }
 
-    /// Whether a scenario of this list starts its own server from the baseline copy.
-    pub fn needs_seed(files: &[ScenarioFile]) -> bool {
-        files.iter().any(|f| {
+    /// What the listed scenarios will share. A run that will want the baseline copy says
+    /// so here, so that the copy is taken before the first clone exists (see [`Suite::seed`]).
+    pub fn plan_shared(&self, files: &[ScenarioFile]) -> Shared {
+        let env = |e: Environment| files.iter().any(|f| f.scenario.environment == e);
+        if files.iter().any(|f| {
             f.scenario.environment == Environment::Container
                 && f.scenario.server_data == ServerData::BaselineCopy
-        })
+        }) {
+            self.seed_wanted.store(true, Ordering::SeqCst);
+            Shared::BaselineAndCopy
+        } else if env(Environment::Clone) {
+            Shared::Baseline
+        } else {
+            Shared::Nothing
+        }
     }
 
-    /// Declare that the run will want the baseline copy (see [`Suite::seed`]).
-    pub fn want_seed(&self) {
-        self.seed_wanted.store(true, Ordering::SeqCst);
+    /// Prepare what [`Suite::plan_shared`] found, at once (beside the first scenarios); a
+    /// failure is only logged here, the scenarios that need it report it.
+    pub async fn warm_up(&self, shared: Shared) {
+        let res = match shared {
+            Shared::Nothing => Ok(()),
+            Shared::Baseline => self.baseline().await.map(|_| ()),
+            Shared::BaselineAndCopy => self.seed().await.map(|_| ()),
+        };
+        if let Err(e) = res {
+            tracing::warn!(error = %e.message, "preparing the shared baseline failed");
+        }
     }
 
     /// The physical copy of the restored baseline, taken once per run.
@@ -234,11 +257,12 @@ impl Suite {
                     .into_temp_path();
                 let t = Instant::now();
                 let bytes = b.pg.basebackup_to(&path).await?;
-                Ok(Arc::new(Seed {
-                    path,
+                tracing::info!(
                     bytes,
-                    copy_ms: t.elapsed().as_millis(),
-                }))
+                    ms = t.elapsed().as_millis() as u64,
+                    "baseline copied (pg_basebackup)"
+                );
+                Ok(Arc::new(Seed { path }))
             })
             .await
             .cloned()
@@ -343,6 +367,14 @@ type StepResult = std::result::Result<Value, String>;
 
 fn err_text(e: &Error) -> String {
     format!("[{}] {}", e.kind, e.message)
+}
+
+/// What the report says of an own server's settings: the image's durable defaults.
+fn durable_settings() -> Vec<(String, String)> {
+    vec![
+        ("fsync".into(), "on".into()),
+        ("full_page_writes".into(), "on".into()),
+    ]
 }
 
 /// Scheduling rank (lower runs first): own servers, then clone scenarios by step count, then
@@ -555,10 +587,7 @@ impl Ctx<'_> {
                 self.own = Some(pg);
                 self.client = Some(self.connect_db().await?);
                 self.extra.strategy = "own container on a physical copy (pg_basebackup) of the restored baseline, durable settings".into();
-                self.extra.settings = vec![
-                    ("fsync".into(), "on".into()),
-                    ("full_page_writes".into(), "on".into()),
-                ];
+                self.extra.settings = durable_settings();
             }
             Environment::Container => {
                 // Own server with production-like (durable) settings, restored from the dump.
@@ -582,10 +611,7 @@ impl Ctx<'_> {
                 self.client = Some(self.connect_db().await?);
                 self.extra.strategy =
                     "own container, fresh restore of the verified dump, durable settings".into();
-                self.extra.settings = vec![
-                    ("fsync".into(), "on".into()),
-                    ("full_page_writes".into(), "on".into()),
-                ];
+                self.extra.settings = durable_settings();
             }
         }
         Ok(())
