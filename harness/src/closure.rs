@@ -43,6 +43,47 @@ pub struct Attempt {
     pub foreign_containers_before: Vec<ForeignContainer>,
     pub foreign_containers_after: Vec<ForeignContainer>,
     pub elapsed_ms: u128,
+    /// The persistent environment the attempt ran in (`run --env NAME`), with the proof that
+    /// its baseline database was not written.
+    #[serde(default)]
+    pub environment: Option<EnvironmentUse>,
+}
+
+/// Schema and data digests of a database's fingerprint (harness::fingerprint::take).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintDigests {
+    pub schema_sha256: String,
+    pub data_sha256: String,
+}
+
+impl FingerprintDigests {
+    pub fn of(f: &crate::fingerprint::Fingerprint) -> Self {
+        FingerprintDigests {
+            schema_sha256: f.schema.sha256(),
+            data_sha256: f.data.sha256(),
+        }
+    }
+}
+
+/// What `run --env NAME` records of the environment it ran in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnvironmentUse {
+    pub name: String,
+    pub container_id: String,
+    pub image: String,
+    pub dump_sha256: String,
+    pub created: String,
+    /// Its server's settings as the scenarios ran (the run changes none).
+    pub settings: Vec<(String, String)>,
+    /// Scenario clones an interrupted earlier run had left there, dropped before this one.
+    pub stale_clones_dropped: Vec<String>,
+    /// Fingerprint of its baseline database `directus` before the first and after the last scenario.
+    pub baseline_before: FingerprintDigests,
+    pub baseline_after: Option<FingerprintDigests>,
+    /// `unchanged`, `CHANGED` or `unknown` (the second fingerprint failed).
+    pub baseline_verdict: String,
+    /// What differs (schema objects and tables), when it changed; or why it is unknown.
+    pub baseline_differences: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -70,6 +111,8 @@ pub struct RunOptions {
     pub fixtures: Option<PathBuf>,
     /// Identity of this run (labels of every container and volume it creates).
     pub run: crate::docker::RunIdentity,
+    /// Run in this persistent environment (`dryrun env up`) instead of a fresh baseline.
+    pub env: Option<String>,
 }
 
 fn attempts_path(report: &Path) -> PathBuf {
@@ -108,7 +151,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         None => DumpSet::bundled(&o.repo),
     };
     let entries = crate::checksum::parse_sums(&dumps.sums)?;
-    crate::checksum::verify_listed(&dumps.dump, &dumps.sums, &entries)?;
+    let dump_verified = crate::checksum::verify_listed(&dumps.dump, &dumps.sums, &entries)?;
     crate::rowcounts::RowCounts::parse_file(&dumps.rowcounts)?;
     let docker = crate::docker::connect().await?;
     crate::docker::sweep(&docker, None, false).await?;
@@ -123,6 +166,56 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         image.clone(),
         dumps.clone(),
     );
+    // `--env NAME`: its server is the baseline; held under a lease, fingerprinted before.
+    let mut environment: Option<(EnvironmentUse, crate::fingerprint::Fingerprint)> = None;
+    let mut lease = None;
+    if let Some(name) = &o.env {
+        let a = crate::envs::attach(&docker, name).await?;
+        if a.info.dump_sha256 != dump_verified.sha256 {
+            return Err(Error::bad_input(
+                "env_dump_mismatch",
+                format!(
+                    "The environment {name} was restored from a dump with SHA-256 {} ({}), but this run's dump {} has {}; restore-phase scenarios and the environment would test different data.",
+                    a.info.dump_sha256, a.info.dump_name, dumps.dump.display(), dump_verified.sha256
+                ),
+            )
+            .with_hint("Pass the environment's backup set with --fixtures DIR (`dryrun env ls` shows its dump), or make an environment from this dump with `dryrun env up`."));
+        }
+        if a.pg.image != image.reference {
+            return Err(Error::env(
+                "env_image_mismatch",
+                format!("The environment {name} runs image {}, but this run would start its own servers (copies of the environment's data) on {}.", a.pg.image, image.reference),
+            )
+            .with_hint(format!("Run with PG_IMAGE={} (or --image).", a.pg.image)));
+        }
+        lease = Some(crate::envs::lease(&a).await?);
+        let stale = crate::envs::drop_stale_clones(&a).await?;
+        if !stale.is_empty() {
+            tracing::warn!(env = %name, dropped = ?stale, "dropped scenario clones an interrupted run left in the environment");
+        }
+        let settings = crate::envs::settings(&a).await?;
+        let fp = {
+            let c = a.pg.connect(crate::container::DB_NAME).await?;
+            crate::fingerprint::take(&c).await?
+        };
+        environment = Some((
+            EnvironmentUse {
+                name: name.clone(),
+                container_id: a.info.id.clone(),
+                image: a.info.image.clone(),
+                dump_sha256: a.info.dump_sha256.clone(),
+                created: a.info.created.clone(),
+                settings: settings.clone(),
+                stale_clones_dropped: stale,
+                baseline_before: FingerprintDigests::of(&fp),
+                baseline_after: None,
+                baseline_verdict: "unknown".into(),
+                baseline_differences: Vec::new(),
+            },
+            fp,
+        ));
+        suite.use_environment(a.pg, name, settings)?;
+    }
     let snapshots = o.repo.join("snapshots");
     let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(
@@ -188,6 +281,36 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         Some(f) => f.await.unwrap_or_default(),
         None => String::new(),
     };
+    // The environment's baseline after the last scenario (every clone is dropped by now).
+    let environment = match environment {
+        Some((mut use_, before)) => {
+            let after = match suite.baseline().await {
+                Ok(b) => match b.pg.connect(crate::container::DB_NAME).await {
+                    Ok(c) => crate::fingerprint::take(&c).await,
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            match after {
+                Ok(fp) => {
+                    let diff = before.diff(&fp);
+                    use_.baseline_after = Some(FingerprintDigests::of(&fp));
+                    use_.baseline_verdict = if diff.is_empty() && use_.baseline_after.as_ref() == Some(&use_.baseline_before) {
+                        "unchanged".into()
+                    } else {
+                        "CHANGED".into()
+                    };
+                    use_.baseline_differences = diff.to_string().lines().filter(|l| *l != "no differences").map(str::to_string).collect();
+                }
+                Err(e) => {
+                    use_.baseline_differences = vec![format!("the second fingerprint failed: [{}] {}", e.kind, e.message)];
+                }
+            }
+            Some(use_)
+        }
+        None => None,
+    };
+    drop(lease);
     suite.shutdown().await?;
     drop(suite);
     let after = crate::docker::foreign_containers(&docker).await?;
@@ -251,7 +374,19 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         foreign_containers_before: before.clone(),
         foreign_containers_after: after.clone(),
         elapsed_ms: started.elapsed().as_millis(),
+        environment,
     };
+    if let Some(e) = &attempt.environment {
+        if e.baseline_verdict != "unchanged" {
+            attempt.passed = 0;
+            attempt.failure_stops.push(format!(
+                "the baseline database of environment {} is {} after the run: {}",
+                e.name,
+                e.baseline_verdict,
+                e.baseline_differences.join("; ")
+            ));
+        }
+    }
     let harmed = harmed_containers(&before, &after);
     if !harmed.is_empty() {
         attempt.passed = 0;
@@ -323,6 +458,42 @@ pub fn markdown(r: &ClosureReport) -> String {
         ));
         if let Some(by) = &a.retry_approved_by {
             s.push_str(&format!("Retry approved by **{by}** (Đ32).\n\n"));
+        }
+        if let Some(e) = &a.environment {
+            s.push_str(&format!(
+                "Ran in the persistent dry-run environment **{}** (container `{}`, image `{}`, dump SHA-256 `{}`, created {}).\n\n",
+                e.name,
+                short(&e.container_id),
+                e.image,
+                e.dump_sha256,
+                e.created
+            ));
+            s.push_str(&format!(
+                "Baseline database `directus` of {}: **{}** (never written by the run: clones, copies and restores only)\n\n| fingerprint | before | after |\n|---|---|---|\n| schema | `{}` | `{}` |\n| data | `{}` | `{}` |\n\n",
+                e.name,
+                e.baseline_verdict,
+                e.baseline_before.schema_sha256,
+                e.baseline_after.as_ref().map(|f| f.schema_sha256.as_str()).unwrap_or("-"),
+                e.baseline_before.data_sha256,
+                e.baseline_after.as_ref().map(|f| f.data_sha256.as_str()).unwrap_or("-"),
+            ));
+            for d in &e.baseline_differences {
+                s.push_str(&format!("- {d}\n"));
+            }
+            if !e.stale_clones_dropped.is_empty() {
+                s.push_str(&format!(
+                    "Scenario clones left by an interrupted earlier run, dropped first: {}\n\n",
+                    e.stale_clones_dropped.join(", ")
+                ));
+            }
+            s.push_str(&format!(
+                "Server settings (unchanged by the run): {}\n\n",
+                e.settings
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         s.push_str(&format!(
             "Pass rate: **{}/{}** ({:.1}%) · image `{}` (`{}`) · server {} · {:.1} s\n\n",

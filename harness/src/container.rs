@@ -118,6 +118,11 @@ pub struct PgSpec {
     /// [`PgContainer::basebackup_to`]) unpacked into PGDATA before the first start. The
     /// copy keeps the source's roles, so `password` must be the source's.
     pub data_tar: Option<std::path::PathBuf>,
+    /// Container name (else `dryrun-<run>-<role>-<random>`); its volume is then `<name>-data`.
+    pub name: Option<String>,
+    /// Labels added to the run's on both the container and its data volume (e.g. kept,
+    /// persistent environment).
+    pub labels: Vec<(String, String)>,
 }
 
 /// A volume mounted besides the data directory.
@@ -142,6 +147,8 @@ impl PgSpec {
             extra_mounts: Vec::new(),
             env: Vec::new(),
             data_tar: None,
+            name: None,
+            labels: Vec::new(),
         }
     }
 }
@@ -167,6 +174,9 @@ pub struct PgContainer {
     /// Extra volumes removed with the container.
     owned_volumes: Vec<String>,
     removed: bool,
+    /// Attached to a container another command created (a persistent environment): never
+    /// removed by this process, neither on drop nor by [`PgContainer::remove`].
+    attached: bool,
 }
 
 impl std::fmt::Debug for PgContainer {
@@ -200,10 +210,21 @@ pub async fn create_volume_with(
         sanitize(role),
         short_rand()
     );
+    create_named_volume(docker, &name, run.labels(role), driver_opts).await
+}
+
+/// Create a volume with exactly this name and these labels.
+async fn create_named_volume(
+    docker: &Docker,
+    name: &str,
+    labels: HashMap<String, String>,
+    driver_opts: Option<HashMap<String, String>>,
+) -> Result<String> {
+    let name = name.to_string();
     docker
         .create_volume(VolumeCreateRequest {
             name: Some(name.clone()),
-            labels: Some(run.labels(role)),
+            labels: Some(labels),
             driver_opts,
             ..Default::default()
         })
@@ -247,17 +268,32 @@ impl PgContainer {
     /// Create volume + container, start it and wait until PostgreSQL accepts connections.
     pub async fn start(docker: &Docker, run: &RunIdentity, spec: &PgSpec) -> Result<PgContainer> {
         let fresh = spec.existing_volume.is_none();
-        let volume = match &spec.existing_volume {
-            Some(v) => v.clone(),
-            None => create_volume(docker, run, &spec.role).await?,
+        let mut labels = run.labels(&spec.role);
+        labels.extend(spec.labels.iter().cloned());
+        let volume = match (&spec.existing_volume, &spec.name) {
+            (Some(v), _) => v.clone(),
+            (None, Some(n)) => {
+                create_named_volume(docker, &format!("{n}-data"), labels.clone(), None).await?
+            }
+            (None, None) => {
+                let v = format!(
+                    "dryrun-{}-{}-{}",
+                    run.run_id.to_lowercase(),
+                    sanitize(&spec.role),
+                    short_rand()
+                );
+                create_named_volume(docker, &v, labels.clone(), None).await?
+            }
         };
         let password = spec.password.clone().unwrap_or_else(Secret::random);
-        let name = format!(
-            "dryrun-{}-{}-{}",
-            run.run_id.to_lowercase(),
-            sanitize(&spec.role),
-            short_rand()
-        );
+        let name = spec.name.clone().unwrap_or_else(|| {
+            format!(
+                "dryrun-{}-{}-{}",
+                run.run_id.to_lowercase(),
+                sanitize(&spec.role),
+                short_rand()
+            )
+        });
         let mut extra = spec.extra_mounts.clone();
         if crate::fault::action("upload") == Some(crate::fault::Action::DiskFull) {
             // Fault injection: the dump is uploaded into /tmp, here a 1 MiB tmpfs volume.
@@ -323,7 +359,7 @@ impl PgContainer {
             image: Some(spec.image.clone()),
             env: Some(env),
             cmd: Some(cmd),
-            labels: Some(run.labels(&spec.role)),
+            labels: Some(labels),
             exposed_ports: Some(vec!["5432/tcp".to_string()]),
             host_config: Some(HostConfig {
                 mounts: Some(mounts),
@@ -364,6 +400,7 @@ impl PgContainer {
             password,
             owned_volumes,
             removed: false,
+            attached: false,
         };
         // From here on, `pg` removes itself on drop if anything fails.
         let initdb = fresh && spec.data_tar.is_none();
@@ -746,6 +783,15 @@ impl PgContainer {
 
     /// Remove the container; the volume too unless `keep_volume`.
     pub async fn remove_keep_volume(mut self, keep_volume: bool) -> Result<()> {
+        if self.attached {
+            return Err(Error::internal(
+                "attached_not_removable",
+                format!(
+                    "{} belongs to a persistent environment; only `dryrun env down {}` removes it.",
+                    self.name, self.name
+                ),
+            ));
+        }
         self.removed = true;
         remove_container(&self.docker, &self.id).await?;
         if !keep_volume {
@@ -767,6 +813,70 @@ impl PgContainer {
         unregister(&self.id);
         unregister(&self.volume);
         (self.name.clone(), self.volume.clone())
+    }
+}
+
+impl PgContainer {
+    /// Attach to a running harness container created by another command (a persistent
+    /// environment): its password is read from the container's environment through the
+    /// engine's inspect API (never logged), its port from the 127.0.0.1 binding. The handle
+    /// never removes the container.
+    pub async fn attach(docker: &Docker, name: &str) -> Result<PgContainer> {
+        let info = docker
+            .inspect_container(name, None)
+            .await
+            .map_err(|e| gone_or(e, name))?;
+        let config = info.config.clone().unwrap_or_default();
+        let password = config
+            .env
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|kv| kv.strip_prefix("POSTGRES_PASSWORD=").map(str::to_string))
+            .map(Secret)
+            .ok_or_else(|| {
+                Error::env(
+                    "env_no_password",
+                    format!("Container {name} carries no POSTGRES_PASSWORD; the harness cannot connect to it."),
+                )
+                .with_hint("Recreate the environment with `dryrun env down NAME` and `dryrun env up`.")
+            })?;
+        let labels = config.labels.unwrap_or_default();
+        let volume = info
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .find(|m| m.destination.as_deref() == Some(PGDATA))
+            .and_then(|m| m.name)
+            .unwrap_or_default();
+        let host_port = info
+            .network_settings
+            .and_then(|n| n.ports)
+            .and_then(|p| p.get("5432/tcp").cloned().flatten())
+            .and_then(|b| {
+                b.into_iter()
+                    .filter(|b| b.host_ip.as_deref() == Some("127.0.0.1"))
+                    .find_map(|b| b.host_port.and_then(|p| p.parse().ok()))
+            });
+        Ok(PgContainer {
+            docker: docker.clone(),
+            id: info.id.unwrap_or_else(|| name.to_string()),
+            name: info
+                .name
+                .unwrap_or_else(|| name.to_string())
+                .trim_start_matches('/')
+                .to_string(),
+            volume,
+            host_port,
+            image: config.image.unwrap_or_default(),
+            run_id: labels
+                .get(crate::docker::LABEL_RUN)
+                .cloned()
+                .unwrap_or_default(),
+            password,
+            owned_volumes: Vec::new(),
+            removed: true,
+            attached: true,
+        })
     }
 }
 

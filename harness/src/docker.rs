@@ -1,5 +1,6 @@
 //! Connection to the Docker Engine API (bollard) with version negotiation, labels of a run,
-//! and the sweep that removes what dead runs left behind. No `docker` CLI is ever used.
+//! and the sweep that removes what dead runs left behind (never a live run's, a kept container
+//! or a persistent environment). No `docker` CLI is ever used.
 
 use std::collections::HashMap;
 
@@ -23,6 +24,50 @@ pub const LABEL_OWNER_PID: &str = "io.dot-iu-cutter.owner-pid";
 pub const LABEL_OWNER_START: &str = "io.dot-iu-cutter.owner-start";
 /// Role of a resource inside a run (restore-test, baseline, scenario, source ...).
 pub const LABEL_ROLE: &str = "io.dot-iu-cutter.role";
+/// A persistent dry-run environment (`dryrun env up`): removed only by `dryrun env down NAME`.
+pub const LABEL_PERSISTENT: &str = "io.dot-iu-cutter.persistent";
+/// Name of the persistent environment (also the container's name).
+pub const LABEL_ENV: &str = "io.dot-iu-cutter.env";
+/// A container kept by `restore-test --keep`: left alone by every sweep and by `dryrun gc`;
+/// `dryrun gc --all` removes it once the command that kept it has exited.
+pub const LABEL_KEPT: &str = "io.dot-iu-cutter.kept";
+/// SHA-256 and file name of the dump an environment was restored from, and when (UTC).
+pub const LABEL_DUMP_SHA256: &str = "io.dot-iu-cutter.dump-sha256";
+pub const LABEL_DUMP_NAME: &str = "io.dot-iu-cutter.dump-name";
+pub const LABEL_CREATED: &str = "io.dot-iu-cutter.created";
+
+/// Why the sweep leaves a resource alone whatever its owner: a persistent environment (only
+/// `dryrun env down NAME` removes it) or a kept container (only `dryrun gc --all`, once its
+/// owner has exited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    None,
+    Kept,
+    Persistent,
+}
+
+pub fn protection(labels: &HashMap<String, String>) -> Protection {
+    if labels.get(LABEL_PERSISTENT).map(String::as_str) == Some("true") {
+        Protection::Persistent
+    } else if labels.get(LABEL_KEPT).map(String::as_str) == Some("true") {
+        Protection::Kept
+    } else {
+        Protection::None
+    }
+}
+
+/// Whether a sweep over every run (`run = None`) may remove a resource with these labels:
+/// never a live run's, never a persistent environment's, a kept one only with `kept`.
+pub fn sweepable(labels: &HashMap<String, String>, kept: bool) -> bool {
+    if owner_alive(labels) {
+        return false;
+    }
+    match protection(labels) {
+        Protection::None => true,
+        Protection::Kept => kept,
+        Protection::Persistent => false,
+    }
+}
 
 /// Highest API version the client speaks (bollard's default) and the lowest we try.
 const LOWEST_API: ClientVersion = ClientVersion {
@@ -290,9 +335,12 @@ fn harness_filter(run: Option<&str>) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), labels)])
 }
 
-/// Remove labelled containers and volumes. `run = Some(id)` removes that run's resources;
-/// `run = None` removes those of runs whose owner process is gone (or all with `all`).
-pub async fn sweep(docker: &Docker, run: Option<&str>, all: bool) -> Result<Vec<Leftover>> {
+/// Remove labelled containers and volumes. `run = Some(id)` removes that run's resources
+/// (the run's own clean-up, also on interruption). `run = None` removes those of runs whose
+/// owner process is gone, except kept containers (only with `kept`, i.e. `dryrun gc --all`)
+/// and persistent environments (never: `dryrun env down NAME`). A live run's resources are
+/// never removed by `run = None`, whatever `kept` says.
+pub async fn sweep(docker: &Docker, run: Option<&str>, kept: bool) -> Result<Vec<Leftover>> {
     let mut removed = Vec::new();
     let containers = docker
         .list_containers(Some(
@@ -304,7 +352,7 @@ pub async fn sweep(docker: &Docker, run: Option<&str>, all: bool) -> Result<Vec<
         .await?;
     for c in containers {
         let labels = c.labels.clone().unwrap_or_default();
-        if run.is_none() && !all && owner_alive(&labels) {
+        if run.is_none() && !sweepable(&labels, kept) {
             continue;
         }
         let Some(id) = c.id.clone() else { continue };
@@ -340,7 +388,7 @@ pub async fn sweep(docker: &Docker, run: Option<&str>, all: bool) -> Result<Vec<
         ))
         .await?;
     for v in vols.volumes.unwrap_or_default() {
-        if run.is_none() && !all && owner_alive(&v.labels) {
+        if run.is_none() && !sweepable(&v.labels, kept) {
             continue;
         }
         match docker

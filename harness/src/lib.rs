@@ -7,6 +7,7 @@ pub mod closure;
 pub mod container;
 pub mod docker;
 pub mod dumpinfo;
+pub mod envs;
 pub mod error;
 pub mod fault;
 pub mod fingerprint;

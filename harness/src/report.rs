@@ -107,6 +107,21 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
             }
         }
     }
+    if let Some(k) = &r.kept {
+        s.push_str(&format!(
+            "\n## {}\n\n- container `{}`, data volume `{}` (left alone by other runs' sweeps and by `dryrun gc`)\n- connect: `{}`\n- remove: `{}`{}\n",
+            if k.persistent { "Persistent environment" } else { "Kept container" },
+            k.container,
+            k.volume,
+            k.connect,
+            k.remove,
+            if k.persistent {
+                ""
+            } else {
+                " (or `dryrun gc --all`, which removes every kept container whose command has exited)"
+            }
+        ));
+    }
     if !r.notes.is_empty() {
         s.push_str("\n## Notes\n\n");
         for n in &r.notes {

@@ -297,11 +297,48 @@ pub struct RestoreTestOptions {
     pub sums: PathBuf,
     pub rowcounts: Option<PathBuf>,
     pub image: Option<String>,
+    /// Keep the container afterwards (`--keep`: labelled kept, no published port).
     pub keep: bool,
+    /// Keep it this way instead (a persistent environment: its name, labels and a port).
+    pub keep_as: Option<KeepAs>,
     pub jobs: u32,
     pub durable: bool,
     /// Role label of the container (scenarios use their own to count what they created).
     pub role: String,
+}
+
+/// How the container of a restore test outlives it.
+#[derive(Debug, Clone, Default)]
+pub struct KeepAs {
+    /// Container name (its volume is `<name>-data`); else the generated one.
+    pub name: Option<String>,
+    /// Labels marking it, on the container and its volume from their creation on.
+    pub labels: Vec<(String, String)>,
+    /// Publish 5432 on 127.0.0.1 (random port) so that a later command can connect.
+    pub publish: bool,
+    /// Keep it only if the verdict is pass (an environment); `--keep` keeps a failed one too.
+    pub only_if_passed: bool,
+}
+
+impl KeepAs {
+    /// What `--keep` means: the generated name, the kept label, no published port.
+    pub fn kept() -> KeepAs {
+        KeepAs {
+            labels: vec![(crate::docker::LABEL_KEPT.to_string(), "true".to_string())],
+            ..KeepAs::default()
+        }
+    }
+}
+
+/// The container a restore test kept, and how to use and remove it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    /// A persistent environment (`dryrun env up`) rather than a `--keep` container.
+    pub persistent: bool,
+    pub container: String,
+    pub volume: String,
+    pub connect: String,
+    pub remove: String,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -331,7 +368,7 @@ pub struct RestoreTestReport {
     pub restore: Option<RestoreOutcome>,
     pub smoke: Option<SmokeOutcome>,
     pub notes: Vec<String>,
-    pub kept: Option<(String, String)>,
+    pub kept: Option<Kept>,
     pub run_id: String,
     pub timings: Timings,
 }
@@ -389,8 +426,17 @@ pub async fn restore_test_verified(
     timings.verify_ms = started.elapsed().as_millis();
     let image = crate::image::resolve(docker, o.image.as_deref()).await?;
     let t = Instant::now();
+    let keep_as = match (&o.keep_as, o.keep) {
+        (Some(k), _) => Some(k.clone()),
+        (None, true) => Some(KeepAs::kept()),
+        (None, false) => None,
+    };
     let mut spec = PgSpec::new(&image.reference, &o.role);
-    spec.publish = false;
+    spec.publish = keep_as.as_ref().is_some_and(|k| k.publish);
+    if let Some(k) = &keep_as {
+        spec.name = k.name.clone();
+        spec.labels = k.labels.clone();
+    }
     if !o.durable {
         spec.settings = fast_settings();
     }
@@ -485,8 +531,27 @@ pub async fn restore_test_verified(
         report.smoke = Some(sm);
     }
     let t = Instant::now();
-    if o.keep {
-        report.kept = Some(pg.keep());
+    let keep = keep_as
+        .as_ref()
+        .is_some_and(|k| !k.only_if_passed || report.verdict == "pass");
+    if keep {
+        let persistent = keep_as.as_ref().is_some_and(|k| {
+            k.labels
+                .iter()
+                .any(|(l, v)| l == crate::docker::LABEL_PERSISTENT && v == "true")
+        });
+        let (container, volume) = pg.keep();
+        report.kept = Some(Kept {
+            persistent,
+            connect: format!("docker exec -it {container} psql -U {DB_USER} -d {DB_NAME}"),
+            remove: if persistent {
+                format!("dryrun env down {container}")
+            } else {
+                format!("docker rm -f -v {container} && docker volume rm {volume}")
+            },
+            container,
+            volume,
+        });
     } else {
         pg.remove().await?;
     }

@@ -62,7 +62,10 @@ enum Cmd {
         /// Directory for restore-test.json and restore-test.md.
         #[arg(long)]
         report: Option<PathBuf>,
-        /// Keep the container and volume (labelled; remove later with `dryrun gc --all`).
+        /// Keep the container and volume afterwards, to look into (labelled kept: other runs'
+        /// start-up sweeps and `dryrun gc` leave it; the report names it, how to connect and how
+        /// to remove it; `dryrun gc --all` removes kept containers once their command has exited).
+        /// For a named, long-lived server that `dryrun run --env` can use, see `dryrun env up`.
         #[arg(long)]
         keep: bool,
         /// pg_restore parallel jobs.
@@ -103,6 +106,17 @@ enum Cmd {
         /// `dryrun backup` or `dryrun fixture --scale 30` write it) instead of `fixtures/`.
         #[arg(long)]
         fixtures: Option<PathBuf>,
+        /// Run in this persistent environment (`dryrun env up`): clone scenarios are databases
+        /// made from its `directus` database, own servers start on a copy of its data, and its
+        /// baseline is fingerprinted before and after (never written). The backup set
+        /// (--fixtures, default `fixtures/`) must hold the dump it was restored from.
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Persistent dry-run environments (HB-09): a verified restore kept as a named server.
+    Env {
+        #[command(subcommand)]
+        cmd: EnvCmd,
     },
     /// Canonicalize a file (canon-md-v0.1.0) or check a vectors file.
     Canon {
@@ -115,11 +129,46 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Remove containers and volumes left by dead runs (found by label).
+    /// Remove containers and volumes left by runs whose process has exited (found by label).
+    /// Never a live run's resources, never a persistent environment (`dryrun env down NAME`).
     Gc {
-        /// Also remove resources of runs that still look alive.
+        /// Also remove containers kept by `restore-test --keep` whose command has exited.
         #[arg(long)]
         all: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum EnvCmd {
+    /// Run the verified restore test and keep its server as a named, persistent environment.
+    Up {
+        /// The custom-format dump (pg_dump -F c).
+        #[arg(long)]
+        dump: PathBuf,
+        /// SHA256SUMS listing the dump.
+        #[arg(long)]
+        sums: PathBuf,
+        /// Row-count snapshot (*.psv) to compare with.
+        #[arg(long)]
+        rowcounts: Option<PathBuf>,
+        /// Name of the environment and its container (default pg-dry-run-hb05-<UTC time>).
+        #[arg(long)]
+        name: Option<String>,
+        /// Directory for restore-test.json and restore-test.md.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// pg_restore parallel jobs.
+        #[arg(long, short = 'j', default_value_t = 2)]
+        jobs: u32,
+        #[arg(long, env = "PG_IMAGE")]
+        image: Option<String>,
+    },
+    /// List the persistent environments: name, image, dump digest, created, state, how to connect.
+    Ls,
+    /// Remove one environment's container and volume (nothing else).
+    Down {
+        /// The environment's name (see `dryrun env ls`).
+        name: String,
     },
 }
 
@@ -211,6 +260,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                 rowcounts,
                 image,
                 keep,
+                keep_as: None,
                 jobs,
                 durable,
                 role: "restore-test".into(),
@@ -240,9 +290,11 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                     "error[{stage}_failed]: the restore test of {} FAILED at stage {stage}: {}\n  hint: {}",
                     opts.dump.display(),
                     r.reason.as_deref().unwrap_or("see the report"),
-                    match &report {
-                        Some(d) => format!("read {}/restore-test.md; the container was removed.", d.display()),
-                        None => "the report above says what differs; the container was removed.".into(),
+                    match (&report, &r.kept) {
+                        (Some(d), None) => format!("read {}/restore-test.md; the container was removed.", d.display()),
+                        (None, None) => "the report above says what differs; the container was removed.".into(),
+                        (Some(d), Some(k)) => format!("read {}/restore-test.md; the container {} was kept (connect: {}).", d.display(), k.container, k.connect),
+                        (None, Some(k)) => format!("the report above says what differs; the container {} was kept (connect: {}).", k.container, k.connect),
                     }
                 );
             }
@@ -284,6 +336,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             image,
             parallel,
             fixtures,
+            env,
         } => {
             let repo =
                 std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
@@ -296,6 +349,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                 parallel,
                 fixtures,
                 run: run.clone(),
+                env,
             };
             let r = with_interrupt(&run, harness::closure::run(&opts)).await?;
             let a = r
@@ -370,6 +424,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             }
             Ok(exit::OK)
         }
+        Cmd::Env { cmd } => env_cmd(cmd).await,
         Cmd::Gc { all } => {
             let docker = harness::docker::connect().await?;
             let removed = harness::docker::sweep(&docker, None, all).await?;
@@ -377,6 +432,100 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                 println!("removed {} {} (run {})", r.kind, r.id, r.run);
             }
             println!("{} resource(s) removed", removed.len());
+            Ok(exit::OK)
+        }
+    }
+}
+
+async fn env_cmd(cmd: EnvCmd) -> Result<u8> {
+    match cmd {
+        EnvCmd::Up {
+            dump,
+            sums,
+            rowcounts,
+            name,
+            report,
+            jobs,
+            image,
+        } => {
+            let name = name.unwrap_or_else(harness::envs::default_name);
+            harness::envs::validate_name(&name)?;
+            let opts = harness::restore::RestoreTestOptions {
+                dump,
+                sums,
+                rowcounts,
+                image,
+                keep: false,
+                keep_as: None,
+                jobs,
+                durable: true,
+                role: harness::envs::ROLE.into(),
+            };
+            // Inputs are verified before the engine is even contacted.
+            let started = std::time::Instant::now();
+            let inputs = harness::restore::preflight_inputs(&opts)?;
+            let docker = harness::docker::connect().await?;
+            let run = harness::docker::RunIdentity::new();
+            let _ = harness::docker::sweep(&docker, None, false).await;
+            let r = with_interrupt(
+                &run,
+                harness::envs::up(&docker, &run, &opts, &name, inputs, started),
+            )
+            .await?;
+            if let Some(dir) = &report {
+                harness::report::write_json(&dir.join("restore-test.json"), &r)?;
+                harness::report::write_text(
+                    &dir.join("restore-test.md"),
+                    &harness::report::restore_markdown(&r),
+                )?;
+            }
+            print!("{}", harness::report::restore_markdown(&r));
+            match &r.kept {
+                Some(k) if r.verdict == "pass" => {
+                    println!(
+                        "\nenvironment {} is up\n  connect: {}\n  run the scenarios in it: dryrun run --env {}\n  remove it: {}",
+                        k.container, k.connect, k.container, k.remove
+                    );
+                    Ok(exit::OK)
+                }
+                _ => {
+                    let stage = r.stopped_at.as_deref().unwrap_or("unknown");
+                    eprintln!(
+                        "error[{stage}_failed]: the restore test of {} FAILED at stage {stage}: {}; no environment was kept.\n  hint: fix the backup set, then run `dryrun env up` again.",
+                        opts.dump.display(),
+                        r.reason.as_deref().unwrap_or("see the report"),
+                    );
+                    Ok(exit::CHECK_FAILED)
+                }
+            }
+        }
+        EnvCmd::Ls => {
+            let docker = harness::docker::connect().await?;
+            let envs = harness::envs::list(&docker).await?;
+            if envs.is_empty() {
+                println!("no dry-run environments (make one with `dryrun env up --dump F --sums S`)");
+            }
+            for e in &envs {
+                println!(
+                    "{}\n  image {} · dump {} ({}) · created {} · {}\n  connect: {}",
+                    e.name,
+                    e.image,
+                    e.short_digest(),
+                    e.dump_name,
+                    e.created,
+                    e.state,
+                    e.connect
+                );
+            }
+            Ok(exit::OK)
+        }
+        EnvCmd::Down { name } => {
+            let docker = harness::docker::connect().await?;
+            let removed = harness::envs::down(&docker, &name).await?;
+            for r in &removed {
+                println!("removed {} {}", r.kind, r.id);
+            }
+            println!("environment {name} removed");
             Ok(exit::OK)
         }
     }

@@ -74,12 +74,16 @@ impl DumpSet {
     }
 }
 
-/// The restored baseline shared by every `clone` scenario of a run.
+/// The restored baseline shared by every `clone` scenario of a run: restored by the run, or
+/// the database of a persistent environment (`run --env NAME`, restored by `env up`).
 pub struct Baseline {
     pub pg: PgContainer,
-    pub restore: RestoreOutcome,
+    /// The run's own restore (`None` for an environment).
+    pub restore: Option<RestoreOutcome>,
     pub restore_ms: u128,
     pub settings: Vec<(String, String)>,
+    /// Name of the persistent environment whose server this is.
+    pub env: Option<String>,
 }
 
 /// What the scenarios of a run share, to prepare before they start.
@@ -204,13 +208,44 @@ impl Suite {
                 }
                 Ok(Arc::new(Baseline {
                     pg,
-                    restore: ro,
+                    restore: Some(ro),
                     restore_ms,
                     settings: spec.settings,
+                    env: None,
                 }))
             })
             .await
             .cloned()
+    }
+
+    /// Use the persistent environment `name` (attached, see [`crate::envs::attach`]) as the
+    /// baseline instead of a restore of this run's own: clones are made on its server from
+    /// its `directus` database, the seed is a pg_basebackup of it. Call before any scenario.
+    pub fn use_environment(
+        &self,
+        pg: PgContainer,
+        name: &str,
+        settings: Vec<(String, String)>,
+    ) -> Result<()> {
+        self.baseline
+            .set(Arc::new(Baseline {
+                pg,
+                restore: None,
+                restore_ms: 0,
+                settings,
+                env: Some(name.to_string()),
+            }))
+            .map_err(|_| {
+                Error::internal(
+                    "baseline_set",
+                    "the run's baseline was prepared before the environment was attached",
+                )
+            })
+    }
+
+    /// The persistent environment the run uses, if any.
+    pub fn environment(&self) -> Option<String> {
+        self.baseline.get().and_then(|b| b.env.clone())
     }
 
     /// What the listed scenarios will share. A run that will want the baseline copy says
@@ -282,6 +317,7 @@ impl Suite {
             rowcounts: Some(d.rowcounts.clone()),
             image: Some(self.image.reference.clone()),
             keep: false,
+            keep_as: None,
             jobs: self.jobs,
             durable: false,
             role: role.to_string(),
@@ -547,13 +583,21 @@ impl Ctx<'_> {
                         ))
                         .await?;
                 }
-                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &b.pg.id).await?;
+                crate::guard::ensure_target(
+                    &self.suite.docker,
+                    &self.suite.run,
+                    &b.pg.id,
+                    b.env.as_deref(),
+                )
+                .await?;
                 self.dbname = Some(name);
                 self.client = Some(self.connect_db().await?);
                 self.pristine = true;
                 self.current = self.suite.pristine.get().cloned();
-                self.extra.strategy =
-                    "clone: CREATE DATABASE … TEMPLATE baseline STRATEGY FILE_COPY".into();
+                self.extra.strategy = match &b.env {
+                    Some(env) => format!("clone: CREATE DATABASE … TEMPLATE {DB_NAME} STRATEGY FILE_COPY on environment {env}"),
+                    None => "clone: CREATE DATABASE … TEMPLATE baseline STRATEGY FILE_COPY".into(),
+                };
                 self.extra.settings = b.settings.clone();
             }
             Environment::Container
@@ -586,7 +630,10 @@ impl Ctx<'_> {
                 drop(admin);
                 self.own = Some(pg);
                 self.client = Some(self.connect_db().await?);
-                self.extra.strategy = "own container on a physical copy (pg_basebackup) of the restored baseline, durable settings".into();
+                self.extra.strategy = match self.suite.environment() {
+                    Some(env) => format!("own container on a physical copy (pg_basebackup) of environment {env}, durable settings"),
+                    None => "own container on a physical copy (pg_basebackup) of the restored baseline, durable settings".into(),
+                };
                 self.extra.settings = durable_settings();
             }
             Environment::Container => {
