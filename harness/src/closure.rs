@@ -295,15 +295,25 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
                 Ok(fp) => {
                     let diff = before.diff(&fp);
                     use_.baseline_after = Some(FingerprintDigests::of(&fp));
-                    use_.baseline_verdict = if diff.is_empty() && use_.baseline_after.as_ref() == Some(&use_.baseline_before) {
+                    use_.baseline_verdict = if diff.is_empty()
+                        && use_.baseline_after.as_ref() == Some(&use_.baseline_before)
+                    {
                         "unchanged".into()
                     } else {
                         "CHANGED".into()
                     };
-                    use_.baseline_differences = diff.to_string().lines().filter(|l| *l != "no differences").map(str::to_string).collect();
+                    use_.baseline_differences = diff
+                        .to_string()
+                        .lines()
+                        .filter(|l| *l != "no differences")
+                        .map(str::to_string)
+                        .collect();
                 }
                 Err(e) => {
-                    use_.baseline_differences = vec![format!("the second fingerprint failed: [{}] {}", e.kind, e.message)];
+                    use_.baseline_differences = vec![format!(
+                        "the second fingerprint failed: [{}] {}",
+                        e.kind, e.message
+                    )];
                 }
             }
             Some(use_)

@@ -45,7 +45,10 @@ pub fn default_name() -> String {
 pub fn validate_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
@@ -305,9 +308,14 @@ pub async fn attach(docker: &Docker, name: &str) -> Result<Attached> {
     if info.state != "running" {
         return Err(Error::env(
             "env_not_running",
-            format!("The dry-run environment {name} is {} (not running).", info.state),
+            format!(
+                "The dry-run environment {name} is {} (not running).",
+                info.state
+            ),
         )
-        .with_hint(format!("Start it with `docker start {name}` (its data is kept), then run again.")));
+        .with_hint(format!(
+            "Start it with `docker start {name}` (its data is kept), then run again."
+        )));
     }
     let pg = PgContainer::attach(docker, &info.id).await?;
     if pg.host_port.is_none() {
@@ -335,9 +343,14 @@ pub async fn lease(a: &Attached) -> Result<RunLease> {
     if !got {
         return Err(Error::env(
             "env_busy",
-            format!("Another `dryrun run --env {}` is using this environment now.", a.info.name),
+            format!(
+                "Another `dryrun run --env {}` is using this environment now.",
+                a.info.name
+            ),
         )
-        .with_hint("Wait for it to finish, or make a second environment with `dryrun env up --name …`."));
+        .with_hint(
+            "Wait for it to finish, or make a second environment with `dryrun env up --name …`.",
+        ));
     }
     Ok(RunLease { _client: client })
 }

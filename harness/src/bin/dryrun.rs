@@ -503,7 +503,9 @@ async fn env_cmd(cmd: EnvCmd) -> Result<u8> {
             let docker = harness::docker::connect().await?;
             let envs = harness::envs::list(&docker).await?;
             if envs.is_empty() {
-                println!("no dry-run environments (make one with `dryrun env up --dump F --sums S`)");
+                println!(
+                    "no dry-run environments (make one with `dryrun env up --dump F --sums S`)"
+                );
             }
             for e in &envs {
                 println!(
