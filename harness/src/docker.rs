@@ -491,3 +491,41 @@ pub async fn sweep_run(docker: &Docker, run_id: &str) -> Result<usize> {
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(alive: bool, extra: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut l = RunIdentity::new().labels("t");
+        if !alive {
+            // pid 0 has no /proc entry: its owner is gone.
+            l.insert(LABEL_OWNER_PID.into(), "0".into());
+        }
+        for (k, v) in extra {
+            l.insert(k.to_string(), v.to_string());
+        }
+        l
+    }
+
+    #[test]
+    fn sweep_spares_live_runs_environments_and_kept_containers() {
+        let persistent = [(LABEL_PERSISTENT, "true"), (LABEL_ENV, "e")];
+        let kept = [(LABEL_KEPT, "true")];
+        for gc_all in [false, true] {
+            assert!(!sweepable(&labels(true, &[]), gc_all), "live run");
+            assert!(!sweepable(&labels(true, &kept), gc_all));
+            assert!(
+                !sweepable(&labels(false, &persistent), gc_all),
+                "environment"
+            );
+            assert!(sweepable(&labels(false, &[]), gc_all), "dead run");
+        }
+        assert!(!sweepable(&labels(false, &kept), false), "kept, plain gc");
+        assert!(sweepable(&labels(false, &kept), true), "kept, gc --all");
+        assert_eq!(
+            protection(&labels(true, &persistent)),
+            Protection::Persistent
+        );
+    }
+}
