@@ -11,6 +11,14 @@ use common::*;
 
 const T: Duration = Duration::from_secs(600);
 
+/// One test at a time: each runs `dryrun gc --all`, which removes a kept container of another
+/// test whose command has exited (as it should).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Removes the environment's container and volume when the test ends, also on failure.
 struct EnvGuard(String);
 
@@ -87,6 +95,7 @@ fn strs(v: &[String]) -> Vec<&str> {
 
 #[test]
 fn environment_survives_other_runs_and_gc_runs_the_suite_and_goes_down() {
+    let _serial = serial();
     let name = format!(
         "pg-dry-run-hb05-test-{}-{}",
         std::process::id(),
@@ -244,6 +253,7 @@ fn environment_survives_other_runs_and_gc_runs_the_suite_and_goes_down() {
 
 #[test]
 fn kept_container_survives_other_runs_sweep_and_gc_and_is_named_in_the_report() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().expect("tmp");
     let report = tmp.path().join("report");
     let mut args: Vec<String> = FIXTURE_ARGS.iter().map(|s| s.to_string()).collect();
@@ -298,6 +308,7 @@ fn kept_container_survives_other_runs_sweep_and_gc_and_is_named_in_the_report() 
 
 #[test]
 fn no_gc_form_removes_a_live_runs_container() {
+    let _serial = serial();
     let mut r = spawn(&FIXTURE_ARGS, &[("DRYRUN_FAULT", "restore=pause")], &repo());
     let pid = r.pid;
     let _guard = PidGuard(pid);
