@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
+use sha2::Digest;
 
 const T: Duration = Duration::from_secs(600);
 
@@ -242,6 +243,50 @@ fn environment_survives_other_runs_and_gc_runs_the_suite_and_goes_down() {
     assert!(
         outputs.iter().all(|o| !o.contains(&password)),
         "the environment's password was printed"
+    );
+
+    // A backup set holding another dump is refused before anything runs in the environment.
+    let other_set = tmp.path().join("other-set");
+    std::fs::create_dir(&other_set).expect("mkdir");
+    let mut dump = std::fs::read(repo().join("fixtures/directus_full_fixture.dump")).expect("dump");
+    dump.push(0);
+    std::fs::write(other_set.join("other.dump"), &dump).expect("write dump");
+    std::fs::copy(
+        repo().join("fixtures/directus_rowcounts_fixture.psv"),
+        other_set.join("directus_rowcounts_fixture.psv"),
+    )
+    .expect("copy psv");
+    std::fs::write(
+        other_set.join("SHA256SUMS"),
+        format!("{}  other.dump\n", hex::encode(sha2::Sha256::digest(&dump))),
+    )
+    .expect("write sums");
+    let other_report = tmp.path().join("other-report");
+    let mismatch = run(
+        &[
+            "run",
+            "--env",
+            &name,
+            "--fixtures",
+            other_set.to_str().expect("utf-8 path"),
+            "--report",
+            other_report.to_str().expect("utf-8 path"),
+        ],
+        &[],
+        &repo(),
+        T,
+    );
+    assert_eq!(mismatch.code, Some(3), "{}", mismatch.stderr);
+    assert!(
+        mismatch.stderr.contains("error[env_dump_mismatch]")
+            && mismatch.stderr.contains(&digest)
+            && mismatch.stderr.contains("hint:"),
+        "{}",
+        mismatch.stderr
+    );
+    assert!(
+        !other_report.exists(),
+        "a report was written for a refused run"
     );
 
     // env down removes its container and volume, and only those.
