@@ -65,6 +65,26 @@ impl FingerprintDigests {
     }
 }
 
+/// Whether the environment's baseline is as before the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineVerdict {
+    Unchanged,
+    Changed,
+    /// The second fingerprint could not be taken.
+    Unknown,
+}
+
+impl std::fmt::Display for BaselineVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BaselineVerdict::Unchanged => "unchanged",
+            BaselineVerdict::Changed => "CHANGED",
+            BaselineVerdict::Unknown => "unknown (not proved unchanged)",
+        })
+    }
+}
+
 /// What `run --env NAME` records of the environment it ran in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnvironmentUse {
@@ -80,8 +100,7 @@ pub struct EnvironmentUse {
     /// Fingerprint of its baseline database `directus` before the first and after the last scenario.
     pub baseline_before: FingerprintDigests,
     pub baseline_after: Option<FingerprintDigests>,
-    /// `unchanged`, `CHANGED` or `unknown` (the second fingerprint failed).
-    pub baseline_verdict: String,
+    pub baseline_verdict: BaselineVerdict,
     /// What differs (schema objects and tables), when it changed; or why it is unknown.
     pub baseline_differences: Vec<String>,
 }
@@ -167,54 +186,12 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         dumps.clone(),
     );
     // `--env NAME`: its server is the baseline; held under a lease, fingerprinted before.
-    let mut environment: Option<(EnvironmentUse, crate::fingerprint::Fingerprint)> = None;
-    let mut lease = None;
+    let (mut environment, mut lease) = (None, None);
     if let Some(name) = &o.env {
-        let a = crate::envs::attach(&docker, name).await?;
-        if a.info.dump_sha256 != dump_verified.sha256 {
-            return Err(Error::bad_input(
-                "env_dump_mismatch",
-                format!(
-                    "The environment {name} was restored from a dump with SHA-256 {} ({}), but this run's dump {} has {}; restore-phase scenarios and the environment would test different data.",
-                    a.info.dump_sha256, a.info.dump_name, dumps.dump.display(), dump_verified.sha256
-                ),
-            )
-            .with_hint("Pass the environment's backup set with --fixtures DIR (`dryrun env ls` shows its dump), or make an environment from this dump with `dryrun env up`."));
-        }
-        if a.pg.image != image.reference {
-            return Err(Error::env(
-                "env_image_mismatch",
-                format!("The environment {name} runs image {}, but this run would start its own servers (copies of the environment's data) on {}.", a.pg.image, image.reference),
-            )
-            .with_hint(format!("Run with PG_IMAGE={} (or --image).", a.pg.image)));
-        }
-        lease = Some(crate::envs::lease(&a).await?);
-        let stale = crate::envs::drop_stale_clones(&a).await?;
-        if !stale.is_empty() {
-            tracing::warn!(env = %name, dropped = ?stale, "dropped scenario clones an interrupted run left in the environment");
-        }
-        let settings = crate::envs::settings(&a).await?;
-        let fp = {
-            let c = a.pg.connect(crate::container::DB_NAME).await?;
-            crate::fingerprint::take(&c).await?
-        };
-        environment = Some((
-            EnvironmentUse {
-                name: name.clone(),
-                container_id: a.info.id.clone(),
-                image: a.info.image.clone(),
-                dump_sha256: a.info.dump_sha256.clone(),
-                created: a.info.created.clone(),
-                settings: settings.clone(),
-                stale_clones_dropped: stale,
-                baseline_before: FingerprintDigests::of(&fp),
-                baseline_after: None,
-                baseline_verdict: "unknown".into(),
-                baseline_differences: Vec::new(),
-            },
-            fp,
-        ));
-        suite.use_environment(a.pg, name, settings)?;
+        let (use_, before, l) =
+            enter_environment(&docker, &suite, name, &dumps, &dump_verified.sha256, &image).await?;
+        environment = Some((use_, before));
+        lease = Some(l);
     }
     let snapshots = o.repo.join("snapshots");
     let bar = indicatif::ProgressBar::new(files.len() as u64);
@@ -298,9 +275,9 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
                     use_.baseline_verdict = if diff.is_empty()
                         && use_.baseline_after.as_ref() == Some(&use_.baseline_before)
                     {
-                        "unchanged".into()
+                        BaselineVerdict::Unchanged
                     } else {
-                        "CHANGED".into()
+                        BaselineVerdict::Changed
                     };
                     use_.baseline_differences = diff
                         .to_string()
@@ -387,7 +364,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         environment,
     };
     if let Some(e) = &attempt.environment {
-        if e.baseline_verdict != "unchanged" {
+        if e.baseline_verdict != BaselineVerdict::Unchanged {
             attempt.passed = 0;
             attempt.failure_stops.push(format!(
                 "the baseline database of environment {} is {} after the run: {}",
@@ -417,6 +394,65 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     };
     write(&o.report, &report)?;
     Ok(report)
+}
+
+/// Attach the persistent environment `name` as the suite's baseline: refuse another dump or
+/// image, take the run lease, drop clones an interrupted run left, fingerprint its baseline.
+async fn enter_environment(
+    docker: &bollard::Docker,
+    suite: &Suite,
+    name: &str,
+    dumps: &DumpSet,
+    dump_sha256: &str,
+    image: &crate::image::ImageChoice,
+) -> Result<(
+    EnvironmentUse,
+    crate::fingerprint::Fingerprint,
+    crate::envs::RunLease,
+)> {
+    let a = crate::envs::attach(docker, name).await?;
+    if a.info.dump_sha256 != dump_sha256 {
+        return Err(Error::bad_input(
+            "env_dump_mismatch",
+            format!(
+                "The environment {name} was restored from a dump with SHA-256 {} ({}), but this run's dump {} has {dump_sha256}; restore-phase scenarios and the environment would test different data.",
+                a.info.dump_sha256, a.info.dump_name, dumps.dump.display()
+            ),
+        )
+        .with_hint("Pass the environment's backup set with --fixtures DIR (`dryrun env ls` shows its dump), or make an environment from this dump with `dryrun env up`."));
+    }
+    if a.pg.image != image.reference {
+        return Err(Error::env(
+            "env_image_mismatch",
+            format!("The environment {name} runs image {}, but this run would start its own servers (copies of the environment's data) on {}.", a.pg.image, image.reference),
+        )
+        .with_hint(format!("Run with PG_IMAGE={} (or --image).", a.pg.image)));
+    }
+    let lease = crate::envs::lease(&a).await?;
+    let stale = crate::envs::drop_stale_clones(&a).await?;
+    if !stale.is_empty() {
+        tracing::warn!(env = %name, dropped = ?stale, "dropped scenario clones an interrupted run left in the environment");
+    }
+    let settings = crate::envs::settings(&a).await?;
+    let fp = {
+        let c = a.pg.connect(crate::container::DB_NAME).await?;
+        crate::fingerprint::take(&c).await?
+    };
+    let use_ = EnvironmentUse {
+        name: name.to_string(),
+        container_id: a.info.id.clone(),
+        image: a.info.image.clone(),
+        dump_sha256: a.info.dump_sha256.clone(),
+        created: a.info.created.clone(),
+        settings: settings.clone(),
+        stale_clones_dropped: stale,
+        baseline_before: FingerprintDigests::of(&fp),
+        baseline_after: None,
+        baseline_verdict: BaselineVerdict::Unknown,
+        baseline_differences: Vec::new(),
+    };
+    suite.use_environment(a.pg, name, settings)?;
+    Ok((use_, fp, lease))
 }
 
 /// Containers outside the run that existed before it and were removed or changed state by

@@ -119,6 +119,20 @@ impl Default for RunIdentity {
     }
 }
 
+/// Owner labels naming this host's init process (pid 1), which lives as long as the host: a
+/// persistent environment is owned by the host, not by the `dryrun env up` that made it, so an
+/// older `dryrun` (whose sweep knows no persistent label) also takes it for a live run's.
+pub fn host_owner_labels() -> Vec<(String, String)> {
+    vec![
+        (LABEL_OWNER_HOST.to_string(), hostname()),
+        (LABEL_OWNER_PID.to_string(), "1".to_string()),
+        (
+            LABEL_OWNER_START.to_string(),
+            process_start_ticks(1).unwrap_or_default(),
+        ),
+    ]
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())

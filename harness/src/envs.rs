@@ -220,18 +220,22 @@ pub async fn up(
     o.keep = false;
     // An environment outlives this command (and engine restarts): durable settings.
     o.durable = true;
+    let mut labels = vec![
+        (LABEL_PERSISTENT.into(), "true".into()),
+        (LABEL_ENV.into(), name.into()),
+        (LABEL_DUMP_SHA256.into(), digest),
+        (LABEL_DUMP_NAME.into(), dump_name),
+        (
+            LABEL_CREATED.into(),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
+    ];
+    // Owned by the host, not by this process (the run label still names this command, whose
+    // interruption removes the half-made environment).
+    labels.extend(crate::docker::host_owner_labels());
     o.keep_as = Some(KeepAs {
         name: Some(name.to_string()),
-        labels: vec![
-            (LABEL_PERSISTENT.into(), "true".into()),
-            (LABEL_ENV.into(), name.into()),
-            (LABEL_DUMP_SHA256.into(), digest),
-            (LABEL_DUMP_NAME.into(), dump_name),
-            (
-                LABEL_CREATED.into(),
-                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            ),
-        ],
+        labels,
         publish: true,
         only_if_passed: true,
     });
