@@ -169,12 +169,9 @@ fn sigkill_leftovers_are_swept_by_the_next_run() {
 
 #[test]
 fn concurrent_runs_leave_each_other_alone() {
-    // A is alive but slow (sleeps 8 s before restoring); B starts, sweeps, runs and ends.
-    let mut a = spawn(
-        &FIXTURE_ARGS,
-        &[("DRYRUN_FAULT", "restore=sleep:8000")],
-        &repo(),
-    );
+    // A is alive and paused at the restore (however long B takes under load); B starts,
+    // sweeps, runs and ends; then A is interrupted and must clean up after itself.
+    let mut a = spawn(&FIXTURE_ARGS, &[("DRYRUN_FAULT", "restore=pause")], &repo());
     assert!(
         a.wait_for("dryrun-fault: reached restore", T),
         "{}",
@@ -184,12 +181,13 @@ fn concurrent_runs_leave_each_other_alone() {
     assert_eq!(held.0.len(), 1, "A holds its container: {held:?}");
     let b = run(&FIXTURE_ARGS, &[], &repo(), T);
     let still = labelled(a.pid);
+    a.signal("INT");
     let fa = a.finish(T);
     cleanup(fa.pid);
     cleanup(b.pid);
     assert_eq!(b.code, Some(0), "B: {}", b.stderr);
     assert_eq!(still, held, "B's sweep touched A's live resources");
-    assert_eq!(fa.code, Some(0), "A: {}", fa.stderr);
+    assert_eq!(fa.code, Some(130), "A: {}", fa.stderr);
     assert_eq!(labelled(fa.pid), (vec![], vec![]));
     assert_eq!(labelled(b.pid), (vec![], vec![]));
 }
