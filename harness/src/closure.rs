@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use crate::docker::ForeignContainer;
 use crate::error::{Category, Error, Result};
@@ -18,7 +19,11 @@ pub struct ScenarioRow {
     pub name: String,
     pub title: String,
     pub passed: bool,
+    /// `scenarios/<file>.yaml:<line>: <cause>` (paths relative to the checkout).
     pub failure: Option<String>,
+    /// Unified diff of a snapshot mismatch (`-` stored snapshot, `+` observed).
+    #[serde(default)]
+    pub diff: Option<String>,
     pub strategy: String,
     pub settings: Vec<(String, String)>,
     pub elapsed_ms: u128,
@@ -29,7 +34,18 @@ pub struct ScenarioRow {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attempt {
     pub run_id: String,
+    /// When the attempt started (UTC, RFC 3339, seconds).
     pub started_utc: String,
+    /// When it ended.
+    #[serde(default)]
+    pub ended_utc: String,
+    /// Scenarios in the plan (the files discovered in `scenarios/`): a pass needs all of them.
+    #[serde(default)]
+    pub expected: usize,
+    /// Environments this run kept or used that outlive it (e.g. a persistent `dryrun env`):
+    /// named at the top of the report so nobody forgets them.
+    #[serde(default)]
+    pub kept_environments: Vec<KeptEnvironment>,
     pub retry_approved_by: Option<String>,
     pub passed: usize,
     pub total: usize,
@@ -105,6 +121,27 @@ pub struct EnvironmentUse {
     pub baseline_differences: Vec<String>,
 }
 
+/// An environment that outlives the run (container or volume left on purpose).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KeptEnvironment {
+    pub name: String,
+    /// What it is and how to remove it, e.g. "persistent env (remove: dryrun env down NAME)".
+    pub what: String,
+}
+
+impl Attempt {
+    /// Passed when every planned scenario ran and passed.
+    pub fn is_pass(&self) -> bool {
+        // Reports written before the plan was recorded have `expected` 0: their total stands.
+        let expected = if self.expected == 0 {
+            self.total
+        } else {
+            self.expected
+        };
+        self.passed == self.total && self.total == expected && expected > 0
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct ClosureReport {
     pub closure: String,
@@ -125,33 +162,63 @@ pub struct RunOptions {
     pub report: PathBuf,
     pub retry_approved_by: Option<String>,
     pub image: Option<String>,
-    pub parallel: usize,
+    /// Scenarios run at the same time.
+    pub jobs: usize,
     /// Backup set to run on (default: the bundled fixture in `fixtures/`).
     pub fixtures: Option<PathBuf>,
     /// Identity of this run (labels of every container and volume it creates).
     pub run: crate::docker::RunIdentity,
     /// Run in this persistent environment (`dryrun env up`) instead of a fresh baseline.
     pub env: Option<String>,
+    /// Told about each scenario as it starts and finishes (the console), if any.
+    pub progress: Option<std::sync::Arc<dyn crate::console::Progress>>,
 }
 
 fn attempts_path(report: &Path) -> PathBuf {
     report.join("hb05-closure.json")
 }
 
+/// The attempts so far, from `<report>/hb05-closure.json`. No file: a first attempt. A file
+/// that cannot be read or parsed is refused (the retry gate must not be bypassed by it).
+pub fn previous_attempts(report_dir: &Path) -> Result<ClosureReport> {
+    let path = attempts_path(report_dir);
+    let hint = "The retry gate (CTE-01) needs the previous attempts, so nothing is started over. Restore the file from a copy, or, if those attempts are to be discarded on purpose, move the directory away (keep it for the record) and run again, or pass another --report directory.";
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ClosureReport::default()),
+        Err(e) => {
+            return Err(Error::bad_input(
+                "report_unreadable",
+                format!(
+                    "The previous closure report {} cannot be read: {e}.",
+                    path.display()
+                ),
+            )
+            .with_hint(hint))
+        }
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Error::bad_input(
+            "report_malformed",
+            format!(
+                "The previous closure report {} is not a closure report ({e}).",
+                path.display()
+            ),
+        )
+        .with_hint(hint)
+    })
+}
+
+fn now_utc() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// Run the suite once as a new attempt. Refuses to run after a failed attempt without approval.
 pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
-    let mut report: ClosureReport = match std::fs::read_to_string(attempts_path(&o.report)) {
-        Ok(t) => serde_json::from_str(&t).map_err(|e| {
-            Error::bad_input(
-                "report_malformed",
-                format!("{}: {e}", attempts_path(&o.report).display()),
-            )
-            .with_hint("Move the old report away or pass another --report directory.")
-        })?,
-        Err(_) => ClosureReport::default(),
-    };
+    let started_utc = now_utc();
+    let mut report = previous_attempts(&o.report)?;
     if let Some(last) = report.attempts.last() {
-        if last.passed != last.total
+        if !last.is_pass()
             && o.retry_approved_by
                 .as_deref()
                 .map(str::trim)
@@ -194,11 +261,11 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         lease = Some(l);
     }
     let snapshots = o.repo.join("snapshots");
-    let bar = indicatif::ProgressBar::new(files.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let progress = o.progress.clone();
+    if let Some(p) = &progress {
+        p.planned(files.len());
+    }
+    let repo_prefix = format!("{}/", o.repo.display());
     // Longest first (own servers, then the longest clone scenarios), so the parallel slots
     // drain together; the report lists scenarios by name whatever the order.
     let mut order: Vec<&parser::ScenarioFile> = files.iter().collect();
@@ -209,42 +276,52 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         .map(|f| {
             let suite = &suite;
             let snapshots = &snapshots;
-            let bar = &bar;
+            let progress = &progress;
+            let repo_prefix = &repo_prefix;
+            let span = tracing::info_span!("scenario", id = %f.scenario.id);
             async move {
+                if let Some(p) = progress {
+                    p.started(&f.scenario.id);
+                }
                 let t = Instant::now();
                 let res = engine::run(suite, f).await;
-                let (failure, extra) = match res {
-                    Ok(out) => (snapshot::check(snapshots, f, &out).err(), out.extra),
-                    Err(fl) => (Some(fl.to_string()), fl.partial.extra),
-                };
-                bar.inc(1);
-                bar.set_message(format!(
-                    "{} {}",
-                    f.scenario.id,
-                    if failure.is_none() { "ok" } else { "FAILED" }
-                ));
-                let snap = snapshot::snapshot_path(snapshots, f);
-                (
-                    ScenarioRow {
-                        id: f.scenario.id.clone(),
-                        name: snapshot::snapshot_name(f),
-                        title: f.scenario.title.clone(),
-                        passed: failure.is_none(),
-                        failure,
-                        strategy: extra.strategy.clone(),
-                        settings: extra.settings.clone(),
-                        elapsed_ms: t.elapsed().as_millis(),
-                        scenario_sha256: f.sha256.clone(),
-                        snapshot_sha256: crate::checksum::sha256_file(&snap).ok(),
+                let (failure, diff, extra) = match res {
+                    Ok(out) => match snapshot::compare(snapshots, f, &out) {
+                        Ok(()) => (None, None, out.extra),
+                        Err(m) => (Some(m.to_string()), Some(m.diff), out.extra),
                     },
-                    extra,
-                )
+                    Err(fl) => (Some(fl.to_string()), None, fl.partial.extra),
+                };
+                let failure = failure.map(|t| t.replace(repo_prefix.as_str(), ""));
+                let diff = diff.map(|t| t.replace(repo_prefix.as_str(), ""));
+                match &failure {
+                    None => tracing::info!("passed"),
+                    Some(why) => tracing::info!(cause = %why, "failed"),
+                }
+                let snap = snapshot::snapshot_path(snapshots, f);
+                let row = ScenarioRow {
+                    id: f.scenario.id.clone(),
+                    name: snapshot::snapshot_name(f),
+                    title: f.scenario.title.clone(),
+                    passed: failure.is_none(),
+                    failure,
+                    diff,
+                    strategy: extra.strategy.clone(),
+                    settings: extra.settings.clone(),
+                    elapsed_ms: t.elapsed().as_millis(),
+                    scenario_sha256: f.sha256.clone(),
+                    snapshot_sha256: crate::checksum::sha256_file(&snap).ok(),
+                };
+                if let Some(p) = progress {
+                    p.finished(&row);
+                }
+                (row, extra)
             }
+            .instrument(span)
         })
-        .buffer_unordered(o.parallel.max(1))
+        .buffer_unordered(o.jobs.max(1))
         .collect::<Vec<(ScenarioRow, engine::Extra)>>();
     let ((), results) = tokio::join!(warm, scenarios);
-    bar.finish_and_clear();
     let server_version = match suite.baseline().await {
         Ok(b) => b.pg.connect("postgres").await.ok().map(|c| async move {
             c.query_one("SHOW server_version", &[])
@@ -347,7 +424,20 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let passed = rows.iter().filter(|r| r.passed).count();
     let mut attempt = Attempt {
         run_id: run.run_id.clone(),
-        started_utc: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        started_utc,
+        ended_utc: now_utc(),
+        expected: files.len(),
+        kept_environments: environment
+            .iter()
+            .map(|e| KeptEnvironment {
+                name: e.name.clone(),
+                what: format!(
+                    "persistent dry-run environment (container `{}`), kept on purpose; remove it with `dryrun env down {}`",
+                    short(&e.container_id),
+                    e.name
+                ),
+            })
+            .collect(),
         retry_approved_by: o.retry_approved_by.clone(),
         passed,
         total: rows.len(),
@@ -383,14 +473,12 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         ));
     }
     report.attempts.push(attempt);
-    report.closure = if report
-        .attempts
-        .last()
-        .is_some_and(|a| a.passed == a.total && a.total == 26)
-    {
-        "HB-05 passed 26/26 (awaiting Đ32 and G-4 sign-off)".into()
-    } else {
-        "HB-05 NOT passed".into()
+    report.closure = match report.attempts.last() {
+        Some(a) if a.is_pass() => format!(
+            "HB-05 passed {}/{} (awaiting Đ32 and G-4 sign-off)",
+            a.passed, a.expected
+        ),
+        _ => "HB-05 NOT passed".into(),
     };
     write(&o.report, &report)?;
     Ok(report)
@@ -490,17 +578,75 @@ fn write(dir: &Path, r: &ClosureReport) -> Result<()> {
     Ok(())
 }
 
-pub fn markdown(r: &ClosureReport) -> String {
+/// First line of a failure's cause, for tables (pipes escaped).
+fn first_line(t: &str) -> String {
+    t.lines().next().unwrap_or("").replace('|', "\\|")
+}
+
+/// The one-screen summary that opens the report: verdict, a row per scenario of the latest
+/// attempt with where it failed, kept environments.
+pub fn summary_markdown(r: &ClosureReport) -> String {
     let mut s = format!(
         "# HB-05 closure report — dot-iu-cutter P0 rollback plan\n\n**{}**\n\n",
         r.closure
     );
+    let Some(a) = r.attempts.last() else {
+        return s;
+    };
+    s.push_str(&format!(
+        "Latest attempt {} of {}: run `{}`, started {}, ended {}, {:.1} s: **{}/{} passed** (plan: {} scenarios).\n\n",
+        r.attempts.len(),
+        r.attempts.len(),
+        a.run_id,
+        a.started_utc,
+        if a.ended_utc.is_empty() { "?" } else { &a.ended_utc },
+        a.elapsed_ms as f64 / 1000.0,
+        a.passed,
+        a.total,
+        a.expected
+    ));
+    s.push_str("| scenario | outcome | where it failed |\n|---|---|---|\n");
+    for sc in &a.scenarios {
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            sc.name,
+            if sc.passed { "PASS" } else { "**FAIL**" },
+            sc.failure.as_deref().map(first_line).unwrap_or_default()
+        ));
+    }
+    for f in a
+        .failure_stops
+        .iter()
+        .filter(|f| f.contains("outside this run") || f.contains("after the run"))
+    {
+        s.push_str(&format!("\n**FAIL**: {f}\n"));
+    }
+    s.push_str("\nKept or persistent environments: ");
+    if a.kept_environments.is_empty() {
+        s.push_str("none (every container and volume of the run was removed).\n");
+    } else {
+        s.push('\n');
+        for k in &a.kept_environments {
+            s.push_str(&format!("- `{}`: {}\n", k.name, k.what));
+        }
+    }
+    s.push_str("\nDetails of every attempt follow.\n\n---\n\n");
+    s
+}
+
+pub fn markdown(r: &ClosureReport) -> String {
+    let mut s = summary_markdown(r);
     for (i, a) in r.attempts.iter().enumerate() {
         s.push_str(&format!(
-            "## Attempt {} — run `{}` ({})\n\n",
+            "## Attempt {} — run `{}` (started {}, ended {})\n\n",
             i + 1,
             a.run_id,
-            a.started_utc
+            a.started_utc,
+            if a.ended_utc.is_empty() {
+                "?"
+            } else {
+                &a.ended_utc
+            }
         ));
         if let Some(by) = &a.retry_approved_by {
             s.push_str(&format!("Retry approved by **{by}** (Đ32).\n\n"));
@@ -567,10 +713,16 @@ pub fn markdown(r: &ClosureReport) -> String {
             s.push_str("\n### Failures\n\n");
             for f in fails {
                 s.push_str(&format!(
-                    "- **{}**: ```{}```\n",
+                    "#### {}\n\n```text\n{}\n```\n\n",
                     f.name,
                     f.failure.clone().unwrap_or_default()
                 ));
+                if let Some(d) = &f.diff {
+                    s.push_str(&format!(
+                        "Snapshot diff (`-` stored, `+` observed):\n\n```diff\n{}\n```\n\n",
+                        d.trim_end()
+                    ));
+                }
             }
         }
         s.push_str("\n### Failure-stop events (expected by the scenarios that provoke them)\n\n");
@@ -615,7 +767,14 @@ fn junit(r: &ClosureReport) -> Result<String> {
             } else {
                 let mut st =
                     quick_junit::TestCaseStatus::non_success(quick_junit::NonSuccessKind::Failure);
-                st.set_message(sc.failure.clone().unwrap_or_default());
+                let failure = sc.failure.clone().unwrap_or_default();
+                st.set_message(first_line(&failure).replace("\\|", "|"));
+                let mut body = failure;
+                if let Some(d) = &sc.diff {
+                    body.push_str("\n\n");
+                    body.push_str(d);
+                }
+                st.set_description(body);
                 st
             };
             let mut tc = quick_junit::TestCase::new(sc.name.clone(), status);

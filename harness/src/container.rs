@@ -533,6 +533,9 @@ impl PgContainer {
             .password(self.password.expose())
             .dbname(db)
             .application_name("dryrun-harness")
+            // The harness's own sessions do not receive server NOTICEs (e.g. "… does not
+            // exist, skipping"): warnings and errors still arrive.
+            .options(QUIET_NOTICES)
             .connect_timeout(Duration::from_secs(10));
         Ok(c)
     }
@@ -880,6 +883,26 @@ impl PgContainer {
     }
 }
 
+/// Session option of every connection and psql the harness opens: no NOTICE messages.
+pub const QUIET_NOTICES: &str = "-c client_min_messages=warning";
+
+/// The environment of an exec: psql gets `PGOPTIONS` with [`QUIET_NOTICES`] (appended to a
+/// `PGOPTIONS` the caller set, e.g. read-only sessions).
+pub fn exec_env(cmd: &[&str], env: &[String]) -> Vec<String> {
+    let mut env = env.to_vec();
+    if cmd.first() != Some(&"psql") {
+        return env;
+    }
+    match env.iter_mut().find(|e| e.starts_with("PGOPTIONS=")) {
+        Some(e) => {
+            e.push(' ');
+            e.push_str(QUIET_NOTICES);
+        }
+        None => env.push(format!("PGOPTIONS={QUIET_NOTICES}")),
+    }
+    env
+}
+
 /// psql as the harness runs scripts on stdin: no psqlrc, quiet, stop at the first error;
 /// `extra` flags (e.g. `-tA`) follow.
 pub fn psql_script<'a>(user: &'a str, db: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -912,6 +935,7 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + ?Sized,
 {
+    let env = exec_env(cmd, env);
     let exec = docker
         .create_exec(
             container,

@@ -124,6 +124,103 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// What the image step does about debootstrap on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DebootstrapPlan {
+    /// It is installed here.
+    Present(PathBuf),
+    /// It is missing, and this process may install it: root, with apt-get at this path.
+    Install { apt_get: PathBuf },
+    /// It is missing and cannot be installed by this process; the paragraph says what to run.
+    Refuse(String),
+}
+
+/// An executable named `name` in the directories of `path` (a `PATH` value), and with
+/// `system_dirs` also in the sbin directories a non-root `PATH` often lacks.
+pub fn find_tool(name: &str, path: &std::ffi::OsStr, system_dirs: bool) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let extra: &[&str] = if system_dirs {
+        &["/usr/sbin", "/sbin"]
+    } else {
+        &[]
+    };
+    std::env::split_paths(path)
+        .chain(extra.iter().map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+/// Decide: debootstrap present, or install it (root and apt-get), or refuse with what to run.
+/// `path` is the `PATH` searched (plus /usr/sbin and /sbin when `system_dirs`).
+pub fn debootstrap_plan(
+    path: &std::ffi::OsStr,
+    system_dirs: bool,
+    is_root: bool,
+) -> DebootstrapPlan {
+    let find = |name: &str| find_tool(name, path, system_dirs);
+    if let Some(p) = find("debootstrap") {
+        return DebootstrapPlan::Present(p);
+    }
+    match (find("apt-get"), is_root) {
+        (Some(apt_get), true) => DebootstrapPlan::Install { apt_get },
+        (Some(_), false) => DebootstrapPlan::Refuse(format!(
+            "Building the offline PostgreSQL 16 image needs debootstrap, which is not installed, and this process (not root) cannot install it. Run `sudo apt-get update && sudo apt-get install -y debootstrap` (or run `make image` as root, which installs it), then run the command again; or set PG_IMAGE to a PostgreSQL 16 image the engine already has (no build needed), or load {OFFICIAL_TAG} into the engine."
+        )),
+        (None, _) => DebootstrapPlan::Refuse(format!(
+            "Building the offline PostgreSQL 16 image needs debootstrap, which is not installed, and there is no apt-get to install it with. Install debootstrap with this system's package manager (it is in every Debian-family distribution; elsewhere see https://wiki.debian.org/Debootstrap), then run the command again; or set PG_IMAGE to a PostgreSQL 16 image the engine already has, or load {OFFICIAL_TAG} into the engine."
+        )),
+    }
+}
+
+/// Whether this process runs as root (the owner of `/proc/self` is the effective uid).
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
+}
+
+/// Make sure debootstrap can run: find it, or install it with apt-get when root (logged), or
+/// refuse with one paragraph saying what to run. Returns the program to run.
+fn ensure_debootstrap() -> Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    match debootstrap_plan(&path, true, is_root()) {
+        DebootstrapPlan::Present(p) => Ok(p),
+        DebootstrapPlan::Install { apt_get } => {
+            tracing::warn!(
+                "debootstrap is missing: installing it with apt-get (root) for the image build"
+            );
+            run(
+                Command::new(&apt_get)
+                    .args(["update", "-qq"])
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+                "apt-get update",
+            )?;
+            run(
+                Command::new(&apt_get)
+                    .args(["install", "-y", "-qq", "debootstrap"])
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+                "apt-get install -y debootstrap",
+            )?;
+            match debootstrap_plan(&path, true, true) {
+                DebootstrapPlan::Present(p) => {
+                    tracing::warn!(path = %p.display(), "debootstrap installed");
+                    Ok(p)
+                }
+                _ => Err(Error::env("tool_missing", "apt-get install -y debootstrap succeeded, but no debootstrap program is on PATH or in /usr/sbin.")
+                    .with_hint("Check `dpkg -L debootstrap`, or set PG_IMAGE to an existing PostgreSQL 16 image.")),
+            }
+        }
+        DebootstrapPlan::Refuse(msg) => Err(Error::env("tool_missing", msg).with_hint(
+            "Install debootstrap (Debian/Ubuntu: apt-get install -y debootstrap) or set PG_IMAGE.",
+        )),
+    }
+}
+
 /// The Debian mirror configured for apt on this machine (or `DEBIAN_MIRROR`).
 fn debian_mirror() -> Result<String> {
     if let Ok(m) = std::env::var("DEBIAN_MIRROR") {
@@ -193,9 +290,10 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
     let done = cache.join("rootfs-bookworm-minbase.done");
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&rootfs);
+        let debootstrap = ensure_debootstrap()?;
         let mirror = debian_mirror()?;
         run(
-            Command::new("debootstrap")
+            Command::new(debootstrap)
                 .args(["--variant=minbase", SUITE])
                 .arg(&rootfs)
                 .arg(&mirror),
@@ -386,4 +484,66 @@ fn append_tree<W: Write>(t: &mut tar::Builder<W>, root: &Path, rel: &Path) -> st
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn tool(dir: &Path, name: &str) {
+        let p = dir.join(name);
+        std::fs::write(&p, "#!/bin/sh\nexit 0\n").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    #[test]
+    fn debootstrap_missing_is_installed_by_root_with_apt_and_refused_otherwise() {
+        let t = tempfile::tempdir().expect("tmp");
+        let (with_apt, with_both, bare) =
+            (t.path().join("a"), t.path().join("b"), t.path().join("c"));
+        for d in [&with_apt, &with_both, &bare] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        tool(&with_apt, "apt-get");
+        tool(&with_both, "apt-get");
+        tool(&with_both, "debootstrap");
+        // A file that is not executable does not count.
+        std::fs::write(bare.join("debootstrap"), "").expect("write");
+        let p = |d: &Path| d.as_os_str().to_owned();
+        assert_eq!(
+            debootstrap_plan(&p(&with_both), false, false),
+            DebootstrapPlan::Present(with_both.join("debootstrap"))
+        );
+        assert_eq!(
+            debootstrap_plan(&p(&with_apt), false, true),
+            DebootstrapPlan::Install {
+                apt_get: with_apt.join("apt-get")
+            }
+        );
+        match debootstrap_plan(&p(&with_apt), false, false) {
+            DebootstrapPlan::Refuse(m) => {
+                assert!(
+                    m.contains("sudo apt-get update && sudo apt-get install -y debootstrap"),
+                    "{m}"
+                );
+                assert!(m.contains("PG_IMAGE"), "{m}");
+                assert!(!m.contains('\n'), "one paragraph: {m}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        match debootstrap_plan(&p(&bare), false, true) {
+            DebootstrapPlan::Refuse(m) => assert!(m.contains("no apt-get"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_image_step_without_debootstrap_on_path_refuses_before_building() {
+        // The real decision on this machine's tools, with a PATH lacking debootstrap and
+        // apt-get and not root: a one-paragraph refusal, nothing run.
+        let t = tempfile::tempdir().expect("tmp");
+        let plan = debootstrap_plan(t.path().as_os_str(), false, false);
+        assert!(matches!(plan, DebootstrapPlan::Refuse(_)), "{plan:?}");
+    }
 }

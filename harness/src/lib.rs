@@ -2,8 +2,10 @@
 //! Docker API, checksum-verified restores, the P0 migration runner and the HB-05 scenarios.
 
 pub mod backup;
+pub mod checkout;
 pub mod checksum;
 pub mod closure;
+pub mod console;
 pub mod container;
 pub mod docker;
 pub mod dumpinfo;

@@ -638,6 +638,36 @@ fn scenarios_folder_empty() {
     s.run_refused("no_scenarios", &[&dir]);
 }
 
+#[test]
+fn previous_closure_report_unparsable() {
+    // The retry gate reads the previous attempts first: a report it cannot parse is refused,
+    // never replaced by a fresh start (and the engine is not contacted).
+    let t = TempDir::new().expect("tmp");
+    let report = t.path().join("report");
+    std::fs::create_dir_all(&report).expect("mkdir");
+    let json = report.join("hb05-closure.json");
+    std::fs::write(
+        &json,
+        "{\"closure\": \"HB-05 NOT passed\", \"attempts\": [{\"run_id\"",
+    )
+    .expect("write");
+    let before = std::fs::read(&json).expect("read");
+    let mut c = Command::new(BIN);
+    c.current_dir(repo())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["run", "--retry-approved-by", "A. Approver", "--report"])
+        .arg(&report);
+    let r = run(c);
+    let name = json.display().to_string();
+    assert_refused(&r, 3, "report_malformed", &[&name]);
+    assert_eq!(
+        std::fs::read(&json).expect("read"),
+        before,
+        "the report was overwritten"
+    );
+    assert_eq!(listing(&report), ["hb05-closure.json"], "files appeared");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Environment: Docker socket and image (valid inputs, so the engine is what is missing)
 // ---------------------------------------------------------------------------------------------

@@ -11,12 +11,20 @@ use harness::error::{exit, Error, Result};
 #[command(
     name = "dryrun",
     version,
-    about = "dot-iu-cutter P0 dry-run harness: verified backups, restore tests and the HB-05 rollback scenarios in isolated PostgreSQL 16 containers"
+    about = "dot-iu-cutter P0 dry-run harness: verified backups, restore tests and the HB-05 rollback scenarios in isolated PostgreSQL 16 containers",
+    after_help = "Examples:\n  dryrun image\n  dryrun restore-test --dump fixtures/directus_full_fixture.dump --sums fixtures/SHA256SUMS\n  dryrun run --report out/report\n\nLogs go to stderr: -v info, -vv debug, -q errors only; DRYRUN_LOG or RUST_LOG take a filter (e.g. harness=debug). Exit codes: 0 pass, 1 check failed, 2 usage, 3 bad input, 4 environment, 5 retry needs approval, 70 internal, 130 interrupted."
 )]
 struct Cli {
-    /// Log filter (RUST_LOG syntax), e.g. `info` or `harness=debug`.
-    #[arg(long, global = true, env = "DRYRUN_LOG", default_value = "info")]
-    log: String,
+    /// Log filter (RUST_LOG syntax, e.g. `info` or `harness=debug`); RUST_LOG is honoured when
+    /// this is not set. Default: warnings and errors only.
+    #[arg(long, global = true, env = "DRYRUN_LOG")]
+    log: Option<String>,
+    /// More logs on stderr: -v info, -vv debug (overrides --log / DRYRUN_LOG / RUST_LOG).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+    /// Errors only on stderr, and no progress bar.
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -24,6 +32,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Make sure a PostgreSQL 16 image exists: PG_IMAGE, postgres:16, or build dot-iu-cutter/postgres:16 offline.
+    #[command(after_help = "Example:\n  dryrun image            # a no-op when the image exists")]
     Image {
         /// Use this image instead (must exist locally).
         #[arg(long, env = "PG_IMAGE")]
@@ -36,19 +45,27 @@ enum Cmd {
         cache: PathBuf,
     },
     /// Take a read-only backup of a running source container: custom dump, schema-only SQL, exact row counts, SHA256SUMS.
+    #[command(
+        after_help = "Example:\n  dryrun backup --source-container directus-db --db directus --user directus --out backups/2026-12-01"
+    )]
     Backup {
         /// Name or id of the production database's container.
         #[arg(long)]
         source_container: String,
+        /// Database to back up.
         #[arg(long, default_value = "directus")]
         db: String,
+        /// Database role that reads it (sessions are read-only).
         #[arg(long, default_value = "directus")]
         user: String,
-        /// Output directory.
+        /// Output directory (the files appear only when all are complete).
         #[arg(long)]
         out: PathBuf,
     },
     /// Verify a dump against SHA256SUMS, restore it into a fresh PostgreSQL 16 container and smoke-test it.
+    #[command(
+        after_help = "Example:\n  dryrun restore-test --dump fixtures/directus_full_fixture.dump --sums fixtures/SHA256SUMS \\\n    --rowcounts fixtures/directus_rowcounts_fixture.psv --report out/report"
+    )]
     RestoreTest {
         /// The custom-format dump (pg_dump -F c).
         #[arg(long)]
@@ -74,38 +91,57 @@ enum Cmd {
         /// Restore with production-like durability settings instead of the fast throwaway ones.
         #[arg(long)]
         durable: bool,
+        /// PostgreSQL 16 image to use (must exist locally; default: postgres:16 or the offline build).
         #[arg(long, env = "PG_IMAGE")]
         image: Option<String>,
     },
     /// Generate the Directus-shaped fixture (deterministic) and back it up into a directory.
+    #[command(
+        after_help = "Example:\n  dryrun fixture --seed 1 --scale 30 --out out/fixture-prod"
+    )]
     Fixture {
+        /// Seed of the deterministic generator.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Scale factor: 1 is the committed fixture; 30 gives a production-sized dump (about 68 MB).
         #[arg(long, default_value_t = 1)]
         scale: u32,
+        /// Output directory (dump, schema, row counts, SHA256SUMS).
         #[arg(long, default_value = "fixtures")]
         out: PathBuf,
+        /// PostgreSQL 16 image to use (must exist locally; default: postgres:16 or the offline build).
         #[arg(long, env = "PG_IMAGE")]
         image: Option<String>,
+        /// The checkout (default: found upward from the current directory).
+        #[arg(long)]
+        repo: Option<PathBuf>,
     },
-    /// Run the 26 HB-05 scenarios and write the closure report (Markdown, JSON, JUnit XML); exit 0 only on 26/26.
+    /// Run the HB-05 scenarios (every scenarios/*.yaml) and write the closure report (Markdown, JSON, JUnit XML); exit 0 only when all pass.
+    #[command(
+        after_help = "Examples:\n  dryrun run                                   # from anywhere inside the checkout\n  dryrun run --report out/report -j 4\n  dryrun run --retry-approved-by 'A. Approver'  # after a failed attempt (exit 5 without it)\n  dryrun run --fixtures out/fixture-prod        # on another backup set"
+    )]
     Run {
-        #[arg(long, default_value = "out/report")]
-        report: PathBuf,
+        /// Directory of the closure report (default: out/report in the checkout).
+        #[arg(long)]
+        report: Option<PathBuf>,
         /// Name of the Đ32 approver: required to run again after a failed attempt.
         #[arg(long)]
         retry_approved_by: Option<String>,
+        /// PostgreSQL 16 image to use (must exist locally; default: postgres:16 or the offline build).
         #[arg(long, env = "PG_IMAGE")]
         image: Option<String>,
         /// Scenarios run at the same time (4 measured best on 2 cores: container starts and
         /// restores wait on I/O while clone scenarios use the CPU).
-        #[arg(long, default_value_t = 4)]
-        parallel: usize,
+        #[arg(long, short = 'j', default_value_t = 4)]
+        jobs: usize,
         /// Run on this backup set (a folder with one *.dump, SHA256SUMS and one *.psv, as
         /// `dryrun backup` or `dryrun fixture --scale 30` write it) instead of `fixtures/`.
         #[arg(long)]
         fixtures: Option<PathBuf>,
+        /// The checkout holding scenarios/, snapshots/, migrations/p0/ and fixtures/ (default:
+        /// found upward from the current directory).
+        #[arg(long)]
+        repo: Option<PathBuf>,
         /// Run in this persistent environment (`dryrun env up`): clone scenarios are databases
         /// made from its `directus` database, own servers start on a copy of its data, and its
         /// baseline is fingerprinted before and after (never written). The backup set
@@ -119,11 +155,15 @@ enum Cmd {
         cmd: EnvCmd,
     },
     /// Canonicalize a file (canon-md-v0.1.0) or check a vectors file.
+    #[command(
+        after_help = "Examples:\n  dryrun canon unit.md --json\n  dryrun canon --vectors fixtures/canon/vectors.json"
+    )]
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["file", "vectors"])))]
     Canon {
         /// File to canonicalize.
         file: Option<PathBuf>,
         /// Check a vectors file in the reference format instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["file", "json"])]
         vectors: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
@@ -131,6 +171,9 @@ enum Cmd {
     },
     /// Remove containers and volumes left by runs whose process has exited (found by label).
     /// Never a live run's resources, never a persistent environment (`dryrun env down NAME`).
+    #[command(
+        after_help = "Example:\n  dryrun gc               # only runs whose owner process is gone"
+    )]
     Gc {
         /// Also remove containers kept by `restore-test --keep` whose command has exited.
         #[arg(long)]
@@ -141,6 +184,9 @@ enum Cmd {
 #[derive(Subcommand, Debug)]
 enum EnvCmd {
     /// Run the verified restore test and keep its server as a named, persistent environment.
+    #[command(
+        after_help = "Example:\n  dryrun env up --dump fixtures/directus_full_fixture.dump --sums fixtures/SHA256SUMS --name hb05"
+    )]
     Up {
         /// The custom-format dump (pg_dump -F c).
         #[arg(long)]
@@ -160,12 +206,15 @@ enum EnvCmd {
         /// pg_restore parallel jobs.
         #[arg(long, short = 'j', default_value_t = 2)]
         jobs: u32,
+        /// PostgreSQL 16 image to use (must exist locally; default: postgres:16 or the offline build).
         #[arg(long, env = "PG_IMAGE")]
         image: Option<String>,
     },
     /// List the persistent environments: name, image, dump digest, created, state, how to connect.
+    #[command(after_help = "Example:\n  dryrun env ls")]
     Ls,
     /// Remove one environment's container and volume (nothing else).
+    #[command(after_help = "Example:\n  dryrun env down pg-dry-run-hb05-20261201")]
     Down {
         /// The environment's name (see `dryrun env ls`).
         name: String,
@@ -176,7 +225,13 @@ fn main() -> ExitCode {
     // Snapshots are compared, never written, by the CLI.
     std::env::set_var("INSTA_UPDATE", "no");
     let cli = Cli::parse();
-    harness::logging::init(&cli.log);
+    harness::logging::init(&harness::logging::choose(
+        cli.quiet,
+        cli.verbose,
+        cli.log.as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
+    ));
+    let quiet = cli.quiet;
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -187,7 +242,7 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
-    let result = rt.block_on(dispatch(cli.cmd));
+    let result = rt.block_on(dispatch(cli.cmd, quiet));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -197,7 +252,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn dispatch(cmd: Cmd) -> Result<u8> {
+async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
     match cmd {
         Cmd::Image {
             image,
@@ -309,12 +364,12 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             scale,
             out,
             image,
+            repo,
         } => {
+            let repo = harness::checkout::resolve(repo.as_deref())?;
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();
             let img = harness::image::resolve(&docker, image.as_deref()).await?;
-            let repo =
-                std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
             let r = with_interrupt(
                 &run,
                 harness::fixture::build(&docker, &run, &img.reference, &repo, seed, scale, &out),
@@ -334,45 +389,35 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             report,
             retry_approved_by,
             image,
-            parallel,
+            jobs,
             fixtures,
             env,
+            repo,
         } => {
-            let repo =
-                std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
+            let repo = harness::checkout::resolve(repo.as_deref())?;
+            let report = report.unwrap_or_else(|| repo.join("out").join("report"));
             let run = harness::docker::RunIdentity::new();
+            let console = std::sync::Arc::new(harness::console::Console::new(quiet));
             let opts = harness::closure::RunOptions {
                 repo,
                 report: report.clone(),
                 retry_approved_by,
                 image,
-                parallel,
+                jobs,
                 fixtures,
                 run: run.clone(),
                 env,
+                progress: Some(console.clone()),
             };
-            let r = with_interrupt(&run, harness::closure::run(&opts)).await?;
+            let r = with_interrupt(&run, harness::closure::run(&opts)).await;
+            console.finish();
+            let r = r?;
             let a = r
                 .attempts
                 .last()
                 .ok_or_else(|| Error::internal("no_attempt", "no attempt recorded"))?;
-            for s in &a.scenarios {
-                println!(
-                    "{} {}{}",
-                    if s.passed { "ok  " } else { "FAIL" },
-                    s.name,
-                    s.failure
-                        .as_ref()
-                        .map(|f| format!("\n      {f}"))
-                        .unwrap_or_default()
-                );
-            }
-            println!("\n{} passed, {} failed", a.passed, a.total - a.passed);
-            println!(
-                "closure report: {}/hb05-closure.md (+ .json, hb05-junit.xml)",
-                report.display()
-            );
-            Ok(if a.passed == a.total && a.total == 26 {
+            console.print(&harness::console::summary(a, &report));
+            Ok(if a.is_pass() {
                 exit::OK
             } else {
                 exit::CHECK_FAILED
@@ -393,8 +438,9 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                     exit::CHECK_FAILED
                 });
             }
+            // clap guarantees one of FILE / --vectors (usage error, exit 2, otherwise).
             let f = file.ok_or_else(|| {
-                Error::bad_input("usage", "give a file to canonicalize or --vectors <file>")
+                Error::internal("usage", "neither a file nor --vectors reached canon")
             })?;
             let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, "read", e))?;
             let c = canon_md::canonicalize(&bytes)

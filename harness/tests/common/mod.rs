@@ -52,10 +52,20 @@ fn collect(r: impl Read + Send + 'static, buf: Arc<Mutex<String>>) -> std::threa
 
 /// Start `dryrun <args>` in `cwd` with extra environment.
 pub fn spawn(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Running {
+    let mut all = vec![("DRYRUN_LOG", "warn")];
+    all.extend_from_slice(env);
+    spawn_clean(args, &all, &[], cwd)
+}
+
+/// Start `dryrun <args>` in `cwd` with `env` set and the variables in `remove` (and any
+/// `DRYRUN_FAULT`) unset: e.g. without DRYRUN_LOG / RUST_LOG to see the default console.
+pub fn spawn_clean(args: &[&str], env: &[(&str, &str)], remove: &[&str], cwd: &Path) -> Running {
     let mut cmd = Command::new(bin());
+    for k in remove {
+        cmd.env_remove(k);
+    }
     cmd.args(args)
         .current_dir(cwd)
-        .env("DRYRUN_LOG", "warn")
         .env_remove("DRYRUN_FAULT")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

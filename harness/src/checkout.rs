@@ -1,0 +1,64 @@
+//! Finding the checkout a command works on: `--repo DIR`, or the nearest directory at or above
+//! the current one that holds both `scenarios/` and `migrations/p0/`.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Whether `dir` looks like the harness checkout.
+pub fn is_checkout(dir: &Path) -> bool {
+    dir.join("scenarios").is_dir() && dir.join("migrations").join("p0").is_dir()
+}
+
+/// The nearest checkout at or above `start`; `start` itself when there is none (so that the
+/// scenario discovery names the folder it looked in).
+pub fn find_from(start: &Path) -> PathBuf {
+    start
+        .ancestors()
+        .find(|d| is_checkout(d))
+        .unwrap_or(start)
+        .to_path_buf()
+}
+
+/// `--repo DIR` if given (it must exist), else the checkout found from the current directory.
+pub fn resolve(repo: Option<&Path>) -> Result<PathBuf> {
+    match repo {
+        Some(r) => {
+            if !r.is_dir() {
+                return Err(Error::bad_input(
+                    "repo_not_found",
+                    format!(
+                        "The checkout {} given by --repo is not a directory.",
+                        r.display()
+                    ),
+                )
+                .with_hint("Pass the directory that holds scenarios/ and migrations/p0/."));
+            }
+            std::path::absolute(r).map_err(|e| Error::io(r, "resolve", e))
+        }
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| {
+                Error::internal("cwd", format!("cannot read the current directory: {e}"))
+            })?;
+            Ok(find_from(&cwd))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn found_upward_from_a_subdirectory_and_not_above_a_plain_folder() {
+        let t = tempfile::tempdir().expect("tmp");
+        let root = t.path().join("co");
+        std::fs::create_dir_all(root.join("scenarios")).expect("mk");
+        std::fs::create_dir_all(root.join("migrations/p0/deploy")).expect("mk");
+        assert_eq!(find_from(&root.join("migrations/p0/deploy")), root);
+        assert_eq!(find_from(&root), root);
+        let other = t.path().join("other");
+        std::fs::create_dir_all(other.join("scenarios")).expect("mk");
+        assert_eq!(find_from(&other), other);
+    }
+}
