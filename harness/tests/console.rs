@@ -148,7 +148,7 @@ fn a_changed_snapshot_is_a_failed_result_with_its_diff_and_a_corrupt_report_is_r
     );
     no_escapes("stdout", &f.stdout);
     assert!(
-        !f.stdout.contains("cargo insta"),
+        !f.stdout.contains("Snapshot Summary") && !f.stdout.contains("Snapshot file:"),
         "insta's own output leaked:\n{}",
         f.stdout
     );
@@ -355,7 +355,12 @@ fn usage_errors_exit_2_and_every_subcommand_has_an_example() {
         args.push("-h");
         let f = run(&args, &[], tmp.path(), Duration::from_secs(60));
         assert_eq!(f.code, Some(0), "{sub}: {}", f.stderr);
-        let lines: Vec<&str> = f.stdout.lines().collect();
+        // The options block ends where the examples start.
+        let lines: Vec<&str> = f
+            .stdout
+            .lines()
+            .take_while(|l| !l.starts_with("Example"))
+            .collect();
         for (i, l) in lines.iter().enumerate() {
             let t = l.trim_start();
             if !t.starts_with('-') {
