@@ -35,8 +35,12 @@ async fn make_suite(repo: PathBuf) -> Result<Suite, String> {
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
-    // Logs go to stderr, off unless asked for (`DRYRUN_LOG=harness=debug` shows step timings).
-    if let Ok(filter) = std::env::var("DRYRUN_LOG") {
+    // Logs go to stderr, off unless asked for (`DRYRUN_LOG=harness=debug` or the same in
+    // RUST_LOG shows step timings).
+    if let Some(filter) = std::env::var("DRYRUN_LOG")
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+    {
         harness::logging::init(&filter);
     }
     let repo = repo();
