@@ -85,6 +85,36 @@ pub fn summary(a: &Attempt, report_dir: &std::path::Path) -> String {
     s
 }
 
+/// `-q` was given: no bars at all.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Record `-q` (no progress bars of any kind).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A byte counter for one transfer (e.g. a dump streamed into a container): drawn on stderr
+/// only when it is a terminal, not under `-q`, and not while `dryrun run`'s own bar is up
+/// (its scenarios transfer in parallel); cleared when done.
+pub fn bytes_bar(what: &str, total: u64) -> indicatif::ProgressBar {
+    let visible = !QUIET.load(std::sync::atomic::Ordering::Relaxed)
+        && std::io::stderr().is_terminal()
+        && !crate::logging::has_progress_bar();
+    if !visible {
+        return indicatif::ProgressBar::hidden();
+    }
+    indicatif::ProgressBar::new(total)
+        .with_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        )
+        .with_message(what.to_string())
+        .with_finish(indicatif::ProgressFinish::AndClear)
+}
+
 /// The terminal side of a run: lines on stdout, a bar on stderr (terminal only).
 pub struct Console {
     bar: indicatif::ProgressBar,
@@ -94,6 +124,7 @@ pub struct Console {
 impl Console {
     /// A console for `dryrun run`; the bar is drawn only when stderr is a terminal and not `quiet`.
     pub fn new(quiet: bool) -> Self {
+        set_quiet(quiet);
         let bar = if !quiet && std::io::stderr().is_terminal() {
             let b = indicatif::ProgressBar::new(0);
             b.set_style(

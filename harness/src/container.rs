@@ -606,7 +606,8 @@ impl PgContainer {
             .map_err(|e| Error::io(src, "open", e))?;
         crate::fault::hit("upload").await;
         let pad = (512 - (meta.len() % 512) as usize) % 512;
-        let body = tar_stream(header, file, pad);
+        let bar = crate::console::bytes_bar(&format!("upload {name}"), meta.len());
+        let body = tar_stream(header, file, pad, bar);
         self.docker
             .upload_to_container(
                 &self.id,
@@ -1073,10 +1074,15 @@ fn tar_stream(
     header: tar::Header,
     file: tokio::fs::File,
     pad: usize,
+    bar: indicatif::ProgressBar,
 ) -> Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>> {
     let head =
         futures_util::stream::once(async move { Ok(Bytes::copy_from_slice(header.as_bytes())) });
-    let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |c| {
+        if let Ok(b) = c {
+            bar.inc(b.len() as u64);
+        }
+    });
     let tail = futures_util::stream::once(async move { Ok(Bytes::from(vec![0u8; pad + 1024])) });
     Box::pin(head.chain(body.map_err(std::io::Error::other)).chain(tail))
 }

@@ -64,6 +64,11 @@ pub fn set_progress_bar(bar: Option<indicatif::ProgressBar>) {
     }
 }
 
+/// Whether a progress bar is registered (e.g. `dryrun run`'s).
+pub fn has_progress_bar() -> bool {
+    BAR.lock().map(|b| b.is_some()).unwrap_or(false)
+}
+
 /// Run `f` (which prints) with the progress bar, if any, cleared meanwhile and redrawn after.
 pub fn suspend_bar<R>(f: impl FnOnce() -> R) -> R {
     let bar = BAR.lock().ok().and_then(|b| b.clone());
