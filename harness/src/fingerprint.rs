@@ -1,32 +1,60 @@
 //! Schema and data fingerprints of a PostgreSQL database (runs `migrations/fingerprint/*.sql`).
 //! Owns the proof of "exactly the original state": canonical hashes and a diff that names objects.
+//!
+//! # Data fingerprint
+//! Every leaf table, partitioned table and materialized view: its row count and the
+//! order-independent content hash of its rows ([`crate::copyhash`]: a multiset hash over the
+//! tuples of `COPY (SELECT * FROM ONLY t) TO STDOUT (FORMAT binary)`). A partitioned table
+//! reports the count of all its partitions and no hash (the partitions carry them); an
+//! unpopulated materialized view reports `-1, "unpopulated"`. The same definition serves
+//! the scenarios ([`data_with`]: COPY over tokio-postgres, tables spread over several
+//! connections that all import ONE exported snapshot, so the result is one instant) and
+//! `backup` / `restore-test` ([`data_via_exec`]: the same COPY statements run by psql inside
+//! the container, the concatenated streams hashed from `docker exec` stdout).
+//!
+//! # Proving a table unchanged without reading it (work proportional to what changed)
+//! Given the [`Stamp`] of an earlier fingerprint F1 of the same database (same
+//! `datname/oid`), taken in snapshot S1 with `xmin` H, a table is taken over from F1 when, in
+//! the new snapshot S2: (a) its OID, `relfilenode` and column descriptor (names, types,
+//! typmods, dropped columns, fast-default values) equal F1's; (b) every column has a built-in
+//! type (OID < 16384: its binary output cannot change under the table, unlike an enum label
+//! rename or a composite type's new attribute); (c) `count(*)` equals F1's; (d) every visible
+//! row version has an xmin that precedes H (`age(xmin) > age(H)`) and is a normal xid.
+//! Argument: heap tuples are never updated in place (UPDATE and DELETE write or expire
+//! versions; in-place updates exist only for catalogs). A version visible in S2 whose xmin
+//! precedes H was created by a transaction that had ended before S1; it is committed now, so
+//! it was committed then, and it was not deleted before S1 (it would be invisible now), so it
+//! was visible in S1 too. Hence the rows of S2 are a sub-multiset of the rows of S1, and with
+//! equal counts they are the same multiset: F1's hash holds. How each change is caught:
+//! insert or update → a version with a new xmin (d); delete → count (c); delete + insert,
+//! even of the same row → new xmin (d); TRUNCATE, VACUUM FULL, CLUSTER, a rewriting ALTER
+//! TABLE, plain REFRESH MATERIALIZED VIEW → new relfilenode (a) (rewrites keep xmins, so (a)
+//! is needed); ADD/DROP COLUMN without rewrite → descriptor (a); a rolled-back change → its
+//! versions are invisible, so nothing changed and nothing is claimed; VACUUM FREEZE keeps the
+//! raw xmin (PostgreSQL ≥ 9.4), so a frozen new row still fails (d); xids are compared
+//! modulo 2^32 through `age()`, sound while fewer than 2^31 transactions separate S1 and S2
+//! (PostgreSQL itself forbids more without freezing). Sequences are not table data: their
+//! state is in the schema fingerprint. Not covered: TRUNCATE is not MVCC-safe (a TRUNCATE
+//! committing *during* a fingerprint is seen by no proof), so fingerprints are taken while
+//! nothing truncates, as before. Every table not proven is read and hashed in full; the
+//! proof never uses statistics counters, sampling or timestamps.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::Client;
 
 use crate::error::{Error, Result};
 
 /// `migrations/fingerprint/schema.sql`: one read-only query, `(object_kind, object_identity, definition)`.
 pub const SCHEMA_SQL: &str = include_str!("../../migrations/fingerprint/schema.sql");
-/// `migrations/fingerprint/data.sql`: generator of one hashing statement per table.
-pub const DATA_SQL: &str = include_str!("../../migrations/fingerprint/data.sql");
+/// `migrations/fingerprint/tables.sql`: the tables of the data fingerprint, as JSON lines.
+pub const TABLES_SQL: &str = include_str!("../../migrations/fingerprint/tables.sql");
 
 /// Session settings required by `schema.sql` (README of `migrations/fingerprint`).
 const SCHEMA_SETTINGS: &str = "SET LOCAL search_path = pg_catalog";
-/// Session settings required by `data.sql` and its generated statements, plus
-/// `row_security = off` so RLS errors instead of silently hiding rows.
-const DATA_SETTINGS: &str = "SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; \
-     SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; \
-     SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'; \
-     SET LOCAL lc_monetary = 'C'; SET LOCAL row_security = off";
-
-/// How many generated per-table statements are sent in one simple-query round trip.
-const DATA_BATCH: usize = 64;
-
 /// SHA-256 of a file or text, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -227,84 +255,541 @@ fn insert_unique(
     objects.insert(key, def);
 }
 
-/// The data fingerprint of every table (`migrations/fingerprint/data.sql`, then each
-/// generated statement on the same connection and snapshot).
+/// The data fingerprint of every table, on one connection (no reuse).
 pub async fn data(client: &Client) -> Result<DataFingerprint> {
-    in_read_only_snapshot(client, DATA_SETTINGS, "data", data_inner(client, None)).await
+    Ok(data_with(client, &[], None, None).await?.data)
 }
 
 /// The data fingerprint of the listed `(schema, table)` pairs only; tables that do not exist
 /// are simply absent from the result.
 pub async fn data_for(client: &Client, tables: &[(String, String)]) -> Result<DataFingerprint> {
-    in_read_only_snapshot(
-        client,
-        DATA_SETTINGS,
-        "data",
-        data_inner(client, Some(tables)),
-    )
-    .await
+    Ok(data_with(client, &[], None, Some(tables)).await?.data)
 }
 
-async fn data_inner(client: &Client, only: Option<&[(String, String)]>) -> Result<DataFingerprint> {
-    let gen = client
-        .query(DATA_SQL, &[])
-        .await
-        .map_err(|e| db_error("data", e))?;
-    let mut statements = Vec::with_capacity(gen.len());
-    for row in gen {
-        let schema: String = row.try_get(0).map_err(|e| db_error("data", e))?;
-        let table: String = row.try_get(1).map_err(|e| db_error("data", e))?;
-        let sql: String = row.try_get(3).map_err(|e| db_error("data", e))?;
-        if let Some(only) = only {
-            if !only.iter().any(|(s, t)| *s == schema && *t == table) {
+/// `(schema, table)`.
+pub type TableKey = (String, String);
+
+/// One row of `migrations/fingerprint/tables.sql`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogTable {
+    pub schema: String,
+    pub name: String,
+    pub relkind: String,
+    pub populated: bool,
+    pub oid: i64,
+    pub relfilenode: i64,
+    pub bytes: i64,
+    pub descriptor: String,
+    pub builtin_types: bool,
+    pub leaves: Option<Vec<i64>>,
+    pub leaves_plain: Option<bool>,
+}
+
+impl CatalogTable {
+    pub fn key(&self) -> TableKey {
+        (self.schema.clone(), self.name.clone())
+    }
+    fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+/// `"name"` with embedded quotes doubled.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Parse the JSON lines of `tables.sql`.
+pub fn parse_catalog(lines: &[String]) -> Result<Vec<CatalogTable>> {
+    lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str::<CatalogTable>(l).map_err(|e| {
+                Error::internal(
+                    "fingerprint_bad_row",
+                    format!("Data fingerprint: unexpected catalog row {l:?}: {e}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// One binary COPY the data fingerprint needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyJob {
+    pub key: TableKey,
+    /// `COPY (…) TO STDOUT (FORMAT binary)`.
+    pub sql: String,
+    /// Heap size (largest first).
+    pub bytes: i64,
+}
+
+/// What one data fingerprint reads: the catalog, the tables whose data is taken over from an
+/// earlier fingerprint, and the COPY jobs for the rest.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub tables: Vec<CatalogTable>,
+    only: Option<Vec<TableKey>>,
+    pub jobs: Vec<CopyJob>,
+    /// Partitioned tables whose count is the sum of their (plain) leaf partitions.
+    derived: Vec<TableKey>,
+}
+
+impl Plan {
+    /// COPY jobs for every table in `tables` (restricted to `only`) except those in `reused`.
+    pub fn new(
+        tables: Vec<CatalogTable>,
+        only: Option<&[TableKey]>,
+        reused: &BTreeMap<TableKey, TableData>,
+    ) -> Plan {
+        let wanted = |k: &TableKey| only.is_none_or(|o| o.contains(k));
+        let mut jobs = Vec::new();
+        let mut derived = Vec::new();
+        for t in &tables {
+            let key = t.key();
+            if !wanted(&key) || reused.contains_key(&key) {
                 continue;
             }
-        }
-        statements.push(sql);
-    }
-    let mut tables = BTreeMap::new();
-    for chunk in statements.chunks(DATA_BATCH) {
-        let msgs = client
-            .simple_query(&chunk.join(";\n"))
-            .await
-            .map_err(|e| db_error("data", e))?;
-        let mut got = 0usize;
-        for msg in msgs {
-            if let SimpleQueryMessage::Row(row) = msg {
-                got += 1;
-                let field = |i: usize| row.try_get(i).map_err(|e| db_error("data", e));
-                let schema = field(0)?.unwrap_or_default().to_string();
-                let table = field(1)?.unwrap_or_default().to_string();
-                let row_count = match field(2)? {
-                    None => -1,
-                    Some(s) => s.parse::<i64>().map_err(|_| {
-                        Error::internal(
-                            "fingerprint_bad_row",
-                            format!("Data fingerprint of {schema}.{table}: row count {s:?} is not an integer."),
-                        )
-                    })?,
-                };
-                let content_sha256 = field(3)?.map(str::to_string);
-                tables.insert(
-                    (schema, table),
-                    TableData {
-                        row_count,
-                        content_sha256,
-                    },
-                );
+            match t.relkind.as_str() {
+                "p" => {
+                    // the sum of the leaves, when they are all plain tables this plan reads
+                    let plain = t.leaves_plain.unwrap_or(false) && only.is_none();
+                    if plain {
+                        derived.push(key);
+                    } else {
+                        jobs.push(CopyJob {
+                            key,
+                            sql: format!(
+                                "COPY (SELECT FROM {}) TO STDOUT (FORMAT binary)",
+                                t.quoted()
+                            ),
+                            bytes: 0,
+                        });
+                    }
+                }
+                "m" if !t.populated => {}
+                _ => jobs.push(CopyJob {
+                    key,
+                    sql: format!(
+                        "COPY (SELECT * FROM ONLY {}) TO STDOUT (FORMAT binary)",
+                        t.quoted()
+                    ),
+                    bytes: t.bytes,
+                }),
             }
         }
-        if got != chunk.len() {
-            return Err(Error::internal(
-                "fingerprint_bad_row",
-                format!(
-                    "Data fingerprint: {} generated statements returned {got} rows (expected one each).",
-                    chunk.len()
-                ),
-            ));
+        jobs.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.key.cmp(&b.key)));
+        Plan {
+            tables,
+            only: only.map(<[TableKey]>::to_vec),
+            jobs,
+            derived,
         }
     }
-    Ok(DataFingerprint { tables })
+
+    /// The fingerprint from the reused data and the COPY results.
+    pub fn assemble(
+        &self,
+        reused: &BTreeMap<TableKey, TableData>,
+        hashed: &BTreeMap<TableKey, crate::copyhash::TableDigest>,
+    ) -> Result<DataFingerprint> {
+        let mut tables = BTreeMap::new();
+        let by_oid: BTreeMap<i64, TableKey> =
+            self.tables.iter().map(|t| (t.oid, t.key())).collect();
+        for t in &self.tables {
+            let key = t.key();
+            if self.only.as_ref().is_some_and(|o| !o.contains(&key)) {
+                continue;
+            }
+            let d = if let Some(d) = reused.get(&key) {
+                d.clone()
+            } else if t.relkind == "m" && !t.populated {
+                TableData {
+                    row_count: -1,
+                    content_sha256: Some("unpopulated".into()),
+                }
+            } else if t.relkind == "p" {
+                let rows = if self.derived.contains(&key) {
+                    let mut sum = 0i64;
+                    for leaf in t.leaves.iter().flatten() {
+                        let lk = by_oid.get(leaf).ok_or_else(|| missing(&key))?;
+                        let n = match (hashed.get(lk), reused.get(lk)) {
+                            (Some(h), _) => h.rows,
+                            (None, Some(r)) => r.row_count,
+                            (None, None) => return Err(missing(lk)),
+                        };
+                        sum += n;
+                    }
+                    sum
+                } else {
+                    hashed.get(&key).ok_or_else(|| missing(&key))?.rows
+                };
+                TableData {
+                    row_count: rows,
+                    content_sha256: None,
+                }
+            } else {
+                let h = hashed.get(&key).ok_or_else(|| missing(&key))?;
+                TableData {
+                    row_count: h.rows,
+                    content_sha256: Some(h.content_sha256.clone()),
+                }
+            };
+            tables.insert(key, d);
+        }
+        Ok(DataFingerprint { tables })
+    }
+}
+
+fn missing(key: &TableKey) -> Error {
+    Error::internal(
+        "fingerprint_bad_row",
+        format!(
+            "Data fingerprint: no result for {}.{} (a partition outside the fingerprint?)",
+            key.0, key.1
+        ),
+    )
+}
+
+/// What a later data fingerprint of the same database needs to prove tables unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// `datname/oid` of the database the fingerprint was taken in.
+    pub database: String,
+    /// `xmin` of the fingerprint's snapshot (64-bit): every transaction below it had ended.
+    pub horizon: u64,
+    pub tables: BTreeMap<TableKey, TableStamp>,
+}
+
+/// One table as a [`Stamp`] saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableStamp {
+    pub oid: i64,
+    pub relfilenode: i64,
+    pub descriptor: String,
+    pub data: TableData,
+}
+
+/// How a data fingerprint was obtained (logs, reports, benchmarks).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataStats {
+    pub tables: usize,
+    /// Tables proven unchanged since the earlier fingerprint (not read).
+    pub proven_unchanged: usize,
+    /// Tables read by binary COPY and hashed.
+    pub hashed: usize,
+    pub rows_hashed: i64,
+    pub bytes_hashed: u64,
+    pub connections: usize,
+    pub prove_ms: u64,
+    pub hash_ms: u64,
+    pub total_ms: u64,
+}
+
+/// A data fingerprint with its stamp and statistics.
+#[derive(Debug, Clone)]
+pub struct DataRun {
+    pub data: DataFingerprint,
+    /// The tables taken over from the earlier fingerprint without being read.
+    pub proven: Vec<TableKey>,
+    pub stamp: Stamp,
+    pub stats: DataStats,
+}
+
+/// Open `n` extra connections for [`data_with`] (127.0.0.1 configs only, like every config
+/// the harness builds).
+pub async fn connect_helpers(cfg: &tokio_postgres::Config, n: usize) -> Result<Vec<Client>> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (client, conn) = cfg
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| db_error("data", e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        v.push(client);
+    }
+    Ok(v)
+}
+
+/// Settings of every fingerprint transaction: RLS errors instead of silently hiding rows.
+const DATA_TX: &str = "SET LOCAL row_security = off; SET LOCAL search_path = pg_catalog";
+
+/// The data fingerprint in one snapshot: `leader` opens a read-only REPEATABLE READ
+/// transaction and exports its snapshot, every helper imports it, and the tables are spread
+/// over all connections (largest first). With `prev` (a stamp of an earlier fingerprint of the
+/// same database), tables proven unchanged (module doc) are taken over without being read.
+pub async fn data_with(
+    leader: &Client,
+    helpers: &[Client],
+    prev: Option<&Stamp>,
+    only: Option<&[TableKey]>,
+) -> Result<DataRun> {
+    let t0 = std::time::Instant::now();
+    leader
+        .batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {DATA_TX}"
+        ))
+        .await
+        .map_err(|e| db_error("data", e))?;
+    let res = data_in_leader_tx(leader, helpers, prev, only, t0).await;
+    for h in helpers {
+        if let Err(e) = h.batch_execute("ROLLBACK").await {
+            tracing::debug!(error = %e, "ending a fingerprint helper transaction failed");
+        }
+    }
+    match res {
+        Ok(v) => {
+            leader
+                .batch_execute("COMMIT")
+                .await
+                .map_err(|e| db_error("data", e))?;
+            Ok(v)
+        }
+        Err(e) => {
+            if let Err(rb) = leader.batch_execute("ROLLBACK").await {
+                tracing::debug!(error = %rb, "rollback after a failed data fingerprint also failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn data_in_leader_tx(
+    leader: &Client,
+    helpers: &[Client],
+    prev: Option<&Stamp>,
+    only: Option<&[TableKey]>,
+    t0: std::time::Instant,
+) -> Result<DataRun> {
+    let head = leader
+        .query_one(
+            "SELECT CASE WHEN $1 THEN pg_catalog.pg_export_snapshot() ELSE '' END, \
+             pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text, \
+             pg_catalog.current_database()::text || '/' || \
+             (SELECT d.oid::text FROM pg_catalog.pg_database AS d WHERE d.datname = pg_catalog.current_database())",
+            &[&!helpers.is_empty()],
+        )
+        .await
+        .map_err(|e| db_error("data", e))?;
+    let snapshot: String = head.try_get(0).map_err(|e| db_error("data", e))?;
+    let horizon: String = head.try_get(1).map_err(|e| db_error("data", e))?;
+    let database: String = head.try_get(2).map_err(|e| db_error("data", e))?;
+    let horizon: u64 = horizon.parse().map_err(|_| {
+        Error::internal(
+            "fingerprint_bad_row",
+            format!("Data fingerprint: snapshot xmin {horizon:?} is not an integer."),
+        )
+    })?;
+    let rows = leader
+        .query(TABLES_SQL, &[])
+        .await
+        .map_err(|e| db_error("data", e))?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in rows {
+        lines.push(r.try_get::<_, String>(0).map_err(|e| db_error("data", e))?);
+    }
+    let catalog = parse_catalog(&lines)?;
+    for h in helpers {
+        h.batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'; {DATA_TX}"
+        ))
+        .await
+        .map_err(|e| db_error("data", e))?;
+    }
+    let clients: Vec<&Client> = std::iter::once(leader).chain(helpers.iter()).collect();
+
+    // 1. tables that cannot have changed since `prev`
+    let t1 = std::time::Instant::now();
+    let candidates = prev
+        .filter(|p| p.database == database)
+        .map(|p| proof_candidates(&catalog, p, only))
+        .unwrap_or_default();
+    let reused = prove_unchanged(&clients, &candidates, prev).await?;
+    let prove_ms = t1.elapsed().as_millis() as u64;
+
+    // 2. everything else, by binary COPY
+    let t2 = std::time::Instant::now();
+    let plan = Plan::new(catalog.clone(), only, &reused);
+    let hashed = run_copy_jobs(&clients, &plan.jobs).await?;
+    let hash_ms = t2.elapsed().as_millis() as u64;
+    let data = plan.assemble(&reused, &hashed)?;
+    let stamp = Stamp {
+        database,
+        horizon,
+        tables: catalog
+            .iter()
+            .filter_map(|t| {
+                data.tables.get(&t.key()).map(|d| {
+                    (
+                        t.key(),
+                        TableStamp {
+                            oid: t.oid,
+                            relfilenode: t.relfilenode,
+                            descriptor: t.descriptor.clone(),
+                            data: d.clone(),
+                        },
+                    )
+                })
+            })
+            .collect(),
+    };
+    let stats = DataStats {
+        tables: data.len(),
+        proven_unchanged: reused.len(),
+        hashed: hashed.len(),
+        rows_hashed: hashed.values().map(|h| h.rows).sum(),
+        bytes_hashed: hashed.values().map(|h| h.bytes).sum(),
+        connections: clients.len(),
+        prove_ms,
+        hash_ms,
+        total_ms: t0.elapsed().as_millis() as u64,
+    };
+    tracing::debug!(?stats, "data fingerprint");
+    Ok(DataRun {
+        data,
+        proven: reused.keys().cloned().collect(),
+        stamp,
+        stats,
+    })
+}
+
+/// Tables whose identity, storage file and column list are those of `prev`, with built-in
+/// column types only (leaf tables and populated materialized views).
+fn proof_candidates(
+    catalog: &[CatalogTable],
+    prev: &Stamp,
+    only: Option<&[TableKey]>,
+) -> Vec<(CatalogTable, TableData)> {
+    catalog
+        .iter()
+        .filter(|t| only.is_none_or(|o| o.contains(&t.key())))
+        .filter(|t| t.relkind == "r" || (t.relkind == "m" && t.populated))
+        .filter(|t| t.builtin_types)
+        .filter_map(|t| {
+            let p = prev.tables.get(&t.key())?;
+            (p.oid == t.oid
+                && p.relfilenode == t.relfilenode
+                && p.relfilenode != 0
+                && p.descriptor == t.descriptor
+                && p.data.row_count >= 0
+                && p.data.content_sha256.is_some())
+            .then(|| (t.clone(), p.data.clone()))
+        })
+        .collect()
+}
+
+/// The proof query of one table: count and the youngest / oldest row version's age relative
+/// to the earlier snapshot's xmin, all in this connection's transaction.
+fn proof_sql(t: &CatalogTable, horizon32: u32) -> String {
+    format!(
+        "SELECT count(*), pg_catalog.min(pg_catalog.age(xmin)), pg_catalog.max(pg_catalog.age(xmin)), \
+         pg_catalog.age('{horizon32}'::xid) FROM ONLY {}",
+        t.quoted()
+    )
+}
+
+/// The candidates proven unchanged, with the data of `prev`.
+async fn prove_unchanged<'a>(
+    clients: &[&'a Client],
+    candidates: &[(CatalogTable, TableData)],
+    prev: Option<&Stamp>,
+) -> Result<BTreeMap<TableKey, TableData>> {
+    let Some(prev) = prev else {
+        return Ok(BTreeMap::new());
+    };
+    let horizon32 = (prev.horizon & 0xffff_ffff) as u32;
+    let queue = std::sync::Mutex::new(candidates.iter().collect::<std::collections::VecDeque<_>>());
+    let proven = std::sync::Mutex::new(BTreeMap::new());
+    let worker = |c: &'a Client| {
+        let (queue, proven) = (&queue, &proven);
+        async move {
+            loop {
+                let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+                let Some((t, before)) = next else {
+                    return Ok::<(), Error>(());
+                };
+                let row = c
+                    .query_one(&proof_sql(t, horizon32), &[])
+                    .await
+                    .map_err(|e| db_error("data", e))?;
+                let count: i64 = row.try_get(0).map_err(|e| db_error("data", e))?;
+                let min_age: Option<i32> = row.try_get(1).map_err(|e| db_error("data", e))?;
+                let max_age: Option<i32> = row.try_get(2).map_err(|e| db_error("data", e))?;
+                let horizon_age: i32 = row.try_get(3).map_err(|e| db_error("data", e))?;
+                if unchanged(before.row_count, count, min_age, max_age, horizon_age) {
+                    if let Ok(mut p) = proven.lock() {
+                        p.insert(t.key(), before.clone());
+                    }
+                }
+            }
+        }
+    };
+    futures_util::future::try_join_all(clients.iter().map(|c| worker(c))).await?;
+    Ok(proven.into_inner().unwrap_or_default())
+}
+
+/// The proof (module doc): same count, and every visible row version was created by a
+/// transaction that had ended before the earlier snapshot was taken (its xmin precedes that
+/// snapshot's xmin: `age(xmin) > age(horizon)`), none with a special xmin (`age = INT_MAX`).
+pub fn unchanged(
+    before: i64,
+    count: i64,
+    min_age: Option<i32>,
+    max_age: Option<i32>,
+    horizon_age: i32,
+) -> bool {
+    if count != before {
+        return false;
+    }
+    match (min_age, max_age) {
+        (None, None) => count == 0,
+        (Some(lo), Some(hi)) => lo > horizon_age && hi < i32::MAX && horizon_age >= 0,
+        _ => false,
+    }
+}
+
+/// Run the COPY jobs spread over `clients`; each result keyed by table.
+async fn run_copy_jobs<'a>(
+    clients: &[&'a Client],
+    jobs: &[CopyJob],
+) -> Result<BTreeMap<TableKey, crate::copyhash::TableDigest>> {
+    use futures_util::StreamExt;
+    let queue = std::sync::Mutex::new(jobs.iter().collect::<std::collections::VecDeque<_>>());
+    let done = std::sync::Mutex::new(BTreeMap::new());
+    let worker = |c: &'a Client| {
+        let (queue, done) = (&queue, &done);
+        async move {
+            loop {
+                let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+                let Some(job) = next else {
+                    return Ok::<(), Error>(());
+                };
+                let stream = c
+                    .copy_out(job.sql.as_str())
+                    .await
+                    .map_err(|e| db_error("data", e))?;
+                let mut stream = std::pin::pin!(stream);
+                let mut h = crate::copyhash::StreamHasher::new(1);
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk.map_err(|e| db_error("data", e))?;
+                    h.feed(&chunk).map_err(format_error)?;
+                }
+                let mut d = h.finish().map_err(format_error)?;
+                if let (Some(d), Ok(mut m)) = (d.pop(), done.lock()) {
+                    m.insert(job.key.clone(), d);
+                }
+            }
+        }
+    };
+    futures_util::future::try_join_all(clients.iter().map(|c| worker(c))).await?;
+    Ok(done.into_inner().unwrap_or_default())
+}
+
+pub(crate) fn format_error(e: crate::copyhash::FormatError) -> Error {
+    Error::internal("fingerprint_bad_stream", format!("Data fingerprint: {e}."))
 }
 
 /// Schema then data fingerprint (two snapshots; take it while nothing else writes).
@@ -312,6 +797,142 @@ pub async fn take(client: &Client) -> Result<Fingerprint> {
     let schema = schema(client).await?;
     let data = data(client).await?;
     Ok(Fingerprint { schema, data })
+}
+
+/// Schema then data fingerprint with helpers and an earlier stamp (see [`data_with`]).
+pub async fn take_with(
+    client: &Client,
+    helpers: &[Client],
+    prev: Option<&Stamp>,
+) -> Result<(Fingerprint, DataRun)> {
+    let schema = schema(client).await?;
+    let run = data_with(client, helpers, prev, None).await?;
+    Ok((
+        Fingerprint {
+            schema,
+            data: run.data.clone(),
+        },
+        run,
+    ))
+}
+
+/// `AsyncWrite` end of a `docker exec`: feeds psql's stdout (concatenated binary COPY
+/// streams) into the hasher.
+struct HashSink(crate::copyhash::StreamHasher);
+
+impl tokio::io::AsyncWrite for HashSink {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(
+            self.0
+                .feed(buf)
+                .map(|()| buf.len())
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        )
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+fn exec_failed(container: &str, what: &str, code: i64, stderr: &str) -> Error {
+    Error::check(
+        "fingerprint_failed",
+        format!(
+            "Taking the data fingerprint in {container} failed: {what} exited {code}: {}",
+            stderr.trim()
+        ),
+    )
+    .with_hint("Run as a superuser (or the owner of every object) on a reachable database.")
+}
+
+/// The data fingerprint computed inside a container: psql reads the catalog, then runs every
+/// COPY of the [`Plan`] in one transaction and writes the binary streams to stdout, which are
+/// hashed here as they arrive (same definition as [`data_with`]). With `snapshot`, both
+/// sessions import that exported snapshot (it must stay open meanwhile); `env` is added to
+/// psql's environment (e.g. `PGOPTIONS=-c default_transaction_read_only=on`).
+pub async fn data_via_exec(
+    docker: &bollard::Docker,
+    container: &str,
+    user: &str,
+    db: &str,
+    snapshot: Option<&str>,
+    env: &[String],
+) -> Result<DataFingerprint> {
+    let begin = match snapshot {
+        Some(id) => {
+            if !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+                return Err(Error::internal(
+                    "fingerprint_bad_snapshot",
+                    format!("not a snapshot id: {id:?}"),
+                ));
+            }
+            format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSET TRANSACTION SNAPSHOT '{id}';\n{DATA_TX};\n"
+            )
+        }
+        None => format!("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n{DATA_TX};\n"),
+    };
+    let script = format!("{begin}{TABLES_SQL};\nCOMMIT;\n");
+    let cmd = crate::container::psql_script(user, db, &["-tA"]);
+    let mut out = Vec::new();
+    let (code, err) = crate::container::exec_in(
+        docker,
+        container,
+        &cmd,
+        env,
+        Some(std::io::Cursor::new(script.into_bytes())),
+        &mut out,
+    )
+    .await?;
+    if code != 0 {
+        return Err(exec_failed(container, "psql (catalog)", code, &err));
+    }
+    let lines: Vec<String> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let plan = Plan::new(parse_catalog(&lines)?, None, &BTreeMap::new());
+    let mut script = begin;
+    for j in &plan.jobs {
+        script.push_str(&j.sql);
+        script.push_str(";\n");
+    }
+    script.push_str("COMMIT;\n");
+    let mut sink = HashSink(crate::copyhash::StreamHasher::new(plan.jobs.len()));
+    let cmd = crate::container::psql_script(user, db, &[]);
+    let (code, err) = crate::container::exec_in(
+        docker,
+        container,
+        &cmd,
+        env,
+        Some(std::io::Cursor::new(script.into_bytes())),
+        &mut sink,
+    )
+    .await?;
+    if code != 0 {
+        return Err(exec_failed(container, "psql (COPY)", code, &err));
+    }
+    let digests = sink.0.finish().map_err(format_error)?;
+    let hashed: BTreeMap<TableKey, crate::copyhash::TableDigest> = plan
+        .jobs
+        .iter()
+        .map(|j| j.key.clone())
+        .zip(digests)
+        .collect();
+    plan.assemble(&BTreeMap::new(), &hashed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,7 +1199,7 @@ mod tests {
     #[test]
     fn embedded_sql_is_present() {
         assert!(SCHEMA_SQL.contains("schema fingerprint requires search_path"));
-        assert!(DATA_SQL.contains("data fingerprint requires"));
+        assert!(TABLES_SQL.contains("row_to_json"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod checksum;
 pub mod closure;
 pub mod console;
 pub mod container;
+pub mod copyhash;
 pub mod docker;
 pub mod dumpinfo;
 pub mod envs;
