@@ -4,7 +4,8 @@
 //! Consistency: one psql session in the source container opens a `REPEATABLE READ READ ONLY`
 //! transaction and exports its snapshot; both pg_dump runs import that snapshot
 //! (`--snapshot`) while the transaction stays open, and the exact row counts run inside the
-//! same transaction before it commits. Dump, schema and counts therefore describe the same
+//! same transaction before it commits; the content hashes (`fingerprint::data_via_exec`)
+//! import it too. Dump, schema, counts and content hashes therefore describe the same
 //! instant of the database, however busy it is. Every session is read-only.
 
 use std::path::{Path, PathBuf};
@@ -44,6 +45,9 @@ pub struct BackupOptions {
     pub out: PathBuf,
     /// Suffix of the file names (`directus_full_<stamp>.dump`); default: UTC time.
     pub stamp: Option<String>,
+    /// Also write every table's content hash (`directus_content_<stamp>.json`) in the same
+    /// snapshot (`--no-content-hashes` turns it off).
+    pub content_hashes: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +63,8 @@ pub struct BackupResult {
     pub dump: String,
     pub schema: String,
     pub rowcounts: String,
+    /// The content-hash file, unless `--no-content-hashes`.
+    pub content: Option<String>,
     pub files: Vec<BackupFile>,
 }
 
@@ -373,6 +379,39 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
         Ok(v) => v,
         Err(e) => return Err(session.abort(e).await),
     };
+    // Content hashes: a third session imports the snapshot and streams every table's binary
+    // COPY out through docker exec, hashed as it arrives (the scenarios' data fingerprint).
+    let content = format!("directus_content_{stamp}.json");
+    if o.content_hashes {
+        let t = std::time::Instant::now();
+        let hashed = crate::fingerprint::data_via_exec(
+            docker,
+            &o.source,
+            user,
+            db,
+            Some(&snap.id),
+            &[READ_ONLY.to_string()],
+        )
+        .await;
+        let fp = match hashed {
+            Ok(fp) => fp,
+            Err(e) => return Err(session.abort(e).await),
+        };
+        let file = crate::fingerprint::ContentFile::from_data(&fp);
+        if let Err(e) =
+            crate::fsutil::write_atomic(&stage.path().join(&content), file.render().as_bytes())
+        {
+            return Err(session.abort(e).await);
+        }
+        log_text.push_str(&format!(
+            "# content hashes: {} tables, binary COPY of each in snapshot {} ({}; {} ms)\n",
+            fp.len(),
+            snap.id,
+            crate::copyhash::DEFINITION,
+            t.elapsed().as_millis()
+        ));
+        tracing::info!(source = %o.source, snapshot = %snap.id, tables = fp.len(), "content hashes taken in the exported snapshot");
+    }
     let sent = match session.send(&exact_counts_statements()).await {
         Ok(()) => session.send("COMMIT;\n").await,
         Err(e) => Err(e),
@@ -399,7 +438,10 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
     tracing::info!(source = %o.source, snapshot = %snap.id, tables = rc.counts.len(), "row counts taken in the exported snapshot");
     crate::fsutil::write_atomic(&stage.path().join(&counts), rc.render().as_bytes())?;
     crate::fsutil::write_atomic(&stage.path().join(&log), log_text.as_bytes())?;
-    let names = vec![dump.clone(), schema.clone(), counts.clone(), log.clone()];
+    let mut names = vec![dump.clone(), schema.clone(), counts.clone(), log.clone()];
+    if o.content_hashes {
+        names.push(content.clone());
+    }
     crate::checksum::write_sums(stage.path(), &names)?;
     // Move into place: data files first, SHA256SUMS last.
     let mut files = Vec::new();
@@ -423,6 +465,7 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
         dump,
         schema,
         rowcounts: counts,
+        content: o.content_hashes.then_some(content),
         files,
     })
 }

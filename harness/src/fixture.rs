@@ -93,6 +93,7 @@ pub async fn build(
             user: DB_USER.into(),
             out: out.to_path_buf(),
             stamp: Some(stamp),
+            content_hashes: true,
         },
     )
     .await;

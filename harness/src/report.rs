@@ -122,6 +122,9 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
             }
         ));
     }
+    if let Some(c) = &r.content {
+        s.push_str(&crate::report::content_markdown(c));
+    }
     if !r.notes.is_empty() {
         s.push_str("\n## Notes\n\n");
         for n in &r.notes {
@@ -139,4 +142,16 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
 
 fn opt(v: Option<i64>) -> String {
     v.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// The content-proof section of the restore-test report.
+pub fn content_markdown(c: &crate::restore::ContentProof) -> String {
+    let mut s = format!(
+        "\n## Content proof\n\ncontent identical: {} of {} tables (against {}, {} ms)\n",
+        c.tables_identical, c.tables_expected, c.file, c.ms
+    );
+    for d in &c.differing {
+        s.push_str(&format!("- differs: {d}\n"));
+    }
+    s
 }

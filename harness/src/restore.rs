@@ -296,6 +296,8 @@ pub struct RestoreTestOptions {
     pub dump: PathBuf,
     pub sums: PathBuf,
     pub rowcounts: Option<PathBuf>,
+    /// Content-hash file to prove the restored rows with ([`resolve_content`]).
+    pub content: Option<PathBuf>,
     pub image: Option<String>,
     /// Keep the container afterwards (`--keep`: labelled kept, no published port).
     pub keep: bool,
@@ -367,6 +369,8 @@ pub struct RestoreTestReport {
     pub settings: Vec<(String, String)>,
     pub restore: Option<RestoreOutcome>,
     pub smoke: Option<SmokeOutcome>,
+    /// Content proof, when the backup set has content hashes ([`content_proof`]).
+    pub content: Option<ContentProof>,
     pub notes: Vec<String>,
     pub kept: Option<Kept>,
     pub run_id: String,
@@ -391,6 +395,7 @@ pub fn preflight_inputs(
             verified.push(checksum::verify_listed(rc, &o.sums, &entries)?);
         }
     }
+    resolve_content(o)?;
     let info = dumpinfo::inspect(&o.dump)?;
     let counts = match &o.rowcounts {
         Some(p) => Some(RowCounts::parse_file(p)?),
@@ -423,6 +428,7 @@ pub async fn restore_test_verified(
     let total = started;
     let mut timings = Timings::default();
     let (info, verified, expected) = inputs;
+    let content = resolve_content(o)?;
     timings.verify_ms = started.elapsed().as_millis();
     let image = crate::image::resolve(docker, o.image.as_deref()).await?;
     let t = Instant::now();
@@ -471,6 +477,7 @@ pub async fn restore_test_verified(
         settings: spec.settings.clone(),
         restore: None,
         smoke: None,
+        content: None,
         notes: Vec::new(),
         kept: None,
         run_id: run.run_id.clone(),
@@ -530,6 +537,29 @@ pub async fn restore_test_verified(
         }
         report.smoke = Some(sm);
     }
+    if restored_ok {
+        if let Some((path, file, note)) = content {
+            report.notes.extend(note);
+            let proof = content_proof(&pg, &path, &file).await?;
+            if !proof.passed {
+                let why = format!(
+                    "content differs from the backup: {}",
+                    proof.differing.join("; ")
+                );
+                if report.verdict == "pass" {
+                    report.stopped_at = Some("content".into());
+                    report.reason = Some(why);
+                } else {
+                    report.reason = Some(format!(
+                        "{}; {why}",
+                        report.reason.take().unwrap_or_default()
+                    ));
+                }
+                report.verdict = "fail".into();
+            }
+            report.content = Some(proof);
+        }
+    }
     let t = Instant::now();
     let keep = keep_as
         .as_ref()
@@ -559,6 +589,116 @@ pub async fn restore_test_verified(
     timings.total_ms = total.elapsed().as_millis();
     report.timings = timings;
     Ok(report)
+}
+
+/// The content proof of a restore (HB-08 "unchanged rows"): every table's row count and
+/// content hash in the restored database against the backup's content-hash file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ContentProof {
+    /// The content-hash file compared with.
+    pub file: String,
+    pub tables_expected: usize,
+    pub tables_identical: usize,
+    /// One line per table that differs, is missing or was not in the backup.
+    pub differing: Vec<String>,
+    pub passed: bool,
+    pub ms: u128,
+}
+
+/// The content-hash file of this restore test and its checksum verdict: `--content`, else the
+/// `*_content_<stamp>.json` next to the dump when SHA256SUMS lists it. A listed file must
+/// match its digest (`checksum_mismatch`); an explicit file that is not listed is used with a
+/// note.
+pub fn resolve_content(
+    o: &RestoreTestOptions,
+) -> Result<Option<(PathBuf, crate::fingerprint::ContentFile, Option<String>)>> {
+    let entries = checksum::parse_sums(&o.sums)?;
+    let listed = |p: &Path| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        entries.iter().any(|e| e.name == name)
+    };
+    let path = match &o.content {
+        Some(p) => p.clone(),
+        None => {
+            let dir = o.dump.parent().unwrap_or(Path::new("."));
+            let name = o
+                .dump
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let derived = name
+                .strip_suffix(".dump")
+                .and_then(|stem| stem.split_once("_full_"))
+                .map(|(prefix, stamp)| dir.join(format!("{prefix}_content_{stamp}.json")));
+            match derived {
+                Some(p) if p.is_file() && listed(&p) => p,
+                _ => return Ok(None),
+            }
+        }
+    };
+    let note = if listed(&path) {
+        checksum::verify_listed(&path, &o.sums, &entries)?;
+        None
+    } else {
+        Some(format!(
+            "content-hash file {} is not listed in {}: used, but its checksum was not verified",
+            path.display(),
+            o.sums.display()
+        ))
+    };
+    let file = crate::fingerprint::ContentFile::read(&path)?;
+    Ok(Some((path, file, note)))
+}
+
+/// Hash every table of the restored database inside its container (the scenarios' data
+/// fingerprint, over `docker exec`) and compare with `expected`.
+pub async fn content_proof(
+    pg: &PgContainer,
+    path: &Path,
+    expected: &crate::fingerprint::ContentFile,
+) -> Result<ContentProof> {
+    let t = Instant::now();
+    let restored =
+        crate::fingerprint::data_via_exec(pg.docker(), &pg.name, DB_USER, DB_NAME, None, &[])
+            .await?;
+    let want = expected.data();
+    let diff = crate::fingerprint::diff_data(&want, &restored);
+    let differing: Vec<String> = diff
+        .iter()
+        .map(|d| match d.kind {
+            crate::fingerprint::ChangeKind::Removed => {
+                format!(
+                    "{}.{}: absent from the restored database",
+                    d.schema, d.table
+                )
+            }
+            crate::fingerprint::ChangeKind::Added => {
+                format!(
+                    "{}.{}: restored but not in the backup's content hashes",
+                    d.schema, d.table
+                )
+            }
+            crate::fingerprint::ChangeKind::Changed => {
+                d.to_string().trim_start_matches("~ table ").to_string()
+            }
+        })
+        .collect();
+    let identical = want
+        .tables
+        .iter()
+        .filter(|(k, v)| restored.tables.get(*k) == Some(*v))
+        .count();
+    Ok(ContentProof {
+        file: path.display().to_string(),
+        tables_expected: want.len(),
+        tables_identical: identical,
+        passed: differing.is_empty(),
+        differing,
+        ms: t.elapsed().as_millis(),
+    })
 }
 
 fn first_line(s: &str) -> String {

@@ -61,6 +61,9 @@ enum Cmd {
         /// Output directory (the files appear only when all are complete).
         #[arg(long)]
         out: PathBuf,
+        /// Do not write the per-table content hashes (directus_content_<stamp>.json).
+        #[arg(long)]
+        no_content_hashes: bool,
     },
     /// Verify a dump against SHA256SUMS, restore it into a fresh PostgreSQL 16 container and smoke-test it.
     #[command(
@@ -76,6 +79,10 @@ enum Cmd {
         /// Row-count snapshot (*.psv) to compare with.
         #[arg(long)]
         rowcounts: Option<PathBuf>,
+        /// Content hashes written by `dryrun backup` to compare every restored table with
+        /// (default: the `*_content_<stamp>.json` next to the dump when SHA256SUMS lists it).
+        #[arg(long)]
+        content: Option<PathBuf>,
         /// Directory for restore-test.json and restore-test.md.
         #[arg(long)]
         report: Option<PathBuf>,
@@ -277,6 +284,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             db,
             user,
             out,
+            no_content_hashes,
         } => {
             let docker = harness::docker::connect().await?;
             let r = harness::backup::backup(
@@ -287,6 +295,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
                     user,
                     out,
                     stamp: None,
+                    content_hashes: !no_content_hashes,
                 },
             )
             .await?;
@@ -304,6 +313,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             dump,
             sums,
             rowcounts,
+            content,
             report,
             keep,
             jobs,
@@ -314,6 +324,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
                 dump,
                 sums,
                 rowcounts,
+                content,
                 image,
                 keep,
                 keep_as: None,
@@ -501,6 +512,7 @@ async fn env_cmd(cmd: EnvCmd) -> Result<u8> {
                 dump,
                 sums,
                 rowcounts,
+                content: None,
                 image,
                 keep: false,
                 keep_as: None,

@@ -315,6 +315,7 @@ impl Suite {
             dump: d.dump.clone(),
             sums: d.sums.clone(),
             rowcounts: Some(d.rowcounts.clone()),
+            content: None,
             image: Some(self.image.reference.clone()),
             keep: false,
             keep_as: None,
@@ -392,6 +393,9 @@ struct Ctx<'a> {
     /// Fingerprint of the database as it is now, while no step that may write has run since
     /// it was taken (snapshot, compare and approvals only read); `None` once one has.
     current: Option<Fingerprint>,
+    /// Stamp of the last data fingerprint taken of this scenario's database: the next one
+    /// takes over every table it proves unchanged since (`fingerprint` module doc).
+    stamp: Option<fingerprint::Stamp>,
     /// The database is still an untouched clone of the baseline.
     pristine: bool,
     obs: Vec<Value>,
@@ -404,6 +408,10 @@ type StepResult = std::result::Result<Value, String>;
 fn err_text(e: &Error) -> String {
     format!("[{}] {}", e.kind, e.message)
 }
+
+/// Extra connections of a data fingerprint (besides the scenario's own): scenarios already
+/// run several at a time on 2 cores, so one helper is enough to keep the server busy.
+const FINGERPRINT_HELPERS: usize = 1;
 
 /// What the report says of an own server's settings: the image's durable defaults.
 fn durable_settings() -> Vec<(String, String)> {
@@ -463,6 +471,7 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         extra: Extra::default(),
         role: format!("scenario-{}", sc.id.to_lowercase()),
         current: None,
+        stamp: None,
         pristine: false,
     };
     let mut failure: Option<(usize, String)> = None;
@@ -697,9 +706,26 @@ impl Ctx<'_> {
                 return Ok(fp.clone());
             }
         }
-        let fp = fingerprint::take(self.client()?)
+        let cfg = self.config().map_err(|e| err_text(&e))?;
+        let helpers = fingerprint::connect_helpers(&cfg, FINGERPRINT_HELPERS)
             .await
             .map_err(|e| err_text(&e))?;
+        let (fp, run) = fingerprint::take_with(self.client()?, &helpers, self.stamp.as_ref())
+            .await
+            .map_err(|e| err_text(&e))?;
+        tracing::info!(
+            scenario = %self.file.scenario.id,
+            tables = run.stats.tables,
+            proven_unchanged = run.stats.proven_unchanged,
+            hashed = run.stats.hashed,
+            rows_hashed = run.stats.rows_hashed,
+            bytes_hashed = run.stats.bytes_hashed,
+            prove_ms = run.stats.prove_ms,
+            hash_ms = run.stats.hash_ms,
+            total_ms = run.stats.total_ms,
+            "data fingerprint"
+        );
+        self.stamp = Some(run.stamp);
         if quiet {
             if self.pristine {
                 let _ = self.suite.pristine.set(fp.clone());
