@@ -462,6 +462,54 @@ pub struct Stamp {
     pub tables: BTreeMap<TableKey, TableStamp>,
 }
 
+impl Stamp {
+    /// The stamp of an untouched clone of the same template, re-targeted at another clone
+    /// `database` (`datname/oid`) created by `CREATE DATABASE … TEMPLATE` after `horizon` (the
+    /// xmin of a snapshot taken just before that CREATE DATABASE). Sound because the template
+    /// no longer changes: the new clone starts as a byte copy of it (same relfilenodes, same
+    /// xmins, same rows as the untouched clone this stamp was taken in), and every row version
+    /// written in the new clone afterwards has an xid at or above `horizon`. So a table of the
+    /// new clone passing the proof with `horizon` holds exactly the template's rows.
+    pub fn for_clone(&self, database: String, horizon: u64) -> Stamp {
+        Stamp {
+            database,
+            horizon,
+            tables: self.tables.clone(),
+        }
+    }
+}
+
+/// `datname/oid` of the connected database, as a [`Stamp`] records it.
+pub async fn database_id(client: &Client) -> Result<String> {
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.current_database()::text || '/' || \
+             (SELECT d.oid::text FROM pg_catalog.pg_database AS d WHERE d.datname = pg_catalog.current_database())",
+            &[],
+        )
+        .await
+        .map_err(|e| db_error("data", e))?;
+    row.try_get(0).map_err(|e| db_error("data", e))
+}
+
+/// xmin of a fresh snapshot (64-bit): every transaction below it has ended.
+pub async fn snapshot_xmin(client: &Client) -> Result<u64> {
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text",
+            &[],
+        )
+        .await
+        .map_err(|e| db_error("data", e))?;
+    let s: String = row.try_get(0).map_err(|e| db_error("data", e))?;
+    s.parse().map_err(|_| {
+        Error::internal(
+            "fingerprint_bad_row",
+            format!("snapshot xmin {s:?} is not an integer"),
+        )
+    })
+}
+
 /// One table as a [`Stamp`] saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableStamp {

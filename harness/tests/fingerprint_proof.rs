@@ -220,3 +220,65 @@ async fn every_change_is_seen_and_untouched_tables_are_proven() {
     drop(c);
     pg.remove().await.expect("remove");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clone_proves_its_tables_against_an_untouched_sibling() {
+    let (docker, image) = docker_and_image().await;
+    let run = RunIdentity::new();
+    let _sweep = SweepOnDrop {
+        docker: docker.clone(),
+        run_id: run.run_id.clone(),
+    };
+    let pg = PgContainer::start(&docker, &run, &PgSpec::new(&image, "test-fingerprint"))
+        .await
+        .unwrap_or_else(|e| panic!("start: {}", e.report()));
+    let admin = pg.connect("postgres").await.expect("connect");
+    let tpl = pg.connect(DB_NAME).await.expect("connect");
+    tpl.batch_execute(
+        "CREATE TABLE a (id int PRIMARY KEY, v text); INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 100) g;
+         CREATE TABLE b (id int PRIMARY KEY, v text); INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 100) g;",
+    )
+    .await
+    .expect("template tables");
+    drop(tpl);
+    // c1: the untouched clone whose fingerprint every clone shares
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE c1 TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
+        ))
+        .await
+        .expect("c1");
+    let c1 = pg.connect("c1").await.expect("c1");
+    let pristine = incremental(&c1, &[], None).await;
+    // c2 is written BEFORE its stamp exists, then fingerprinted with c1's re-targeted stamp
+    let horizon = fingerprint::snapshot_xmin(&admin).await.expect("horizon");
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE c2 TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
+        ))
+        .await
+        .expect("c2");
+    let c2 = pg.connect("c2").await.expect("c2");
+    c2.batch_execute("DELETE FROM b WHERE id = 1; INSERT INTO b VALUES (1000, 'other')")
+        .await
+        .expect("change b");
+    let db = fingerprint::database_id(&c2).await.expect("db id");
+    let stamp = pristine.stamp.for_clone(db, horizon);
+    let inc = incremental(&c2, &[], Some(&stamp)).await;
+    let now = full(&c2).await;
+    assert_eq!(
+        inc.data, now,
+        "clone fingerprint differs from the full hash"
+    );
+    assert!(inc.proven.contains(&key("public.a")), "{:?}", inc.proven);
+    assert!(!inc.proven.contains(&key("public.b")), "{:?}", inc.proven);
+    assert_ne!(
+        now.tables[&key("public.b")],
+        pristine.data.tables[&key("public.b")]
+    );
+    // the untargeted stamp of c1 is refused in c2 (another database)
+    let other = incremental(&c2, &[], Some(&pristine.stamp)).await;
+    assert!(other.proven.is_empty());
+    drop((c1, c2, admin));
+    pg.remove().await.expect("remove");
+}

@@ -144,6 +144,8 @@ pub struct Suite {
     seed: tokio::sync::OnceCell<Arc<Seed>>,
     /// Fingerprint of an untouched clone (every clone of the run starts identical to it).
     pristine: tokio::sync::OnceCell<Fingerprint>,
+    /// Stamp of that fingerprint: clones prove their tables against it (`Stamp::for_clone`).
+    pristine_stamp: tokio::sync::OnceCell<fingerprint::Stamp>,
     /// Set when the run holds a scenario that starts from the seed: the copy is then taken
     /// before the first clone database exists (so it holds the restored database only).
     seed_wanted: AtomicBool,
@@ -172,6 +174,7 @@ impl Suite {
             pristine: tokio::sync::OnceCell::new(),
             seed_wanted: AtomicBool::new(false),
             clone_lock: tokio::sync::Mutex::new(()),
+            pristine_stamp: tokio::sync::OnceCell::new(),
             keys: key_store(),
         }
     }
@@ -396,6 +399,8 @@ struct Ctx<'a> {
     /// Stamp of the last data fingerprint taken of this scenario's database: the next one
     /// takes over every table it proves unchanged since (`fingerprint` module doc).
     stamp: Option<fingerprint::Stamp>,
+    /// For a clone: xmin of a snapshot taken just before its CREATE DATABASE.
+    clone_horizon: Option<u64>,
     /// The database is still an untouched clone of the baseline.
     pristine: bool,
     obs: Vec<Value>,
@@ -472,6 +477,7 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         role: format!("scenario-{}", sc.id.to_lowercase()),
         current: None,
         stamp: None,
+        clone_horizon: None,
         pristine: false,
     };
     let mut failure: Option<(usize, String)> = None;
@@ -586,6 +592,7 @@ impl Ctx<'_> {
                 {
                     let _g = self.suite.clone_lock.lock().await;
                     let admin = b.pg.connect("postgres").await?;
+                    self.clone_horizon = Some(fingerprint::snapshot_xmin(&admin).await?);
                     admin
                         .batch_execute(&format!(
                             "CREATE DATABASE \"{name}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
@@ -710,6 +717,14 @@ impl Ctx<'_> {
         let helpers = fingerprint::connect_helpers(&cfg, FINGERPRINT_HELPERS)
             .await
             .map_err(|e| err_text(&e))?;
+        if self.stamp.is_none() {
+            if let (Some(h), Some(p)) = (self.clone_horizon, self.suite.pristine_stamp.get()) {
+                let db = fingerprint::database_id(self.client()?)
+                    .await
+                    .map_err(|e| err_text(&e))?;
+                self.stamp = Some(p.for_clone(db, h));
+            }
+        }
         let (fp, run) = fingerprint::take_with(self.client()?, &helpers, self.stamp.as_ref())
             .await
             .map_err(|e| err_text(&e))?;
@@ -725,11 +740,12 @@ impl Ctx<'_> {
             total_ms = run.stats.total_ms,
             "data fingerprint"
         );
+        if quiet && self.pristine {
+            let _ = self.suite.pristine.set(fp.clone());
+            let _ = self.suite.pristine_stamp.set(run.stamp.clone());
+        }
         self.stamp = Some(run.stamp);
         if quiet {
-            if self.pristine {
-                let _ = self.suite.pristine.set(fp.clone());
-            }
             self.current = Some(fp.clone());
         }
         Ok(fp)
