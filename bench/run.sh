@@ -10,7 +10,8 @@
 #      (-j 2 fast settings, --durable -j 2, -j 1);
 #   4. CREATE DATABASE … TEMPLATE … STRATEGY FILE_COPY vs one restore, at production scale;
 #   5. peak RSS of the harness (/usr/bin/time -v);
-#   6. optional (NEXTEST=1): the scenario suite split in two with cargo nextest --partition.
+#   6. optional (NEXTEST=1): the scenario suite split in two with cargo nextest --partition;
+#   7. the data fingerprint vs the binary COPY floor, full and "unchanged" proof, both fixtures.
 #
 # Scripting the docker CLI is right here: the manual method is what is being compared. The
 # harness itself never uses the CLI. The manual method publishes no port; nothing connects
@@ -122,7 +123,7 @@ prepare() {
   [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) is required for peak RSS"
   log "building the release binary"
   BUILD_TREE=$(tree_state)
-  cargo build --release -q -p dryrun-harness --bin dryrun
+  cargo build --release -q -p dryrun-harness --bin dryrun --example fingerprint_bench
   if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
     log "image $IMAGE missing: dryrun image (offline build, never a pull)"
     env -u PG_IMAGE "$DRYRUN" image >&2
@@ -505,6 +506,29 @@ report() {
   echo
 }
 
+# 7. The data fingerprint vs the binary COPY floor (harness/examples/fingerprint_bench.rs: its
+#    own container, restored -j 2, fast settings), on both fixtures, with peak RSS.
+measure_fingerprint() {
+  local name=$1 dump=$2
+  log "data fingerprint: $name"
+  /usr/bin/time -v -o "$WORK/fp-$name.time" "$ROOT/target/release/examples/fingerprint_bench" "$dump" 3 \
+    >"$WORK/fp-$name.md" 2>"$WORK/fp-$name.err" || die "fingerprint_bench $name failed: $(tail -3 "$WORK/fp-$name.err")"
+}
+
+fingerprint_section() {
+  echo
+  echo "## Data fingerprint (binary COPY hashed in Rust) vs the binary COPY floor"
+  echo
+  for n in fixture prod; do
+    echo "### $n ($(case $n in fixture) echo bundled;; prod) echo production scale;; esac)"
+    echo
+    cat "$WORK/fp-$n.md"
+    echo
+    echo "Peak RSS of fingerprint_bench: $(awk -F': ' '/Maximum resident/ { printf "%.1f", $2 / 1024 }' "$WORK/fp-$n.time") MiB."
+    echo
+  done
+}
+
 # The nextest section: measured now (NEXTEST=1) or carried over from the previous BENCHMARKS.md.
 nextest_or_previous() {
   if [ "$NEXTEST" != 0 ]; then
@@ -529,9 +553,11 @@ main() {
   measure_restore durable --durable -j 2
   measure_restore j1 -j 1
   measure_clone
+  measure_fingerprint fixture "$FIX_DUMP"
+  measure_fingerprint prod "$PROD_DUMP"
   [ "$NEXTEST" = 0 ] || measure_nextest
   stop_sampler
-  { report; nextest_or_previous; } >"$WORK/report.md"
+  { report; fingerprint_section; nextest_or_previous; } >"$WORK/report.md"
   cat "$WORK/report.md"
   cp "$WORK/report.md" "$OUT"
   log "written $OUT"
