@@ -44,9 +44,12 @@ enum Cmd {
         db: String,
         #[arg(long, default_value = "directus")]
         user: String,
-        /// Output directory.
+        /// Output directory (refused if it already holds a backup set, unless --force).
         #[arg(long)]
         out: PathBuf,
+        /// Write into a folder that already holds a backup set (replaces its SHA256SUMS).
+        #[arg(long)]
+        force: bool,
     },
     /// Verify a dump against SHA256SUMS, restore it into a fresh PostgreSQL 16 container and smoke-test it.
     RestoreTest {
@@ -56,9 +59,14 @@ enum Cmd {
         /// SHA256SUMS listing the dump.
         #[arg(long)]
         sums: PathBuf,
-        /// Row-count snapshot (*.psv) to compare with.
+        /// Row-count snapshot (*.psv) to compare with: `# exact` (as `backup` writes it), `# estimate`,
+        /// or headerless (the operations team's n_live_tup output, read as estimates).
         #[arg(long)]
         rowcounts: Option<PathBuf>,
+        /// Smoke checks: a checks YAML file, or `counts` for the generic checks only
+        /// (checksums, clean restore, table set and counts). Default: the bundled checks/hb08.yaml.
+        #[arg(long, value_name = "FILE|counts", value_parser = harness::checks::ChecksChoice::parse_arg)]
+        checks: Option<harness::checks::ChecksChoice>,
         /// Directory for restore-test.json and restore-test.md.
         #[arg(long)]
         report: Option<PathBuf>,
@@ -84,8 +92,12 @@ enum Cmd {
         /// Scale factor: 1 is the committed fixture; 30 gives a production-sized dump (about 68 MB).
         #[arg(long, default_value_t = 1)]
         scale: u32,
-        #[arg(long, default_value = "fixtures")]
+        /// Output directory (required: the committed `fixtures/` is never written by default).
+        #[arg(long)]
         out: PathBuf,
+        /// Write into a folder that already holds a backup set (e.g. `--out fixtures --force`).
+        #[arg(long)]
+        force: bool,
         #[arg(long, env = "PG_IMAGE")]
         image: Option<String>,
     },
@@ -106,6 +118,10 @@ enum Cmd {
         /// `dryrun backup` or `dryrun fixture --scale 30` write it) instead of `fixtures/`.
         #[arg(long)]
         fixtures: Option<PathBuf>,
+        /// P0 plan folder shaped like migrations/p0 (plan.yaml + deploy/verify/revert), the same
+        /// as P0_PLAN_DIR; default: the built-in migrations/p0.
+        #[arg(long, value_name = "DIR")]
+        plan: Option<PathBuf>,
         /// Run in this persistent environment (`dryrun env up`): clone scenarios are databases
         /// made from its `directus` database, own servers start on a copy of its data, and its
         /// baseline is fingerprinted before and after (never written). The backup set
@@ -151,6 +167,10 @@ enum EnvCmd {
         /// Row-count snapshot (*.psv) to compare with.
         #[arg(long)]
         rowcounts: Option<PathBuf>,
+        /// Smoke checks: a checks YAML file, or `counts` for the generic checks only.
+        /// Default: the bundled checks/hb08.yaml.
+        #[arg(long, value_name = "FILE|counts", value_parser = harness::checks::ChecksChoice::parse_arg)]
+        checks: Option<harness::checks::ChecksChoice>,
         /// Name of the environment and its container (default pg-dry-run-hb05-<UTC time>).
         #[arg(long)]
         name: Option<String>,
@@ -221,7 +241,9 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             db,
             user,
             out,
+            force,
         } => {
+            harness::backup::check_out_dir(&out, force)?;
             let docker = harness::docker::connect().await?;
             let r = harness::backup::backup(
                 &docker,
@@ -231,6 +253,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                     user,
                     out,
                     stamp: None,
+                    force,
                 },
             )
             .await?;
@@ -253,6 +276,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             jobs,
             durable,
             image,
+            checks,
         } => {
             let opts = harness::restore::RestoreTestOptions {
                 dump,
@@ -264,10 +288,16 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                 jobs,
                 durable,
                 role: "restore-test".into(),
+                checks: checks.unwrap_or(harness::checks::ChecksChoice::Bundled),
             };
             // Inputs are verified before the engine is even contacted.
             let started = std::time::Instant::now();
             let inputs = harness::restore::preflight_inputs(&opts)?;
+            if let Some(p) = &opts.rowcounts {
+                if inputs.counts.as_ref().is_some_and(|c| !c.kind_stated) {
+                    eprintln!("note: {}", harness::rowcounts::headerless_note(p));
+                }
+            }
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();
             let _ = harness::docker::sweep(&docker, None, false).await;
@@ -308,8 +338,10 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             seed,
             scale,
             out,
+            force,
             image,
         } => {
+            harness::backup::check_out_dir(&out, force)?;
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();
             let img = harness::image::resolve(&docker, image.as_deref()).await?;
@@ -317,7 +349,15 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                 std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
             let r = with_interrupt(
                 &run,
-                harness::fixture::build(&docker, &run, &img.reference, &repo, seed, scale, &out),
+                harness::fixture::build(
+                    &docker,
+                    &run,
+                    &img.reference,
+                    &repo,
+                    fixture_gen::Options { seed, scale },
+                    &out,
+                    force,
+                ),
             )
             .await?;
             for f in &r.files {
@@ -337,6 +377,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
             parallel,
             fixtures,
             env,
+            plan,
         } => {
             let repo =
                 std::env::current_dir().map_err(|e| Error::internal("cwd", e.to_string()))?;
@@ -350,6 +391,7 @@ async fn dispatch(cmd: Cmd) -> Result<u8> {
                 fixtures,
                 run: run.clone(),
                 env,
+                plan,
             };
             let r = with_interrupt(&run, harness::closure::run(&opts)).await?;
             let a = r
@@ -443,6 +485,7 @@ async fn env_cmd(cmd: EnvCmd) -> Result<u8> {
             dump,
             sums,
             rowcounts,
+            checks,
             name,
             report,
             jobs,
@@ -460,6 +503,7 @@ async fn env_cmd(cmd: EnvCmd) -> Result<u8> {
                 jobs,
                 durable: true,
                 role: harness::envs::ROLE.into(),
+                checks: checks.unwrap_or(harness::checks::ChecksChoice::Bundled),
             };
             // Inputs are verified before the engine is even contacted.
             let started = std::time::Instant::now();
