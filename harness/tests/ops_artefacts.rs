@@ -32,6 +32,17 @@ fn sets() -> &'static Sets {
     static SETS: OnceLock<Sets> = OnceLock::new();
     SETS.get_or_init(|| {
         let base = base();
+        // Folders of earlier runs whose process is gone (each run keeps its own while it lives).
+        if let Ok(rd) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = n.strip_prefix("ops-artefacts-") {
+                    if !Path::new("/proc").join(pid).exists() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+        }
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
         let src = SourceDb::start();
