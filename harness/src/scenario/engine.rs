@@ -321,6 +321,7 @@ impl Suite {
             jobs: self.jobs,
             durable: false,
             role: role.to_string(),
+            checks: crate::checks::ChecksChoice::Bundled,
         }
     }
 }
@@ -853,6 +854,14 @@ impl Ctx<'_> {
         std::fs::copy(&src.dump, &dump).map_err(io)?;
         std::fs::copy(&src.sums, &sums).map_err(io)?;
         std::fs::copy(&src.rowcounts, &rc).map_err(io)?;
+        // The other files the sums list (schema, log) come along, as a DBA copies a backup set.
+        let src_dir = src.sums.parent().unwrap_or(Path::new("."));
+        for e in crate::checksum::parse_sums(&src.sums).map_err(|e| err_text(&e))? {
+            let (from, to) = (src_dir.join(&e.file), dir.join(&e.file));
+            if from.is_file() && !to.exists() {
+                std::fs::copy(&from, &to).map_err(io)?;
+            }
+        }
         let mut recompute = Vec::new();
         match p.mutate {
             Mutation::None => {}
@@ -902,7 +911,7 @@ impl Ctx<'_> {
             let entries = crate::checksum::parse_sums(&sums).map_err(|e| err_text(&e))?;
             let mut text = String::new();
             for e in entries {
-                let path = dir.join(&e.name);
+                let path = dir.join(&e.file);
                 let digest = if recompute.contains(&path) {
                     crate::checksum::sha256_file(&path).map_err(|e| err_text(&e))?
                 } else {

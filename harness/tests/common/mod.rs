@@ -2,6 +2,8 @@
 //! a line, send a signal, and count the Docker resources a given owner pid left behind.
 #![allow(dead_code)]
 
+pub mod source_db;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
