@@ -63,7 +63,8 @@ pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
     let mut current: Option<String> = None;
     let flush = |cur: &mut Option<String>, msgs: &mut Vec<RestoreMessage>| {
         if let Some(m) = cur.take() {
-            let benign = m.contains("role \"") && m.contains("\" does not exist");
+            let benign = (m.contains("role \"") && m.contains("\" does not exist"))
+                || crate::fault::sabotaged("triage_all_benign");
             msgs.push(RestoreMessage {
                 benign,
                 kind: if benign {
@@ -231,7 +232,10 @@ pub async fn exact_counts(pg: &PgContainer) -> Result<RowCounts> {
 /// Smoke test: table count and every table's count against the snapshot; key tables; DOT pair.
 pub async fn smoke(pg: &PgContainer, expected: Option<&RowCounts>) -> Result<SmokeOutcome> {
     let observed = exact_counts(pg).await?;
-    let differences = expected.map(|e| compare(e, &observed)).unwrap_or_default();
+    let mut differences = expected.map(|e| compare(e, &observed)).unwrap_or_default();
+    if crate::fault::sabotaged("smoke_skip_table") {
+        differences.retain(|d| d.table != "public.tac_logical_unit");
+    }
     let key_tables = fixture_gen::KEY_TABLES
         .iter()
         .map(|(s, t)| {
