@@ -407,6 +407,15 @@ fn err_text(e: &Error) -> String {
     format!("[{}] {}", e.kind, e.message)
 }
 
+/// An error's text; a database error with its server message and SQLSTATE (the Display of
+/// `tokio_postgres::Error` is only "db error").
+fn err_any<E: std::fmt::Display + 'static>(e: &E) -> String {
+    match (e as &dyn std::any::Any).downcast_ref::<tokio_postgres::Error>() {
+        Some(pe) => migrate::classify_db_error(pe).to_string(),
+        None => e.to_string(),
+    }
+}
+
 /// A JSON value for a failure message: strings bare, null as `none`, never Debug-formatted.
 fn show(v: &Value) -> String {
     match v {
@@ -1273,8 +1282,6 @@ impl Ctx<'_> {
                 _ => Ok(()),
             }
         };
-        check(c.schema, schema_eq, "schema")?;
-        check(c.data, data_eq, "data")?;
         let undetected: Vec<&str> = c
             .data_changed
             .iter()
@@ -1293,6 +1300,8 @@ impl Ctx<'_> {
                 c.with
             ));
         }
+        check(c.schema, schema_eq, "schema")?;
+        check(c.data, data_eq, "data")?;
         let existing = match c.existing_objects {
             None => None,
             Some(want) => Some(existing_objects(c, want, &base, &now, &diff)?),
@@ -1609,10 +1618,10 @@ impl Ctx<'_> {
         let body: String = client
             .query_one(c.source_sql.as_str(), &[])
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| err_any(&e))?
             .try_get(0)
-            .map_err(|e| e.to_string())?;
-        let canon = canon_md::canonicalize(body.as_bytes()).map_err(|e| e.to_string())?;
+            .map_err(|e| err_any(&e))?;
+        let canon = canon_md::canonicalize(body.as_bytes()).map_err(|e| err_any(&e))?;
         let toks = canon.tokens();
         if toks.len() < c.units || c.units == 0 {
             return Err(format!(
@@ -1628,7 +1637,7 @@ impl Ctx<'_> {
                 &[&id, &c.source_sql, &canon.sha256_hex()],
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| err_any(&e))?;
         let per = toks.len() / c.units;
         let mut units = Vec::new();
         let mut spans = Vec::new();
@@ -1641,14 +1650,14 @@ impl Ctx<'_> {
             };
             let span = canon
                 .span_to_tokens(first.byte_start, last.byte_end)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| err_any(&e))?;
             client
                 .execute(
                     "INSERT INTO cutter_governance.cut_unit (change_set_id, byte_start, byte_end, start_token_position, end_token_position) VALUES ($1, $2, $3, $4, $5)",
                     &[&id, &(first.byte_start as i64), &(last.byte_end as i64), &(span.start_token_position as i32), &(span.end_token_position as i32)],
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| err_any(&e))?;
             units.push(dot_signing::Unit {
                 start_token_position: span.start_token_position as u64,
                 end_token_position: span.end_token_position as u64,
