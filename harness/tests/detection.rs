@@ -147,14 +147,18 @@ fn run_scenarios(
         Duration::from_secs(900),
     );
     common::cleanup(f.pid);
-    // stdout: `ok   <name>` or `FAIL <name>` followed by the failure text, then a summary.
+    // stdout (console.rs): `PASS [   3.1s] <name>` or `FAIL [   3.1s] <name>` followed by the
+    // failure's cause and diff, indented; the summary starts with a `------------` line.
     let mut rows: Vec<(String, bool, String)> = Vec::new();
     for line in f.stdout.lines() {
-        if let Some(n) = line.strip_prefix("ok   ") {
-            rows.push((n.trim().to_string(), true, String::new()));
-        } else if let Some(n) = line.strip_prefix("FAIL ") {
-            rows.push((n.trim().to_string(), false, String::new()));
-        } else if line.ends_with(" failed") && line.contains(" passed, ") {
+        let verdict = line
+            .strip_prefix("PASS [")
+            .map(|r| (true, r))
+            .or_else(|| line.strip_prefix("FAIL [").map(|r| (false, r)));
+        if let Some((passed, rest)) = verdict {
+            let name = rest.split_once("] ").map(|(_, n)| n).unwrap_or(rest);
+            rows.push((name.trim().to_string(), passed, String::new()));
+        } else if line.starts_with("------------") {
             break;
         } else if let Some(last) = rows.last_mut() {
             last.2.push_str(line);
