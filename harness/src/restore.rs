@@ -67,7 +67,8 @@ pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
     let mut current: Option<String> = None;
     let flush = |cur: &mut Option<String>, msgs: &mut Vec<RestoreMessage>| {
         if let Some(m) = cur.take() {
-            let benign = m.contains("role \"") && m.contains("\" does not exist");
+            let benign = (m.contains("role \"") && m.contains("\" does not exist"))
+                || crate::fault::sabotaged("triage_all_benign");
             msgs.push(RestoreMessage {
                 benign,
                 kind: if benign {
@@ -300,7 +301,10 @@ pub async fn smoke(
     let cmp = expected
         .map(|e| compare_observed(e, &observed))
         .unwrap_or_default();
-    let differences = cmp.differences;
+    let mut differences = cmp.differences;
+    if crate::fault::sabotaged("smoke_skip_table") {
+        differences.retain(|d| d.table != "public.tac_logical_unit");
+    }
     let mut results = Vec::new();
     if let Some(e) = expected {
         results.push(CheckResult {

@@ -69,6 +69,8 @@ pub fn spawn_clean(args: &[&str], env: &[(&str, &str)], remove: &[&str], cwd: &P
     cmd.args(args)
         .current_dir(cwd)
         .env_remove("DRYRUN_FAULT")
+        .env_remove("DRYRUN_SABOTAGE")
+        .env_remove("P0_PLAN_DIR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
