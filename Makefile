@@ -18,12 +18,12 @@ image:
 # The main job: restore test of the bundled fixture, then the 26 scenarios with the closure report.
 dry-run: image
 	$(DRYRUN) restore-test --dump fixtures/directus_full_fixture.dump --sums fixtures/SHA256SUMS \
-	  --rowcounts fixtures/directus_rowcounts_fixture.psv --report $(REPORT)
+	  --rowcounts fixtures/directus_rowcounts_fixture.psv --checks checks/hb08.yaml --report $(REPORT)
 	$(DRYRUN) run --report $(REPORT)
 
 restore-test: image
 	$(DRYRUN) restore-test --dump fixtures/directus_full_fixture.dump --sums fixtures/SHA256SUMS \
-	  --rowcounts fixtures/directus_rowcounts_fixture.psv --report $(REPORT)
+	  --rowcounts fixtures/directus_rowcounts_fixture.psv --checks checks/hb08.yaml --report $(REPORT)
 
 test: image
 	$(CARGO) test --workspace
@@ -33,11 +33,11 @@ scenarios: image
 
 # Regenerate the committed scale-1 fixture (deterministic generator; the dump header carries its time).
 fixture: image
-	$(DRYRUN) fixture --seed 1 --scale 1 --out fixtures
+	$(DRYRUN) fixture --seed 1 --scale 1 --out fixtures --force
 
 # Production-sized fixture (about 68 MB dump), not committed.
 fixture-prod: image
-	$(DRYRUN) fixture --seed 1 --scale 30 --out out/fixture-prod
+	$(DRYRUN) fixture --seed 1 --scale 30 --out out/fixture-prod --force
 
 # Side-by-side figures (manual method vs harness, restore, clone, peak RSS) → BENCHMARKS.md.
 # The script builds the release binary and makes sure the image exists itself.

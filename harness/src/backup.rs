@@ -48,6 +48,37 @@ pub struct BackupOptions {
     /// Also write every table's content hash (`directus_content_<stamp>.json`) in the same
     /// snapshot (`--no-content-hashes` turns it off).
     pub content_hashes: bool,
+    /// Write into a folder that already holds a backup set (its SHA256SUMS is replaced).
+    pub force: bool,
+}
+
+/// Refuse an output folder that already holds a backup set (a `SHA256SUMS` or a `*.dump`),
+/// unless `force`: a second backup there would silently replace its `SHA256SUMS`.
+pub fn check_out_dir(out: &Path, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let Ok(rd) = std::fs::read_dir(out) else {
+        return Ok(()); // absent: created later; unreadable: reported when it is created
+    };
+    let mut found: Vec<String> = rd
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n == "SHA256SUMS" || n.ends_with(".dump"))
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    found.sort();
+    Err(Error::bad_input(
+        "backup_set_exists",
+        format!(
+            "{} already holds a backup set ({}); writing another one there would replace its SHA256SUMS. Nothing was written.",
+            out.display(),
+            found.join(", ")
+        ),
+    )
+    .with_hint("Pass a new or empty --out folder, or add --force to write into this one anyway (its SHA256SUMS is replaced; the other files stay)."))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -329,6 +360,7 @@ async fn take_in_snapshot(
 
 /// Take the backup. Files appear in `out` only when all of them are complete.
 pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> {
+    check_out_dir(&o.out, o.force)?;
     let info = docker
         .inspect_container(&o.source, None)
         .await

@@ -172,6 +172,8 @@ pub struct RunOptions {
     pub env: Option<String>,
     /// Told about each scenario as it starts and finishes (the console), if any.
     pub progress: Option<std::sync::Arc<dyn crate::console::Progress>>,
+    /// P0 plan folder (`--plan`; default `P0_PLAN_DIR`, else the built-in `migrations/p0`).
+    pub plan: Option<PathBuf>,
 }
 
 fn attempts_path(report: &Path) -> PathBuf {
@@ -237,26 +239,59 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         None => DumpSet::bundled(&o.repo),
     };
     let entries = crate::checksum::parse_sums(&dumps.sums)?;
-    let dump_verified = crate::checksum::verify_listed(&dumps.dump, &dumps.sums, &entries)?;
+    let sums_check =
+        crate::checksum::verify_set(&dumps.sums, &entries, &dumps.dump, Some(&dumps.rowcounts))?;
+    let dump_sha256 = sums_check
+        .files
+        .iter()
+        .find(|f| f.role == crate::checksum::FileRole::Dump)
+        .map(|f| f.sha256.clone())
+        .unwrap_or_default();
+    crate::dumpinfo::inspect(&dumps.dump)?;
     crate::rowcounts::RowCounts::parse_file(&dumps.rowcounts)?;
+    // A dump without the DOT pair's and the TAC tables would fail most scenarios: refused here.
+    let toc = crate::dumpinfo::read_toc(&dumps.dump)?;
+    let missing = crate::checks::missing(&toc, &crate::checks::suite_needs());
+    if !missing.is_empty() {
+        return Err(crate::checks::refuse_missing(
+            &dumps.dump,
+            "the P0 migration and the HB-05 scenarios",
+            &missing,
+            "`dryrun run` needs a backup of the Directus database (public.dot_tools and the TAC tables); to prove that this backup restores, run `dryrun restore-test --dump F --sums S --checks counts`.",
+        ));
+    }
+    let plan_dir = o
+        .plan
+        .clone()
+        .or_else(|| std::env::var_os("P0_PLAN_DIR").map(PathBuf::from));
+    if let Some(d) = &plan_dir {
+        crate::migrate::Plan::load(d).map_err(|e| {
+            let hint = format!(
+                "--plan (or P0_PLAN_DIR) must name a folder shaped like migrations/p0: plan.yaml and the deploy/, verify/, revert/ files it names. {}",
+                e.hint.clone().unwrap_or_default()
+            );
+            e.with_hint(hint)
+        })?;
+    }
     let docker = crate::docker::connect().await?;
     crate::docker::sweep(&docker, None, false).await?;
     let before = crate::docker::foreign_containers(&docker).await?;
     let image = crate::image::resolve(&docker, o.image.as_deref()).await?;
     let run = o.run.clone();
     let started = Instant::now();
-    let suite = Suite::new(
+    let mut suite = Suite::new(
         docker.clone(),
         run.clone(),
         o.repo.clone(),
         image.clone(),
         dumps.clone(),
     );
+    suite.plan_dir = plan_dir;
     // `--env NAME`: its server is the baseline; held under a lease, fingerprinted before.
     let (mut environment, mut lease) = (None, None);
     if let Some(name) = &o.env {
         let (use_, before, l) =
-            enter_environment(&docker, &suite, name, &dumps, &dump_verified.sha256, &image).await?;
+            enter_environment(&docker, &suite, name, &dumps, &dump_sha256, &image).await?;
         environment = Some((use_, before));
         lease = Some(l);
     }

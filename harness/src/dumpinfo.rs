@@ -1,5 +1,5 @@
-//! Header of a `pg_dump -F c` custom-format archive: format version, compression, creation
-//! time and versions. Owns the early refusal of files that are not a restorable dump.
+//! Header and table of contents of a `pg_dump -F c` archive (what `pg_restore -l` lists), read
+//! in Rust before any container exists. Owns the early refusal of files that are not a restorable dump.
 
 use std::io::Read;
 use std::path::Path;
@@ -176,6 +176,209 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
     })
 }
 
+/// One entry of the archive's table of contents (as `pg_restore -l` lists it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TocEntry {
+    /// `TABLE`, `TABLE DATA`, `MATERIALIZED VIEW`, `MATERIALIZED VIEW DATA`, `POLICY`, …
+    pub desc: String,
+    pub namespace: String,
+    pub tag: String,
+}
+
+/// The table of contents of a custom-format archive.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Toc {
+    pub entries: Vec<TocEntry>,
+}
+
+impl Toc {
+    /// Ordinary and partitioned tables (`TABLE` entries), as `schema.name`.
+    pub fn tables(&self) -> std::collections::BTreeSet<String> {
+        self.entries
+            .iter()
+            .filter(|e| e.desc == "TABLE")
+            .map(|e| format!("{}.{}", e.namespace, e.tag))
+            .collect()
+    }
+
+    /// Whether the archive defines a table, view or materialized view `schema.name`.
+    pub fn has_relation(&self, qualified: &str) -> bool {
+        self.entries.iter().any(|e| {
+            matches!(
+                e.desc.as_str(),
+                "TABLE" | "VIEW" | "MATERIALIZED VIEW" | "FOREIGN TABLE"
+            ) && format!("{}.{}", e.namespace, e.tag) == qualified
+        })
+    }
+}
+
+/// Upper bound of one string of the TOC; a larger length means a corrupt archive.
+const MAX_TOC_STRING: u64 = 1 << 30;
+
+struct Reader<R> {
+    r: R,
+    int_size: usize,
+    off_size: usize,
+    pos: u64,
+}
+
+/// Why reading stopped: the file ended, or a value is impossible.
+enum TocError {
+    Eof,
+    Corrupt(String),
+}
+
+impl<R: std::io::Read> Reader<R> {
+    fn byte(&mut self) -> Result<u8, TocError> {
+        let mut b = [0u8; 1];
+        match self.r.read_exact(&mut b) {
+            Ok(()) => {
+                self.pos += 1;
+                Ok(b[0])
+            }
+            Err(_) => Err(TocError::Eof),
+        }
+    }
+    fn int(&mut self) -> Result<i64, TocError> {
+        let sign = self.byte()?;
+        let mut v: i64 = 0;
+        for i in 0..self.int_size {
+            v |= (self.byte()? as i64).wrapping_shl(8 * i as u32);
+        }
+        Ok(if sign != 0 { v.wrapping_neg() } else { v })
+    }
+    fn opt_string(&mut self) -> Result<Option<String>, TocError> {
+        let len = self.int()?;
+        if len < 0 {
+            return Ok(None);
+        }
+        if len as u64 > MAX_TOC_STRING {
+            return Err(TocError::Corrupt(format!(
+                "a string of {len} bytes at offset {}",
+                self.pos
+            )));
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.r.read_exact(&mut buf).map_err(|_| TocError::Eof)?;
+        self.pos += len as u64;
+        Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+    }
+    fn string(&mut self) -> Result<String, TocError> {
+        Ok(self.opt_string()?.unwrap_or_default())
+    }
+    fn skip(&mut self, n: usize) -> Result<(), TocError> {
+        for _ in 0..n {
+            self.byte()?;
+        }
+        Ok(())
+    }
+}
+
+/// Read the archive's table of contents, as PostgreSQL 16's `ReadHead` / `ReadToc` do
+/// (archive versions 1.12 to 1.15). Call after [`inspect`] accepted the header.
+pub fn read_toc(path: &Path) -> Result<Toc> {
+    let f = std::fs::File::open(path).at(path, "open")?;
+    let mut r = Reader {
+        r: std::io::BufReader::with_capacity(1 << 16, f),
+        int_size: 4,
+        off_size: 8,
+        pos: 0,
+    };
+    match read_toc_from(&mut r) {
+        Ok(t) => Ok(t),
+        Err(TocError::Eof) => Err(Error::bad_input(
+            "dump_truncated",
+            format!(
+                "{} ends inside its table of contents (at byte {}); the dump is truncated.",
+                path.display(),
+                r.pos
+            ),
+        )
+        .with_hint("Copy the dump again or take a new backup.")),
+        Err(TocError::Corrupt(why)) => Err(Error::bad_input(
+            "dump_corrupt",
+            format!(
+                "{} has an impossible table of contents ({why}); the archive is corrupt.",
+                path.display()
+            ),
+        )
+        .with_hint("Copy the dump again from the backup location, or take a new backup with `dryrun backup`.")),
+    }
+}
+
+fn read_toc_from<R: std::io::Read>(r: &mut Reader<R>) -> Result<Toc, TocError> {
+    r.skip(5)?; // PGDMP
+    let vmaj = r.byte()?;
+    let vmin = r.byte()?;
+    let _vrev = r.byte()?;
+    let v = (vmaj, vmin);
+    if v < (1, 12) || v > MAX_SUPPORTED {
+        return Err(TocError::Corrupt(format!(
+            "archive version {vmaj}.{vmin} is outside 1.12..1.15"
+        )));
+    }
+    r.int_size = r.byte()? as usize;
+    r.off_size = r.byte()? as usize;
+    if !(1..=8).contains(&r.int_size) || !(1..=16).contains(&r.off_size) {
+        return Err(TocError::Corrupt("int or offset size".into()));
+    }
+    let _format = r.byte()?;
+    if v >= (1, 15) {
+        r.byte()?;
+    } else {
+        r.int()?;
+    }
+    for _ in 0..7 {
+        r.int()?;
+    }
+    r.string()?; // database
+    r.string()?; // server version
+    r.string()?; // pg_dump version
+    let count = r.int()?;
+    if count < 0 {
+        return Err(TocError::Corrupt(format!("{count} entries")));
+    }
+    let mut entries = Vec::new();
+    for _ in 0..count {
+        let dump_id = r.int()?;
+        if dump_id <= 0 {
+            return Err(TocError::Corrupt(format!("entry id {dump_id}")));
+        }
+        r.int()?; // hadDumper
+        r.string()?; // tableoid
+        r.string()?; // oid
+        let tag = r.string()?;
+        let desc = r.string()?;
+        r.int()?; // section
+        r.string()?; // defn
+        r.string()?; // dropStmt
+        r.string()?; // copyStmt
+        let namespace = r.string()?;
+        r.string()?; // tablespace
+        if v >= (1, 14) {
+            r.string()?; // tableam
+        }
+        r.string()?; // owner
+        r.string()?; // withOids
+        let mut deps = 0u64;
+        while r.opt_string()?.is_some() {
+            deps += 1;
+            if deps > 1 << 24 {
+                return Err(TocError::Corrupt("endless dependency list".into()));
+            }
+        }
+        // Custom format: data state flag and data offset.
+        r.byte()?;
+        r.skip(r.off_size)?;
+        entries.push(TocEntry {
+            desc,
+            namespace,
+            tag,
+        });
+    }
+    Ok(Toc { entries })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +395,37 @@ mod tests {
         let p = dir.path().join("x.dump");
         std::fs::write(&p, b).unwrap();
         inspect(&p)
+    }
+
+    #[test]
+    fn toc_of_the_bundled_fixture_lists_its_tables() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let toc = read_toc(&repo.join("fixtures/directus_full_fixture.dump")).unwrap();
+        let psv =
+            std::fs::read_to_string(repo.join("fixtures/directus_rowcounts_fixture.psv")).unwrap();
+        let listed: std::collections::BTreeSet<String> = psv
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut c = l.split('|');
+                Some(format!("{}.{}", c.next()?, c.next()?))
+            })
+            .collect();
+        assert_eq!(toc.tables(), listed);
+        assert!(toc.has_relation("public.dot_tools"));
+        assert!(toc.entries.iter().any(|e| e.desc == "TABLE DATA"));
+    }
+
+    #[test]
+    fn truncated_toc_is_refused_not_a_panic() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let b = std::fs::read(repo.join("fixtures/directus_full_fixture.dump")).unwrap();
+        for cut in [200usize, 1000, 5000] {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("x.dump");
+            std::fs::write(&p, &b[..cut]).unwrap();
+            assert_eq!(read_toc(&p).unwrap_err().kind, "dump_truncated", "{cut}");
+        }
     }
 
     #[test]

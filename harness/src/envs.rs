@@ -211,8 +211,13 @@ pub async fn up(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let digest = match inputs.1.iter().find(|v| v.file.ends_with(&dump_name)) {
-        Some(v) => v.sha256.clone(),
+    let digest = match inputs
+        .sums
+        .files
+        .iter()
+        .find(|f| f.role == crate::checksum::FileRole::Dump)
+    {
+        Some(f) => f.sha256.clone(),
         None => crate::checksum::sha256_file(&opts.dump)?,
     };
     let mut o = opts.clone();

@@ -6,7 +6,45 @@
 //! `disk_full` (upload only: the dump goes to a 1 MiB volume). Reaching a point prints
 //! `dryrun-fault: reached <point>` on stderr, so a test knows when to interrupt.
 
+//!
+//! Harness faults for the negative controls (`harness/tests/detection.rs`):
+//! `DRYRUN_SABOTAGE=<name>[,<name>…]` weakens one check on purpose (see [`SABOTAGES`]), so a
+//! test can prove the suite turns red. Inert unless set; when set, stderr says so.
+
 use std::time::Duration;
+
+/// The harness faults `DRYRUN_SABOTAGE` knows, each with what it breaks.
+pub const SABOTAGES: &[(&str, &str)] = &[
+    (
+        "content_counts_only",
+        "the data-fingerprint comparison of a compare step looks at row counts only",
+    ),
+    (
+        "triage_all_benign",
+        "restore triage takes every pg_restore error for benign",
+    ),
+    (
+        "smoke_skip_table",
+        "the smoke test skips public.tac_logical_unit",
+    ),
+    (
+        "wrong_key_ignored",
+        "a verify step's wrong_key case verifies with the signers' own keys",
+    ),
+];
+
+/// Whether the harness fault `name` is switched on by `DRYRUN_SABOTAGE`.
+pub fn sabotaged(name: &str) -> bool {
+    let Ok(spec) = std::env::var("DRYRUN_SABOTAGE") else {
+        return false;
+    };
+    let on = spec.split(',').any(|s| s.trim() == name);
+    if on {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| eprintln!("dryrun-sabotage: {spec} active (negative control)"));
+    }
+    on
+}
 
 /// What to do at a point.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -43,16 +43,17 @@ pub async fn build(
     run: &RunIdentity,
     image: &str,
     repo: &Path,
-    seed: u64,
-    scale: u32,
+    gen_opts: fixture_gen::Options,
     out: &Path,
+    force: bool,
 ) -> Result<BackupResult> {
+    crate::backup::check_out_dir(out, force)?;
     let tmp = tempfile::tempdir().at(Path::new("/tmp"), "create a temporary directory in")?;
     let gen = tmp.path().join("generated.sql");
     let roles = tmp.path().join("roles.sql");
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&gen).at(&gen, "create")?);
-        fixture_gen::write_sql(&mut f, &fixture_gen::Options { seed, scale }).at(&gen, "write")?;
+        fixture_gen::write_sql(&mut f, &gen_opts).at(&gen, "write")?;
         f.flush().at(&gen, "write")?;
         let mut r = std::fs::File::create(&roles).at(&roles, "create")?;
         fixture_gen::write_roles_sql(&mut r).at(&roles, "write")?;
@@ -80,6 +81,7 @@ pub async fn build(
             true,
         )
         .await?;
+    let scale = gen_opts.scale;
     let stamp = if scale == 1 {
         "fixture".to_string()
     } else {
@@ -94,6 +96,7 @@ pub async fn build(
             out: out.to_path_buf(),
             stamp: Some(stamp),
             content_hashes: true,
+            force,
         },
     )
     .await;

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod checkout;
+pub mod checks;
 pub mod checksum;
 pub mod closure;
 pub mod console;

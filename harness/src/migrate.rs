@@ -550,6 +550,9 @@ enum TxMode {
 pub struct Runner {
     pub plan: Plan,
     pub limits: Limits,
+    /// Limits for one 1-based step's deploy transaction instead of `limits` (a scenario that
+    /// makes one step time out leaves the other steps, and every verify, at `limits`).
+    pub step_limits: Option<(usize, Limits)>,
     approvals: Vec<Approval>,
     events: Vec<StepEvent>,
     stopped: Option<FailureStop>,
@@ -563,6 +566,7 @@ impl Runner {
         Runner {
             plan,
             limits,
+            step_limits: None,
             approvals: Vec::new(),
             events: Vec::new(),
             stopped: None,
@@ -640,13 +644,32 @@ impl Runner {
         mode: TxMode,
         parts: &[&str],
     ) -> std::result::Result<(), tokio_postgres::Error> {
+        self.exec_tx_limited(client, mode, parts, self.limits).await
+    }
+
+    /// The limits of step `index`'s deploy transaction.
+    fn deploy_limits(&self, index: usize) -> Limits {
+        match self.step_limits {
+            Some((k, l)) if k == index => l,
+            _ => self.limits,
+        }
+    }
+
+    /// [`Runner::exec_tx`] with explicit limits.
+    async fn exec_tx_limited(
+        &self,
+        client: &Client,
+        mode: TxMode,
+        parts: &[&str],
+        limits: Limits,
+    ) -> std::result::Result<(), tokio_postgres::Error> {
         let begin = match mode {
             TxMode::ReadWrite => "BEGIN",
             TxMode::ReadOnly => "BEGIN READ ONLY",
         };
         let head = format!(
             "{begin}; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'",
-            self.limits.lock_timeout_ms, self.limits.statement_timeout_ms
+            limits.lock_timeout_ms, limits.statement_timeout_ms
         );
         let mut result = client.batch_execute(&head).await;
         if result.is_ok() {
@@ -834,7 +857,11 @@ impl Runner {
             };
             let t = Instant::now();
             tracing::info!(step = %step.name, index, "deploy");
-            if let Err(e) = self.exec_tx(client, TxMode::ReadWrite, &parts).await {
+            let limits = self.deploy_limits(index);
+            if let Err(e) = self
+                .exec_tx_limited(client, TxMode::ReadWrite, &parts, limits)
+                .await
+            {
                 let f = classify_db_error(&e);
                 stopped = Some(Self::fail(&step, index, Phase::Deploy, f, t, &mut events));
                 continue;

@@ -32,9 +32,27 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
     if let Some(reason) = &r.reason {
         s.push_str(&format!("Reason: {reason}\n\n"));
     }
-    s.push_str("## Artefacts\n\n| file | SHA-256 |\n|---|---|\n");
-    for v in &r.verified {
-        s.push_str(&format!("| {} | `{}` |\n", v.file, v.sha256));
+    s.push_str(&format!(
+        "## Checksums\n\nEvery entry of `{}` (matched by file name; other files looked for in its folder):\n\n| listed as | line | file | verdict | SHA-256 |\n|---|---|---|---|---|\n",
+        r.checksums.sums
+    ));
+    for f in &r.checksums.files {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            f.listed_as,
+            f.line,
+            f.path,
+            match f.verdict {
+                crate::checksum::FileVerdict::Verified => "verified",
+                crate::checksum::FileVerdict::VerifiedRenamed => "verified (renamed copy)",
+                crate::checksum::FileVerdict::Absent => "listed, absent, not verified",
+            },
+            if f.sha256.is_empty() {
+                "-".to_string()
+            } else {
+                format!("`{}`", f.sha256)
+            }
+        ));
     }
     s.push_str(&format!(
         "\n## Dump\n\n- archive format {} ({} compression), {} bytes\n- created {} by pg_dump {} from server {} (database `{}`)\n",
@@ -80,25 +98,44 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
     }
     if let Some(sm) = &r.smoke {
         s.push_str(&format!(
-            "\n## Smoke test\n\n- tables: {} restored, {} in the snapshot ({})\n- DOT pair 991/992 present and active: {}\n",
+            "\n## Smoke test\n\n- checks: {}\n- tables: {} restored, {} in the snapshot ({})\n",
+            sm.checks_source,
             sm.tables_restored,
-            sm.tables_expected.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            sm.tables_expected
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
             match sm.count_kind {
                 Some(crate::rowcounts::CountKind::Exact) => "exact counts",
                 Some(crate::rowcounts::CountKind::Estimate) => "estimates, with tolerance",
                 None => "no snapshot",
             },
-            if sm.dot_pair_ok { "yes" } else { "NO" }
         ));
-        s.push_str("\n| key table | snapshot | restored | match |\n|---|---|---|---|\n");
-        for k in &sm.key_tables {
+        if let Some(ok) = sm.dot_pair_ok {
             s.push_str(&format!(
-                "| {} | {} | {} | {} |\n",
-                k.table,
-                opt(k.expected),
-                opt(k.restored),
-                if k.matches { "yes" } else { "NO" }
+                "- DOT pair present and active: {}\n",
+                if ok { "yes" } else { "NO" }
             ));
+        }
+        s.push_str("\n| check | result | detail |\n|---|---|---|\n");
+        for c in &sm.checks {
+            s.push_str(&format!(
+                "| {} | {} | {} |\n",
+                c.check,
+                if c.passed { "pass" } else { "FAIL" },
+                c.detail.replace('|', "\\|")
+            ));
+        }
+        if !sm.key_tables.is_empty() {
+            s.push_str("\n| key table | snapshot | restored | match |\n|---|---|---|---|\n");
+            for k in &sm.key_tables {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    k.table,
+                    opt(k.expected),
+                    opt(k.restored),
+                    if k.matches { "yes" } else { "NO" }
+                ));
+            }
         }
         if !sm.differences.is_empty() {
             s.push_str("\nDifferences:\n\n");

@@ -7,12 +7,16 @@ use std::time::Instant;
 use bollard::Docker;
 use serde::Serialize;
 
-use crate::checksum::{self, Verified};
+use crate::checks::{CheckResult, Checks, ChecksChoice};
+use crate::checksum::{self, SumsCheck, Verified};
 use crate::container::{psql_script, PgContainer, PgSpec, DB_NAME, DB_USER};
 use crate::docker::RunIdentity;
 use crate::dumpinfo::{self, DumpInfo};
 use crate::error::{Error, Result};
-use crate::rowcounts::{compare, exact_counts_script, CountDiff, CountKind, RowCounts};
+use crate::rowcounts::{
+    compare_observed, exact_counts_script, observe_script, CountDiff, CountKind, Observed,
+    RowCounts,
+};
 
 /// Where the dump is placed inside the container.
 pub const DUMP_IN_CONTAINER: &str = "/tmp/restore.dump";
@@ -63,7 +67,8 @@ pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
     let mut current: Option<String> = None;
     let flush = |cur: &mut Option<String>, msgs: &mut Vec<RestoreMessage>| {
         if let Some(m) = cur.take() {
-            let benign = m.contains("role \"") && m.contains("\" does not exist");
+            let benign = (m.contains("role \"") && m.contains("\" does not exist"))
+                || crate::fault::sabotaged("triage_all_benign");
             msgs.push(RestoreMessage {
                 benign,
                 kind: if benign {
@@ -165,21 +170,59 @@ pub struct DotRow {
     pub status: String,
 }
 
+/// A query of the checks file and what it returned.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryOutcome {
+    pub name: String,
+    pub expected: Vec<Vec<String>>,
+    pub observed: Vec<Vec<String>>,
+    pub error: Option<String>,
+    pub passed: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SmokeOutcome {
+    /// `counts`, the bundled HB-08 file or the checks file used.
+    pub checks_source: String,
     pub count_kind: Option<CountKind>,
     pub tables_expected: Option<usize>,
     pub tables_restored: usize,
     pub differences: Vec<CountDiff>,
     pub key_tables: Vec<KeyTable>,
     pub dot_pair: Vec<DotRow>,
-    pub dot_pair_ok: bool,
+    /// None when the checks name no DOT pair.
+    pub dot_pair_ok: Option<bool>,
+    pub queries: Vec<QueryOutcome>,
+    /// Every named check with its verdict; a failed one says what failed. Further checks of
+    /// the restored database (the content proof) are added here by their own modules.
+    pub checks: Vec<CheckResult>,
+    /// How the comparison read partitioned tables and materialized views.
+    pub notes: Vec<String>,
     pub passed: bool,
 }
 
+impl SmokeOutcome {
+    /// What failed, one clause per failed check.
+    pub fn failures(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{}: {}", c.check, c.detail))
+            .collect()
+    }
+
+    /// Add a check's result (e.g. the content proof) and update the verdict.
+    pub fn push_check(&mut self, c: CheckResult) {
+        self.passed &= c.passed;
+        self.checks.push(c);
+    }
+}
+
+/// Run one read-only query (psql -tA, `|`-separated; the session is read-only).
 async fn psql_query(pg: &PgContainer, sql: &str) -> Result<String> {
-    let out = pg
-        .exec(
+    let mut out = Vec::new();
+    let (code, err) = pg
+        .exec_io(
             &[
                 "psql",
                 "-X",
@@ -195,21 +238,22 @@ async fn psql_query(pg: &PgContainer, sql: &str) -> Result<String> {
                 "-c",
                 sql,
             ],
-            true,
+            &["PGOPTIONS=-c default_transaction_read_only=on".to_string()],
+            None::<tokio::fs::File>,
+            &mut out,
         )
         .await?;
-    if out.exit_code != 0 {
+    if code != 0 {
         return Err(Error::check(
             "smoke_query_failed",
-            format!("smoke query failed: {}", out.stderr.trim()),
+            format!("smoke query failed: {}", err.trim()),
         ));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Exact counts of every table in the container's database (read-only session).
-pub async fn exact_counts(pg: &PgContainer) -> Result<RowCounts> {
-    let input = std::io::Cursor::new(exact_counts_script().into_bytes());
+async fn psql_stdin(pg: &PgContainer, script: String) -> Result<String> {
+    let input = std::io::Cursor::new(script.into_bytes());
     let mut out = Vec::new();
     let (code, err) = pg
         .exec_io(
@@ -225,70 +269,200 @@ pub async fn exact_counts(pg: &PgContainer) -> Result<RowCounts> {
             format!("row counts failed: {}", err.trim()),
         ));
     }
-    RowCounts::from_psql_output(&String::from_utf8_lossy(&out))
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Smoke test: table count and every table's count against the snapshot; key tables; DOT pair.
-pub async fn smoke(pg: &PgContainer, expected: Option<&RowCounts>) -> Result<SmokeOutcome> {
-    let observed = exact_counts(pg).await?;
-    let differences = expected.map(|e| compare(e, &observed)).unwrap_or_default();
-    let key_tables = fixture_gen::KEY_TABLES
+/// Exact counts of every table in the container's database (read-only session).
+pub async fn exact_counts(pg: &PgContainer) -> Result<RowCounts> {
+    RowCounts::from_psql_output(&psql_stdin(pg, exact_counts_script()).await?)
+}
+
+/// Exact counts of every table, partitioned table (with its own rows) and materialized view.
+pub async fn observe(pg: &PgContainer) -> Result<Observed> {
+    Observed::from_psql_output(&psql_stdin(pg, observe_script()).await?)
+}
+
+fn rows_of(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('|').map(str::to_string).collect())
+        .collect()
+}
+
+/// Smoke test: table set and every table's count against the snapshot, then the chosen
+/// checks (key tables, DOT pair rows, queries). Each check is named in the outcome.
+pub async fn smoke(
+    pg: &PgContainer,
+    expected: Option<&RowCounts>,
+    checks: &Checks,
+) -> Result<SmokeOutcome> {
+    let observed = observe(pg).await?;
+    let tables = observed.tables();
+    let cmp = expected
+        .map(|e| compare_observed(e, &observed))
+        .unwrap_or_default();
+    let mut differences = cmp.differences;
+    if crate::fault::sabotaged("smoke_skip_table") {
+        differences.retain(|d| d.table != "public.tac_logical_unit");
+    }
+    let mut results = Vec::new();
+    if let Some(e) = expected {
+        results.push(CheckResult {
+            check: "table set and row counts against the snapshot".into(),
+            passed: differences.is_empty(),
+            detail: if differences.is_empty() {
+                format!(
+                    "{} relation(s) in the snapshot, all match ({})",
+                    e.counts.len(),
+                    match e.kind {
+                        CountKind::Exact => "exact counts",
+                        CountKind::Estimate => "estimates, with tolerance",
+                    }
+                )
+            } else {
+                differences
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+        });
+    }
+    let spec = checks.spec.as_ref();
+    let key_tables = spec
+        .map(|s| s.key_tables.as_slice())
+        .unwrap_or_default()
         .iter()
-        .map(|(s, t)| {
-            let k = (s.to_string(), t.to_string());
+        .map(|q| {
+            let k = crate::checks::split(q);
             let e = expected.and_then(|x| x.counts.get(&k).copied());
-            let r = observed.counts.get(&k).copied();
+            let r = observed.rels.get(&k).map(|r| r.count);
             KeyTable {
-                table: format!("{s}.{t}"),
+                table: q.clone(),
                 expected: e,
                 restored: r,
                 matches: r.is_some()
-                    && (expected.is_none()
-                        || differences.iter().all(|d| d.table != format!("{s}.{t}"))),
+                    && (expected.is_none() || differences.iter().all(|d| &d.table != q)),
             }
         })
         .collect::<Vec<_>>();
-    let dot_text = if observed
-        .counts
-        .contains_key(&("public".to_string(), "dot_tools".to_string()))
-    {
-        psql_query(
-            pg,
-            "SELECT id, code, status FROM public.dot_tools WHERE id IN (991, 992) ORDER BY id",
-        )
-        .await?
-    } else {
-        String::new()
-    };
-    let dot_pair: Vec<DotRow> = dot_text
-        .lines()
-        .filter_map(|l| {
-            let c: Vec<&str> = l.split('|').collect();
-            (c.len() == 3).then(|| DotRow {
-                id: c[0].parse().unwrap_or(-1),
-                code: c[1].into(),
-                status: c[2].into(),
+    if !key_tables.is_empty() {
+        let bad: Vec<String> = key_tables
+            .iter()
+            .filter(|k| !k.matches)
+            .map(|k| match k.restored {
+                None => format!("{} absent", k.table),
+                Some(r) => format!("{} restored {r}, snapshot {}", k.table, opt_s(k.expected)),
             })
-        })
-        .collect();
-    let dot_pair_ok = dot_pair.len() == 2
-        && dot_pair
+            .collect();
+        results.push(CheckResult {
+            check: "key tables".into(),
+            passed: bad.is_empty(),
+            detail: if bad.is_empty() {
+                format!("{0} of {0} present and matching", key_tables.len())
+            } else {
+                bad.join("; ")
+            },
+        });
+    }
+    let mut dot_pair = Vec::new();
+    let mut dot_pair_ok = None;
+    if let Some(d) = spec.and_then(|s| s.dot_pair.as_ref()) {
+        let present = observed.rels.contains_key(&crate::checks::split(&d.table));
+        if present {
+            let ids: Vec<String> = d.rows.iter().map(|r| r.id.to_string()).collect();
+            let text = psql_query(
+                pg,
+                &format!(
+                    "SELECT id, code, status FROM {} WHERE id IN ({}) ORDER BY id",
+                    crate::checks::quote_qualified(&d.table),
+                    ids.join(", ")
+                ),
+            )
+            .await?;
+            dot_pair = rows_of(&text)
+                .into_iter()
+                .filter(|c| c.len() == 3)
+                .map(|c| DotRow {
+                    id: c[0].parse().unwrap_or(-1),
+                    code: c[1].clone(),
+                    status: c[2].clone(),
+                })
+                .collect();
+        }
+        let missing: Vec<String> = d
+            .rows
             .iter()
-            .any(|d| d.id == 991 && d.code == "DOT-IU-CUTTER-VERIFY" && d.status == "active")
-        && dot_pair
+            .filter(|w| {
+                !dot_pair
+                    .iter()
+                    .any(|r| r.id == w.id && r.code == w.code && r.status == w.status)
+            })
+            .map(|w| format!("id {} {} {}", w.id, w.code, w.status))
+            .collect();
+        let ok = missing.is_empty() && dot_pair.len() == d.rows.len();
+        dot_pair_ok = Some(ok);
+        let ids: Vec<String> = d.rows.iter().map(|r| r.id.to_string()).collect();
+        results.push(CheckResult {
+            check: format!("DOT pair {}", ids.join("/")),
+            passed: ok,
+            detail: if ok {
+                format!("present and as expected in {}", d.table)
+            } else if !present {
+                format!("{} absent from the restored database", d.table)
+            } else {
+                format!("not found in {}: {}", d.table, missing.join(", "))
+            },
+        });
+    }
+    let mut queries = Vec::new();
+    for q in spec.map(|s| s.queries.as_slice()).unwrap_or_default() {
+        let expected_rows: Vec<Vec<String>> = q
+            .expect
             .iter()
-            .any(|d| d.id == 992 && d.code == "DOT-IU-CUTTER" && d.status == "active");
-    let passed = differences.is_empty() && dot_pair_ok && key_tables.iter().all(|k| k.matches);
+            .map(|r| r.iter().map(|c| c.as_psql()).collect())
+            .collect();
+        let (observed_rows, error) = match psql_query(pg, &q.sql).await {
+            Ok(t) => (rows_of(&t), None),
+            Err(e) => (Vec::new(), Some(e.message)),
+        };
+        let passed = error.is_none() && observed_rows == expected_rows;
+        results.push(CheckResult {
+            check: format!("query {:?}", q.name),
+            passed,
+            detail: match &error {
+                Some(e) => e.clone(),
+                None if passed => format!("{} row(s) as expected", expected_rows.len()),
+                None => format!("returned {observed_rows:?}, expected {expected_rows:?}"),
+            },
+        });
+        queries.push(QueryOutcome {
+            name: q.name.clone(),
+            expected: expected_rows,
+            observed: observed_rows,
+            error,
+            passed,
+        });
+    }
+    let passed = results.iter().all(|c| c.passed);
     Ok(SmokeOutcome {
+        checks_source: checks.source.clone(),
         count_kind: expected.map(|e| e.kind),
         tables_expected: expected.map(|e| e.counts.len()),
-        tables_restored: observed.counts.len(),
+        tables_restored: tables.counts.len(),
         differences,
         key_tables,
         dot_pair,
         dot_pair_ok,
+        queries,
+        checks: results,
+        notes: cmp.notes,
         passed,
     })
+}
+
+fn opt_s(v: Option<i64>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
 }
 
 #[derive(Debug, Clone)]
@@ -307,6 +481,8 @@ pub struct RestoreTestOptions {
     pub durable: bool,
     /// Role label of the container (scenarios use their own to count what they created).
     pub role: String,
+    /// The smoke checks (default: the bundled HB-08 file).
+    pub checks: ChecksChoice,
 }
 
 /// How the container of a restore test outlives it.
@@ -363,6 +539,9 @@ pub struct RestoreTestReport {
     pub reason: Option<String>,
     pub dump: DumpInfo,
     pub verified: Vec<Verified>,
+    /// Every entry of the sums file with its verdict.
+    pub checksums: SumsCheck,
+    pub checks: Checks,
     pub image: String,
     pub image_id: String,
     pub server_version: String,
@@ -377,31 +556,56 @@ pub struct RestoreTestReport {
     pub timings: Timings,
 }
 
-/// Verify inputs (checksums, header, snapshot format). Nothing is provisioned here.
-/// Inputs that passed [`preflight_inputs`]: dump header, verified files, parsed snapshot.
-pub type VerifiedInputs = (DumpInfo, Vec<Verified>, Option<RowCounts>);
+/// Inputs that passed [`preflight_inputs`]: dump header, every listed file's verdict, the
+/// parsed snapshot, the loaded checks and the notes so far.
+#[derive(Debug, Clone)]
+pub struct VerifiedInputs {
+    pub info: DumpInfo,
+    pub sums: SumsCheck,
+    pub counts: Option<RowCounts>,
+    pub checks: Checks,
+    pub toc: dumpinfo::Toc,
+    pub notes: Vec<String>,
+}
 
-pub fn preflight_inputs(
-    o: &RestoreTestOptions,
-) -> Result<(DumpInfo, Vec<Verified>, Option<RowCounts>)> {
+/// Verify inputs before anything is provisioned, in this order: the sums file, every listed
+/// file's checksum (dump, snapshot, the others present in the sums file's folder), the dump
+/// header, the snapshot's format, the checks file, and the dump's table of contents against
+/// what the checks need.
+pub fn preflight_inputs(o: &RestoreTestOptions) -> Result<VerifiedInputs> {
     let entries = checksum::parse_sums(&o.sums)?;
-    let mut verified = vec![checksum::verify_listed(&o.dump, &o.sums, &entries)?];
-    if let Some(rc) = &o.rowcounts {
-        let name = rc
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        if entries.iter().any(|e| e.name == name) {
-            verified.push(checksum::verify_listed(rc, &o.sums, &entries)?);
-        }
-    }
+    let sums = checksum::verify_set(&o.sums, &entries, &o.dump, o.rowcounts.as_deref())?;
     resolve_content(o)?;
     let info = dumpinfo::inspect(&o.dump)?;
     let counts = match &o.rowcounts {
         Some(p) => Some(RowCounts::parse_file(p)?),
         None => None,
     };
-    Ok((info, verified, counts))
+    let checks = Checks::load(&o.checks)?;
+    let toc = dumpinfo::read_toc(&o.dump)?;
+    let missing = crate::checks::missing(&toc, &checks.needs());
+    if !missing.is_empty() {
+        return Err(crate::checks::refuse_missing(
+            &o.dump,
+            &format!("the checks in {}", checks.source),
+            &missing,
+            "Pass `--checks counts` for the generic checks only (checksums, clean restore, the table set and every table's count against the snapshot), or `--checks FILE` with checks written for this database (see checks/hb08.yaml).",
+        ));
+    }
+    let mut notes = sums.notes.clone();
+    if let Some((p, c)) = o.rowcounts.as_ref().zip(counts.as_ref()) {
+        if !c.kind_stated {
+            notes.push(crate::rowcounts::headerless_note(p));
+        }
+    }
+    Ok(VerifiedInputs {
+        info,
+        sums,
+        counts,
+        checks,
+        toc,
+        notes,
+    })
 }
 
 /// The whole restore test. Bad input and environment problems are errors; a failed restore
@@ -427,7 +631,15 @@ pub async fn restore_test_verified(
 ) -> Result<RestoreTestReport> {
     let total = started;
     let mut timings = Timings::default();
-    let (info, verified, expected) = inputs;
+    let VerifiedInputs {
+        info,
+        sums,
+        counts: expected,
+        checks,
+        notes,
+        ..
+    } = inputs;
+    let verified = sums.verified();
     let content = resolve_content(o)?;
     timings.verify_ms = started.elapsed().as_millis();
     let image = crate::image::resolve(docker, o.image.as_deref()).await?;
@@ -471,6 +683,8 @@ pub async fn restore_test_verified(
         reason: None,
         dump: info,
         verified,
+        checksums: sums,
+        checks: checks.clone(),
         image: image.reference.clone(),
         image_id: image.id.clone(),
         server_version,
@@ -478,7 +692,7 @@ pub async fn restore_test_verified(
         restore: None,
         smoke: None,
         content: None,
-        notes: Vec::new(),
+        notes,
         kept: None,
         run_id: run.run_id.clone(),
         timings: Timings::default(),
@@ -516,9 +730,14 @@ pub async fn restore_test_verified(
     report.restore = Some(ro);
     if restored_ok {
         let t = Instant::now();
-        let sm = smoke(&pg, expected.as_ref()).await?;
+        let sm = smoke(&pg, expected.as_ref(), &checks).await?;
+        // The content proof of the restored tables (issue 10 item 4) plugs in here:
+        // `sm.push_check(CheckResult { check: "content", .. })` before the verdict is taken.
         timings.smoke_ms = t.elapsed().as_millis();
-        if let Some(CountKind::Estimate) = sm.count_kind {
+        report.notes.extend(sm.notes.iter().cloned());
+        if let (Some(CountKind::Estimate), Some(true)) =
+            (sm.count_kind, expected.as_ref().map(|e| e.kind_stated))
+        {
             report.notes.push(format!(
                 "row-count snapshot holds n_live_tup estimates; compared with tolerance max({}, {}%)",
                 crate::rowcounts::ESTIMATE_TOLERANCE_ABS,
@@ -529,11 +748,7 @@ pub async fn restore_test_verified(
             report.verdict = "pass".into();
         } else {
             report.stopped_at = Some("smoke".into());
-            let mut why: Vec<String> = sm.differences.iter().map(|d| d.to_string()).collect();
-            if !sm.dot_pair_ok {
-                why.push("DOT pair 991/992 not present and active in public.dot_tools".into());
-            }
-            report.reason = Some(format!("smoke test failed: {}", why.join("; ")));
+            report.reason = Some(format!("smoke test failed: {}", sm.failures().join("; ")));
         }
         report.smoke = Some(sm);
     }

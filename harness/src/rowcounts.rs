@@ -1,5 +1,5 @@
-//! Row-count snapshots (`*.psv`: `schema|table|count`, optional `# exact` / `# estimate` line)
-//! and their comparison with a restored database. Owns the exact-vs-estimate distinction.
+//! Row-count snapshots (`*.psv`: `schema|table|count`, optional `# exact` / `# estimate` line;
+//! headerless = the team's `n_live_tup` estimates) and their comparison with a restored database.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,7 +26,19 @@ pub const ESTIMATE_TOLERANCE_REL: f64 = 0.10;
 #[derive(Debug, Clone, Serialize)]
 pub struct RowCounts {
     pub kind: CountKind,
+    /// False when the file has no `# exact` / `# estimate` line: the operations team's
+    /// `psql -tAF "|"` output of `pg_stat_user_tables`, read as estimates.
+    pub kind_stated: bool,
     pub counts: BTreeMap<(String, String), i64>,
+}
+
+/// The one-line note for a headerless file (report and console).
+pub fn headerless_note(path: &Path) -> String {
+    format!(
+        "{} has no `# exact` / `# estimate` line: read as the operations team's n_live_tup estimates (psql -tAF \"|\" of pg_stat_user_tables) and compared with tolerance max({ESTIMATE_TOLERANCE_ABS} rows, {}%)",
+        path.display(),
+        (ESTIMATE_TOLERANCE_REL * 100.0) as i64
+    )
 }
 
 /// Query generating one exact `count(*)` statement per ordinary and partitioned table, sorted
@@ -59,7 +71,8 @@ impl RowCounts {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<RowCounts> {
-        let mut kind = CountKind::Exact;
+        let mut kind = CountKind::Estimate;
+        let mut kind_stated = false;
         let mut counts = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
@@ -67,8 +80,13 @@ impl RowCounts {
                 continue;
             }
             if let Some(c) = line.strip_prefix('#') {
-                if c.trim_start().starts_with("estimate") {
+                let c = c.trim_start();
+                if c.starts_with("estimate") {
                     kind = CountKind::Estimate;
+                    kind_stated = true;
+                } else if c.starts_with("exact") {
+                    kind = CountKind::Exact;
+                    kind_stated = true;
                 }
                 continue;
             }
@@ -110,7 +128,11 @@ impl RowCounts {
             )
             .with_hint("Use the row-count snapshot written by `dryrun backup` (one `schema|table|count` line per table)."));
         }
-        Ok(RowCounts { kind, counts })
+        Ok(RowCounts {
+            kind,
+            kind_stated,
+            counts,
+        })
     }
 
     pub fn render(&self) -> String {
@@ -130,6 +152,7 @@ impl RowCounts {
     pub fn from_psql_output(out: &str) -> Result<RowCounts> {
         Self::parse(out, Path::new("<psql output>")).map(|mut r| {
             r.kind = CountKind::Exact;
+            r.kind_stated = true;
             r
         })
     }
@@ -187,46 +210,201 @@ impl std::fmt::Display for CountDiff {
     }
 }
 
-/// Compare a snapshot with observed exact counts; estimates get the stated tolerance.
-pub fn compare(expected: &RowCounts, observed: &RowCounts) -> Vec<CountDiff> {
-    let mut out = Vec::new();
+/// What a relation of the restored database is, for the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelKind {
+    Table,
+    Partitioned,
+    MatView,
+    /// A materialized view restored `WITH NO DATA` (unpopulated in the dump).
+    MatViewUnpopulated,
+}
+
+/// One relation of the restored database: `count(*)` (a partitioned table's includes its
+/// partitions) and its own rows (`FROM ONLY`; equal to `count` for the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ObservedRel {
+    pub kind: RelKind,
+    pub count: i64,
+    pub own: i64,
+}
+
+/// Exact counts of every table and materialized view of a restored database.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Observed {
+    pub rels: BTreeMap<(String, String), ObservedRel>,
+}
+
+/// Statements (`\gexec`) observing every ordinary table, partitioned table and materialized
+/// view: `schema|name|kind|count|own`, sorted by schema then name.
+pub const OBSERVE_STATEMENTS_SQL: &str = "SELECT CASE \
+ WHEN c.relkind = 'p' THEN format('SELECT %L, %L, ''p'', (SELECT count(*) FROM %I.%I), (SELECT count(*) FROM ONLY %I.%I)', n.nspname, c.relname, n.nspname, c.relname, n.nspname, c.relname) \
+ WHEN c.relkind = 'm' AND NOT c.relispopulated THEN format('SELECT %L, %L, ''u'', 0, 0', n.nspname, c.relname) \
+ ELSE format('SELECT %L, %L, %L, count(*), count(*) FROM %I.%I', n.nspname, c.relname, c.relkind, n.nspname, c.relname) END \
+ FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+ WHERE c.relkind IN ('r','p','m') AND n.nspname NOT IN ('pg_catalog','information_schema','pg_toast') AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%' \
+ ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"";
+
+/// psql script observing the restored database in one read-only transaction.
+pub fn observe_script() -> String {
+    format!("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n{OBSERVE_STATEMENTS_SQL} \\gexec\nCOMMIT;\n")
+}
+
+impl Observed {
+    /// Parse psql `-tA -F '|'` output of [`observe_script`].
+    pub fn from_psql_output(out: &str) -> Result<Observed> {
+        let mut rels = BTreeMap::new();
+        for line in out.lines().filter(|l| !l.trim().is_empty()) {
+            let c: Vec<&str> = line.split('|').collect();
+            let bad = || {
+                Error::internal(
+                    "observe_output",
+                    format!("unexpected row-count line from psql: {line:?}"),
+                )
+            };
+            if c.len() != 5 {
+                return Err(bad());
+            }
+            let kind = match c[2] {
+                "r" => RelKind::Table,
+                "p" => RelKind::Partitioned,
+                "m" => RelKind::MatView,
+                "u" => RelKind::MatViewUnpopulated,
+                _ => return Err(bad()),
+            };
+            let count = c[3].parse().map_err(|_| bad())?;
+            let own = c[4].parse().map_err(|_| bad())?;
+            rels.insert(
+                (c[0].to_string(), c[1].to_string()),
+                ObservedRel { kind, count, own },
+            );
+        }
+        Ok(Observed { rels })
+    }
+
+    /// Exact counts of the tables (ordinary and partitioned), as `backup` records them.
+    pub fn tables(&self) -> RowCounts {
+        RowCounts {
+            kind: CountKind::Exact,
+            kind_stated: true,
+            counts: self
+                .rels
+                .iter()
+                .filter(|(_, r)| matches!(r.kind, RelKind::Table | RelKind::Partitioned))
+                .map(|(k, r)| (k.clone(), r.count))
+                .collect(),
+        }
+    }
+}
+
+/// The comparison of a snapshot with a restored database: differences, and notes saying how
+/// partitioned parents and materialized views were compared.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Comparison {
+    pub differences: Vec<CountDiff>,
+    pub notes: Vec<String>,
+}
+
+fn within(kind: CountKind, e: i64, o: i64) -> bool {
+    match kind {
+        CountKind::Exact => o == e,
+        CountKind::Estimate => {
+            let tol = ESTIMATE_TOLERANCE_ABS.max((e as f64 * ESTIMATE_TOLERANCE_REL).ceil() as i64);
+            (o - e).abs() <= tol
+        }
+    }
+}
+
+/// Compare a snapshot with a restored database. Exact files: `count(*)` (a partitioned table's
+/// includes its partitions, SPEC §3). Estimates (tolerance max(10, 10 %)): a partitioned parent
+/// is compared with its own rows (0; `n_live_tup` counts its rows in the partitions), or skipped
+/// with a note when the file does not list it. Materialized views are compared when the file
+/// lists them (one restored `WITH NO DATA` has 0 rows, with a note); unlisted ones are ignored.
+pub fn compare_observed(expected: &RowCounts, observed: &Observed) -> Comparison {
+    let mut out = Comparison::default();
+    let mut parents_own = Vec::new();
+    let mut parents_skipped = Vec::new();
     for (k, &e) in &expected.counts {
         let name = format!("{}.{}", k.0, k.1);
-        match observed.counts.get(k) {
-            None => out.push(CountDiff {
+        let Some(r) = observed.rels.get(k) else {
+            out.differences.push(CountDiff {
                 table: name,
                 expected: Some(e),
                 observed: None,
-            }),
-            Some(&o) => {
-                let ok = match expected.kind {
-                    CountKind::Exact => o == e,
-                    CountKind::Estimate => {
-                        let tol = ESTIMATE_TOLERANCE_ABS
-                            .max((e as f64 * ESTIMATE_TOLERANCE_REL).ceil() as i64);
-                        (o - e).abs() <= tol
-                    }
-                };
-                if !ok {
-                    out.push(CountDiff {
-                        table: name,
-                        expected: Some(e),
-                        observed: Some(o),
-                    });
-                }
+            });
+            continue;
+        };
+        let o = match (expected.kind, r.kind) {
+            (CountKind::Estimate, RelKind::Partitioned) => {
+                parents_own.push(name.clone());
+                r.own
             }
-        }
-    }
-    for (k, &o) in &observed.counts {
-        if !expected.counts.contains_key(k) {
-            out.push(CountDiff {
-                table: format!("{}.{}", k.0, k.1),
-                expected: None,
+            (_, RelKind::MatViewUnpopulated) => {
+                out.notes.push(format!(
+                    "materialized view {name} is not populated in the dump (WITH NO DATA): compared as 0 rows"
+                ));
+                0
+            }
+            _ => r.count,
+        };
+        if !within(expected.kind, e, o) {
+            out.differences.push(CountDiff {
+                table: name,
+                expected: Some(e),
                 observed: Some(o),
             });
         }
     }
+    for (k, r) in &observed.rels {
+        if expected.counts.contains_key(k) {
+            continue;
+        }
+        let name = format!("{}.{}", k.0, k.1);
+        match (expected.kind, r.kind) {
+            (_, RelKind::MatView | RelKind::MatViewUnpopulated) => {}
+            (CountKind::Estimate, RelKind::Partitioned) => parents_skipped.push(name),
+            _ => out.differences.push(CountDiff {
+                table: name,
+                expected: None,
+                observed: Some(r.count),
+            }),
+        }
+    }
+    if !parents_own.is_empty() {
+        out.notes.push(format!(
+            "partitioned table(s) compared with their own rows (an estimate counts their rows in the partitions): {}",
+            parents_own.join(", ")
+        ));
+    }
+    if !parents_skipped.is_empty() {
+        out.notes.push(format!(
+            "partitioned table(s) not in the estimate file, skipped (their rows are compared in their partitions): {}",
+            parents_skipped.join(", ")
+        ));
+    }
     out
+}
+
+/// Compare a snapshot with observed exact table counts (no partitions or views known).
+pub fn compare(expected: &RowCounts, observed: &RowCounts) -> Vec<CountDiff> {
+    let obs = Observed {
+        rels: observed
+            .counts
+            .iter()
+            .map(|(k, &c)| {
+                (
+                    k.clone(),
+                    ObservedRel {
+                        kind: RelKind::Table,
+                        count: c,
+                        own: c,
+                    },
+                )
+            })
+            .collect(),
+    };
+    compare_observed(expected, &obs).differences
 }
 
 #[cfg(test)]
@@ -274,9 +452,54 @@ mod tests {
     fn estimate_tolerance() {
         let e =
             RowCounts::parse("# estimate (n_live_tup)\np|a|1000\np|b|5\n", Path::new("x")).unwrap();
-        let o = RowCounts::parse("p|a|1090\np|b|14\n", Path::new("y")).unwrap();
+        let o = RowCounts::parse("# exact\np|a|1090\np|b|14\n", Path::new("y")).unwrap();
         assert!(compare(&e, &o).is_empty());
-        let o2 = RowCounts::parse("p|a|1200\np|b|5\n", Path::new("y")).unwrap();
+        let o2 = RowCounts::parse("# exact\np|a|1200\np|b|5\n", Path::new("y")).unwrap();
         assert_eq!(compare(&e, &o2).len(), 1);
+    }
+
+    #[test]
+    fn headerless_is_an_estimate() {
+        let r = RowCounts::parse("public|a|3\n", Path::new("x")).unwrap();
+        assert_eq!((r.kind, r.kind_stated), (CountKind::Estimate, false));
+        let r = RowCounts::parse("# exact\npublic|a|3\n", Path::new("x")).unwrap();
+        assert_eq!((r.kind, r.kind_stated), (CountKind::Exact, true));
+    }
+
+    #[test]
+    fn partitions_and_matviews() {
+        let obs = Observed::from_psql_output(
+            "s|parent|p|500|0\ns|part_a|r|200|200\ns|part_b|r|300|300\ns|mv|m|7|7\ns|mv_empty|u|0|0\ns|mv_unlisted|m|9|9\n",
+        )
+        .unwrap();
+        // The team's estimate file: the parent at 0, partitions, both views listed.
+        let est = RowCounts::parse(
+            "s|mv|7\ns|mv_empty|0\ns|parent|0\ns|part_a|200\ns|part_b|300\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        let c = compare_observed(&est, &obs);
+        assert!(c.differences.is_empty(), "{:?}", c.differences);
+        assert!(c.notes.iter().any(|n| n.contains("s.parent")));
+        assert!(c.notes.iter().any(|n| n.contains("s.mv_empty")));
+        // Without the parent line: skipped with a note, not a difference.
+        let est2 = RowCounts::parse("s|part_a|200\ns|part_b|300\n", Path::new("x")).unwrap();
+        let c = compare_observed(&est2, &obs);
+        assert!(c.differences.is_empty(), "{:?}", c.differences);
+        assert!(c.notes.iter().any(|n| n.contains("skipped")));
+        // An exact file (as `backup` writes it): the parent's count includes its partitions.
+        let exact = RowCounts::parse(
+            "# exact\ns|parent|500\ns|part_a|200\ns|part_b|300\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert!(compare_observed(&exact, &obs).differences.is_empty());
+        let wrong = RowCounts::parse(
+            "# exact\ns|parent|0\ns|part_a|200\ns|part_b|300\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(compare_observed(&wrong, &obs).differences.len(), 1);
+        assert_eq!(obs.tables().counts.len(), 3);
     }
 }

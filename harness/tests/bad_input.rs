@@ -437,10 +437,185 @@ fn sums_malformed() {
 
 #[test]
 fn sums_without_entry_for_the_dump() {
-    let i = Inputs::with_sums("fixture.dump", &fixture(DUMP), |_, d| {
-        format!("{d}  some-other.dump\n")
+    // Neither its name nor its digest is listed (a renamed copy with a listed digest passes).
+    let other = "0".repeat(64);
+    let i = Inputs::with_sums("fixture.dump", &fixture(DUMP), |_, _| {
+        format!("{other}  some-other.dump\n")
     });
-    assert_bad_input(&i, "sums_no_entry", &[&i.path(&i.sums), "fixture.dump"]);
+    let r = assert_bad_input(&i, "sums_no_entry", &[&i.path(&i.sums), "fixture.dump"]);
+    assert!(
+        r.stderr.contains("no entry has its SHA-256"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn sums_listed_file_tampered() {
+    // Every listed file present in the sums file's folder is verified, matched by file name
+    // whatever path the line carries (here `./`), like `sha256sum -c`.
+    let i = Inputs::with_sums("fixture.dump", &fixture(DUMP), |n, d| {
+        format!(
+            "{d}  {n}\n{}  ./schema.sql\n",
+            sha256_hex(b"as backed up\n")
+        )
+    });
+    std::fs::write(i.dir.join("schema.sql"), b"edited afterwards\n").unwrap();
+    let mut i = i;
+    i.snapshot();
+    let schema = i.dir.join("schema.sql");
+    let line = format!("{}:2", i.path(&i.sums));
+    let r = assert_bad_input(&i, "checksum_mismatch", &[&i.path(&schema), &line]);
+    assert!(r.stderr.contains("nothing was provisioned"), "{}", r.stderr);
+}
+
+#[test]
+fn checks_file_malformed() {
+    let mut i = Inputs::new(DUMP, &fixture(DUMP));
+    let checks = i.dir.join("checks.yaml");
+    std::fs::write(
+        &checks,
+        "name: mine\nkey_tables: [public.dot_tools]\nowner: dba\n",
+    )
+    .unwrap();
+    i.snapshot();
+    let r = run({
+        let mut c = i.command();
+        c.arg("--checks").arg(&checks);
+        c
+    });
+    let at = format!("{}:3:", checks.display());
+    assert_refused(&r, 3, "checks_malformed", &[&at]);
+    assert!(r.stderr.contains("unknown field `owner`"), "{}", r.stderr);
+    i.assert_untouched();
+}
+
+#[test]
+fn checks_need_a_table_the_dump_lacks() {
+    let mut i = Inputs::new(DUMP, &fixture(DUMP));
+    let checks = i.dir.join("checks.yaml");
+    std::fs::write(
+        &checks,
+        "name: mine\nkey_tables: [public.dot_tools, sales.orders]\n",
+    )
+    .unwrap();
+    i.snapshot();
+    let r = run({
+        let mut c = i.command();
+        c.arg("--checks").arg(&checks);
+        c
+    });
+    assert_refused(
+        &r,
+        3,
+        "dump_lacks_tables",
+        &[
+            &i.path(&i.dump),
+            "sales.orders (key table)",
+            "--checks counts",
+        ],
+    );
+    assert!(!r.stderr.contains("public.dot_tools ("), "{}", r.stderr);
+    i.assert_untouched();
+}
+
+/// A folder holding a backup set (as `dryrun backup` leaves it).
+fn folder_with_backup_set() -> (TempDir, PathBuf, Vec<String>) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().canonicalize().unwrap();
+    std::fs::write(
+        dir.join("SHA256SUMS"),
+        format!("{}  a.dump\n", "1".repeat(64)),
+    )
+    .unwrap();
+    std::fs::write(dir.join("a.dump"), b"PGDMP").unwrap();
+    let before = listing(&dir);
+    (tmp, dir, before)
+}
+
+#[test]
+fn backup_into_a_folder_holding_a_backup_set() {
+    let (_tmp, dir, before) = folder_with_backup_set();
+    let sums_before = std::fs::read(dir.join("SHA256SUMS")).unwrap();
+    let mut c = Command::new(BIN);
+    c.current_dir(&dir)
+        .args(["backup", "--source-container", "no-such-source", "--out"])
+        .arg(&dir);
+    let r = run(c);
+    assert_refused(
+        &r,
+        3,
+        "backup_set_exists",
+        &[&dir.display().to_string(), "SHA256SUMS", "--force"],
+    );
+    assert_eq!(listing(&dir), before);
+    assert_eq!(std::fs::read(dir.join("SHA256SUMS")).unwrap(), sums_before);
+}
+
+#[test]
+fn fixture_into_a_folder_holding_a_backup_set() {
+    let (_tmp, dir, before) = folder_with_backup_set();
+    let mut c = Command::new(BIN);
+    c.current_dir(repo()).args(["fixture", "--out"]).arg(&dir);
+    let r = run(c);
+    assert_refused(
+        &r,
+        3,
+        "backup_set_exists",
+        &[&dir.display().to_string(), "--force"],
+    );
+    assert_eq!(listing(&dir), before);
+}
+
+#[test]
+fn fixture_without_out() {
+    // A usage error (exit 2, clap's message naming --out): the committed fixtures/ is never a default.
+    let fixtures = repo().join("fixtures");
+    let before: Vec<(String, String)> = listing(&fixtures)
+        .into_iter()
+        .filter(|n| !fixtures.join(n).is_dir())
+        .map(|n| {
+            let d = sha256_hex(&std::fs::read(fixtures.join(&n)).unwrap());
+            (n, d)
+        })
+        .collect();
+    let mut c = Command::new(BIN);
+    c.current_dir(repo()).args(["fixture", "--seed", "1"]);
+    let r = run(c);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--out"), "{}", r.stderr);
+    let after: Vec<(String, String)> = listing(&fixtures)
+        .into_iter()
+        .filter(|n| !fixtures.join(n).is_dir())
+        .map(|n| {
+            let d = sha256_hex(&std::fs::read(fixtures.join(&n)).unwrap());
+            (n, d)
+        })
+        .collect();
+    assert_eq!(after, before, "fixtures/ changed");
+    assert_no_leftovers(&r);
+}
+
+#[test]
+fn run_plan_folder_missing() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let plan = tmp.path().join("no-such-plan");
+    let report = tmp.path().join("report");
+    let mut c = Command::new(BIN);
+    c.current_dir(repo())
+        .arg("run")
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--report")
+        .arg(&report);
+    let r = run(c);
+    assert_refused(
+        &r,
+        3,
+        "file_not_found",
+        &[&plan.join("plan.yaml").display().to_string(), "--plan"],
+    );
+    assert!(!report.exists(), "the report directory was created");
 }
 
 /// Line 1 lists another file correctly; line 2 is the dump's line, bent by `bend`.

@@ -58,12 +58,15 @@ enum Cmd {
         /// Database role that reads it (sessions are read-only).
         #[arg(long, default_value = "directus")]
         user: String,
-        /// Output directory (the files appear only when all are complete).
+        /// Output directory (refused if it already holds a backup set, unless --force).
         #[arg(long)]
         out: PathBuf,
         /// Do not write the per-table content hashes (directus_content_<stamp>.json).
         #[arg(long)]
         no_content_hashes: bool,
+        /// Write into a folder that already holds a backup set (replaces its SHA256SUMS).
+        #[arg(long)]
+        force: bool,
     },
     /// Verify a dump against SHA256SUMS, restore it into a fresh PostgreSQL 16 container and smoke-test it.
     #[command(
@@ -76,13 +79,18 @@ enum Cmd {
         /// SHA256SUMS listing the dump.
         #[arg(long)]
         sums: PathBuf,
-        /// Row-count snapshot (*.psv) to compare with.
+        /// Row-count snapshot (*.psv) to compare with: `# exact` (as `backup` writes it), `# estimate`,
+        /// or headerless (the operations team's n_live_tup output, read as estimates).
         #[arg(long)]
         rowcounts: Option<PathBuf>,
         /// Content hashes written by `dryrun backup` to compare every restored table with
         /// (default: the `*_content_<stamp>.json` next to the dump when SHA256SUMS lists it).
         #[arg(long)]
         content: Option<PathBuf>,
+        /// Smoke checks: a checks YAML file, or `counts` for the generic checks only
+        /// (checksums, clean restore, table set and counts). Default: the bundled checks/hb08.yaml.
+        #[arg(long, value_name = "FILE|counts", value_parser = harness::checks::ChecksChoice::parse_arg)]
+        checks: Option<harness::checks::ChecksChoice>,
         /// Directory for restore-test.json and restore-test.md.
         #[arg(long)]
         report: Option<PathBuf>,
@@ -113,9 +121,12 @@ enum Cmd {
         /// Scale factor: 1 is the committed fixture; 30 gives a production-sized dump (about 68 MB).
         #[arg(long, default_value_t = 1)]
         scale: u32,
-        /// Output directory (dump, schema, row counts, SHA256SUMS).
-        #[arg(long, default_value = "fixtures")]
+        /// Output directory (required: the committed `fixtures/` is never written by default).
+        #[arg(long)]
         out: PathBuf,
+        /// Write into a folder that already holds a backup set (e.g. `--out fixtures --force`).
+        #[arg(long)]
+        force: bool,
         /// PostgreSQL 16 image to use (must exist locally; default: postgres:16 or the offline build).
         #[arg(long, env = "PG_IMAGE")]
         image: Option<String>,
@@ -149,6 +160,10 @@ enum Cmd {
         /// found upward from the current directory).
         #[arg(long)]
         repo: Option<PathBuf>,
+        /// P0 plan folder shaped like migrations/p0 (plan.yaml + deploy/verify/revert), the same
+        /// as P0_PLAN_DIR; default: the built-in migrations/p0.
+        #[arg(long, value_name = "DIR")]
+        plan: Option<PathBuf>,
         /// Run in this persistent environment (`dryrun env up`): clone scenarios are databases
         /// made from its `directus` database, own servers start on a copy of its data, and its
         /// baseline is fingerprinted before and after (never written). The backup set
@@ -204,6 +219,10 @@ enum EnvCmd {
         /// Row-count snapshot (*.psv) to compare with.
         #[arg(long)]
         rowcounts: Option<PathBuf>,
+        /// Smoke checks: a checks YAML file, or `counts` for the generic checks only.
+        /// Default: the bundled checks/hb08.yaml.
+        #[arg(long, value_name = "FILE|counts", value_parser = harness::checks::ChecksChoice::parse_arg)]
+        checks: Option<harness::checks::ChecksChoice>,
         /// Name of the environment and its container (default pg-dry-run-hb05-<UTC time>).
         #[arg(long)]
         name: Option<String>,
@@ -285,7 +304,9 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             user,
             out,
             no_content_hashes,
+            force,
         } => {
+            harness::backup::check_out_dir(&out, force)?;
             let docker = harness::docker::connect().await?;
             let r = harness::backup::backup(
                 &docker,
@@ -296,6 +317,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
                     out,
                     stamp: None,
                     content_hashes: !no_content_hashes,
+                    force,
                 },
             )
             .await?;
@@ -319,6 +341,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             jobs,
             durable,
             image,
+            checks,
         } => {
             let opts = harness::restore::RestoreTestOptions {
                 dump,
@@ -331,10 +354,16 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
                 jobs,
                 durable,
                 role: "restore-test".into(),
+                checks: checks.unwrap_or(harness::checks::ChecksChoice::Bundled),
             };
             // Inputs are verified before the engine is even contacted.
             let started = std::time::Instant::now();
             let inputs = harness::restore::preflight_inputs(&opts)?;
+            if let Some(p) = &opts.rowcounts {
+                if inputs.counts.as_ref().is_some_and(|c| !c.kind_stated) {
+                    eprintln!("note: {}", harness::rowcounts::headerless_note(p));
+                }
+            }
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();
             let _ = harness::docker::sweep(&docker, None, false).await;
@@ -375,16 +404,26 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             seed,
             scale,
             out,
+            force,
             image,
             repo,
         } => {
             let repo = harness::checkout::resolve(repo.as_deref())?;
+            harness::backup::check_out_dir(&out, force)?;
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();
             let img = harness::image::resolve(&docker, image.as_deref()).await?;
             let r = with_interrupt(
                 &run,
-                harness::fixture::build(&docker, &run, &img.reference, &repo, seed, scale, &out),
+                harness::fixture::build(
+                    &docker,
+                    &run,
+                    &img.reference,
+                    &repo,
+                    fixture_gen::Options { seed, scale },
+                    &out,
+                    force,
+                ),
             )
             .await?;
             for f in &r.files {
@@ -405,6 +444,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             fixtures,
             env,
             repo,
+            plan,
         } => {
             let repo = harness::checkout::resolve(repo.as_deref())?;
             let report = report.unwrap_or_else(|| repo.join("out").join("report"));
@@ -420,6 +460,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
                 run: run.clone(),
                 env,
                 progress: Some(console.clone()),
+                plan,
             };
             let r = with_interrupt(&run, harness::closure::run(&opts)).await;
             console.finish();
@@ -501,6 +542,7 @@ async fn env_cmd(cmd: EnvCmd) -> Result<u8> {
             dump,
             sums,
             rowcounts,
+            checks,
             name,
             report,
             jobs,
@@ -519,6 +561,7 @@ async fn env_cmd(cmd: EnvCmd) -> Result<u8> {
                 jobs,
                 durable: true,
                 role: harness::envs::ROLE.into(),
+                checks: checks.unwrap_or(harness::checks::ChecksChoice::Bundled),
             };
             // Inputs are verified before the engine is even contacted.
             let started = std::time::Instant::now();

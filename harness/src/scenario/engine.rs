@@ -325,6 +325,7 @@ impl Suite {
             jobs: self.jobs,
             durable: false,
             role: role.to_string(),
+            checks: crate::checks::ChecksChoice::Bundled,
         }
     }
 }
@@ -406,6 +407,8 @@ struct Ctx<'a> {
     obs: Vec<Value>,
     extra: Extra,
     role: String,
+    /// Tables whose snapshot count `prepare_dump` drifted: a restore test must name each.
+    drifted: Vec<String>,
 }
 
 type StepResult = std::result::Result<Value, String>;
@@ -417,6 +420,23 @@ fn err_text(e: &Error) -> String {
 /// Extra connections of a data fingerprint (besides the scenario's own): scenarios already
 /// run several at a time on 2 cores, so one helper is enough to keep the server busy.
 const FINGERPRINT_HELPERS: usize = 1;
+/// An error's text; a database error with its server message and SQLSTATE (the Display of
+/// `tokio_postgres::Error` is only "db error").
+fn err_any<E: std::fmt::Display + 'static>(e: &E) -> String {
+    match (e as &dyn std::any::Any).downcast_ref::<tokio_postgres::Error>() {
+        Some(pe) => migrate::classify_db_error(pe).to_string(),
+        None => e.to_string(),
+    }
+}
+
+/// A JSON value for a failure message: strings bare, null as `none`, never Debug-formatted.
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "none".into(),
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    }
+}
 
 /// What the report says of an own server's settings: the image's durable defaults.
 fn durable_settings() -> Vec<(String, String)> {
@@ -479,6 +499,7 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         stamp: None,
         clone_horizon: None,
         pristine: false,
+        drifted: Vec::new(),
     };
     let mut failure: Option<(usize, String)> = None;
     let t = Instant::now();
@@ -895,6 +916,14 @@ impl Ctx<'_> {
         std::fs::copy(&src.dump, &dump).map_err(io)?;
         std::fs::copy(&src.sums, &sums).map_err(io)?;
         std::fs::copy(&src.rowcounts, &rc).map_err(io)?;
+        // The other files the sums list (schema, log) come along, as a DBA copies a backup set.
+        let src_dir = src.sums.parent().unwrap_or(Path::new("."));
+        for e in crate::checksum::parse_sums(&src.sums).map_err(|e| err_text(&e))? {
+            let (from, to) = (src_dir.join(&e.file), dir.join(&e.file));
+            if from.is_file() && !to.exists() {
+                std::fs::copy(&from, &to).map_err(io)?;
+            }
+        }
         let mut recompute = Vec::new();
         match p.mutate {
             Mutation::None => {}
@@ -925,18 +954,31 @@ impl Ctx<'_> {
                 recompute.push(dump.clone());
             }
         }
-        if let Some(d) = &p.rowcount_drift {
+        self.drifted.clear();
+        if let Some(drifts) = &p.rowcount_drift {
             let mut counts =
                 crate::rowcounts::RowCounts::parse_file(&rc).map_err(|e| err_text(&e))?;
-            let (s, t) = d
-                .table
-                .split_once('.')
-                .ok_or("rowcount_drift.table must be schema.table")?;
-            let v = counts
-                .counts
-                .get_mut(&(s.to_string(), t.to_string()))
-                .ok_or_else(|| format!("{} not in the snapshot", d.table))?;
-            *v += d.delta;
+            for d in drifts.items() {
+                if d.table == "*" {
+                    for ((s, t), v) in counts.counts.iter_mut() {
+                        *v += d.delta;
+                        self.drifted.push(format!("{s}.{t}"));
+                    }
+                    continue;
+                }
+                let (s, t) = d
+                    .table
+                    .split_once('.')
+                    .ok_or("rowcount_drift.table must be schema.table or \"*\"")?;
+                let v = counts
+                    .counts
+                    .get_mut(&(s.to_string(), t.to_string()))
+                    .ok_or_else(|| format!("{} not in the snapshot", d.table))?;
+                *v += d.delta;
+                self.drifted.push(d.table.clone());
+            }
+            self.drifted.sort();
+            self.drifted.dedup();
             std::fs::write(&rc, counts.render()).map_err(io)?;
             recompute.push(rc.clone());
         }
@@ -944,7 +986,7 @@ impl Ctx<'_> {
             let entries = crate::checksum::parse_sums(&sums).map_err(|e| err_text(&e))?;
             let mut text = String::new();
             for e in entries {
-                let path = dir.join(&e.name);
+                let path = dir.join(&e.file);
                 let digest = if recompute.contains(&path) {
                     crate::checksum::sha256_file(&path).map_err(|e| err_text(&e))?
                 } else {
@@ -961,9 +1003,15 @@ impl Ctx<'_> {
             sums,
             rowcounts: rc,
         };
-        Ok(
-            json!({ "mutation": p.mutate, "rowcount_drift": p.rowcount_drift.as_ref().map(|d| &d.table), "dump_matches_sums": matches }),
-        )
+        Ok(json!({
+            "mutation": p.mutate,
+            "rowcount_drift": match p.rowcount_drift.as_ref().map(|d| d.items()) {
+                None => json!(null),
+                Some([one]) if one.table != "*" => json!(one.table),
+                Some(_) => json!({ "tables_drifted": self.drifted.len() }),
+            },
+            "dump_matches_sums": matches,
+        }))
     }
 
     async fn restore_test(&mut self, r: &RestoreTestStep) -> StepResult {
@@ -1025,19 +1073,49 @@ impl Ctx<'_> {
                 "restore test verdict {verdict}, expected {want}: {why}"
             ));
         }
+        if let Some(want) = r.fatal_restore_errors {
+            if v["fatal_restore_errors"].as_bool() != Some(want) {
+                return Err(format!(
+                    "fatal restore errors present: {}, expected {want} (triage of pg_restore's messages)",
+                    show(&v["fatal_restore_errors"])
+                ));
+            }
+        }
         if let Some(s) = &r.stopped_at {
             if v["stopped_at"].as_str() != Some(s.as_str()) {
                 return Err(format!(
-                    "restore test stopped at {:?}, expected {s}",
-                    v["stopped_at"]
+                    "restore test stopped at {}, expected {s}",
+                    show(&v["stopped_at"])
                 ));
             }
         }
         if let Some(k) = &r.error_kind {
             if v["error_kind"].as_str() != Some(k.as_str()) {
                 return Err(format!(
-                    "restore test error kind {:?}, expected {k}",
-                    v["error_kind"]
+                    "restore test error kind {}, expected {k}",
+                    show(&v["error_kind"])
+                ));
+            }
+        }
+        if let (Ok(rep), false) = (&res, self.drifted.is_empty()) {
+            // Every table whose snapshot count was drifted must be named by the smoke test.
+            let named: std::collections::BTreeSet<&str> = rep
+                .smoke
+                .iter()
+                .flat_map(|s| s.differences.iter().map(|d| d.table.as_str()))
+                .collect();
+            let missed: Vec<&str> = self
+                .drifted
+                .iter()
+                .map(String::as_str)
+                .filter(|t| !named.contains(t))
+                .collect();
+            if !missed.is_empty() {
+                return Err(format!(
+                    "the smoke test missed the drift of {} of {} drifted table(s): {}",
+                    missed.len(),
+                    self.drifted.len(),
+                    missed.join(", ")
                 ));
             }
         }
@@ -1072,10 +1150,10 @@ impl Ctx<'_> {
         };
         if outcome != p.expect {
             return Err(format!(
-                "preflight {:?}, expected {:?}: {:?}",
-                outcome,
-                p.expect,
-                res.err().map(|e| e.message)
+                "preflight {}, expected {}: {}",
+                show(&json!(outcome)),
+                show(&json!(p.expect)),
+                res.err().map(|e| e.message).unwrap_or_default()
             ));
         }
         if let Some(k) = kind {
@@ -1096,10 +1174,37 @@ impl Ctx<'_> {
         if let Some(s) = d.statement_timeout_ms {
             limits.statement_timeout_ms = s;
         }
-        self.runner.limits = limits;
+        match d.limits_step {
+            Some(k) => {
+                self.runner.limits = Limits::default();
+                self.runner.step_limits = Some((k, limits));
+            }
+            None => {
+                self.runner.limits = limits;
+                self.runner.step_limits = None;
+            }
+        }
         let inj = d.inject.as_ref().map(to_injection);
         let client = self.client.as_ref().ok_or("deploy needs a database")?;
         let res = self.runner.deploy(client, d.upto, inj.as_ref()).await;
+        // Readable events for a failure message: `step 4 04_cut_unit deploy: noop`.
+        let events_text = match &res {
+            Ok(o) => o
+                .events
+                .iter()
+                .map(|e| {
+                    format!(
+                        "step {} {} {}: {}",
+                        e.index,
+                        e.step,
+                        show(&json!(e.phase)),
+                        show(&json!(e.status))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            Err(e) => err_text(e),
+        };
         let v = match res {
             Err(e) => json!({ "outcome": "refused", "error_kind": e.kind }),
             Ok(o) => {
@@ -1120,22 +1225,30 @@ impl Ctx<'_> {
             DeployOutcomeKind::Stopped => "stopped",
             DeployOutcomeKind::Refused => "refused",
         };
+        // The stop's own words first (step, phase, cause, server message), then the events.
+        let stop_text = self
+            .runner
+            .stopped()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "no failure-stop".into());
         if outcome != want {
-            return Err(format!("deploy {outcome}, expected {want}: {}", v));
+            return Err(format!(
+                "deploy {outcome}, expected {want}: {stop_text}; events: {events_text}"
+            ));
         }
         if let Some(k) = d.expect.stop_step {
             if v["stop"]["step"].as_u64() != Some(k as u64) {
                 return Err(format!(
-                    "deploy stopped at step {:?}, expected {k}",
-                    v["stop"]["step"]
+                    "deploy stopped at step {}, expected {k}: {stop_text}",
+                    show(&v["stop"]["step"])
                 ));
             }
         }
         if let Some(c) = &d.expect.cause {
             if v["stop"]["cause"].as_str() != Some(c.as_str()) {
                 return Err(format!(
-                    "failure cause {:?}, expected {c}: {}",
-                    v["stop"]["cause"], v["stop"]
+                    "failure cause {}, expected {c}: {stop_text}",
+                    show(&v["stop"]["cause"])
                 ));
             }
         }
@@ -1188,13 +1301,20 @@ impl Ctx<'_> {
             !c.data_except.contains(&name)
                 && (c.data_schemas.is_empty() || c.data_schemas.iter().any(|x| x == s))
         };
+        // Negative control (fault.rs): compare row counts only.
+        let counts_only = |mut d: fingerprint::DataFingerprint| {
+            if crate::fault::sabotaged("content_counts_only") {
+                d.tables.values_mut().for_each(|t| t.content_sha256 = None);
+            }
+            d
+        };
         let a = Fingerprint {
             schema: base.schema.clone(),
-            data: base.data.restrict(keep),
+            data: counts_only(base.data.restrict(keep)),
         };
         let b = Fingerprint {
             schema: now.schema.clone(),
-            data: now.data.restrict(keep),
+            data: counts_only(now.data.restrict(keep)),
         };
         let diff = a.diff(&b);
         let schema_eq = diff.schema.is_empty();
@@ -1212,8 +1332,30 @@ impl Ctx<'_> {
                 _ => Ok(()),
             }
         };
+        let undetected: Vec<&str> = c
+            .data_changed
+            .iter()
+            .map(String::as_str)
+            .filter(|t| {
+                !diff
+                    .data
+                    .iter()
+                    .any(|d| format!("{}.{}", d.schema, d.table) == *t)
+            })
+            .collect();
+        if !undetected.is_empty() {
+            return Err(format!(
+                "the data fingerprint comparison did not detect the change of {} since snapshot {}",
+                undetected.join(", "),
+                c.with
+            ));
+        }
         check(c.schema, schema_eq, "schema")?;
         check(c.data, data_eq, "data")?;
+        let existing = match c.existing_objects {
+            None => None,
+            Some(want) => Some(existing_objects(c, want, &base, &now, &diff)?),
+        };
         let sigil = |k: ChangeKind| match k {
             ChangeKind::Added => "+",
             ChangeKind::Removed => "-",
@@ -1243,13 +1385,17 @@ impl Ctx<'_> {
                 )
             })
             .collect();
-        Ok(json!({
+        let mut v = json!({
             "with": c.with,
             "schema": if schema_eq { "equal" } else { "differs" },
             "data": if data_eq { "equal" } else { "differs" },
             "schema_changes": schema_changes,
             "data_changes": if c.data == Equality::Ignore { json!("ignored") } else { json!(data_changes) },
-        }))
+        });
+        if let Some(e) = existing {
+            v["existing_objects"] = json!(e);
+        }
+        Ok(v)
     }
 
     async fn crash(&mut self, c: &CrashStep) -> StepResult {
@@ -1522,10 +1668,10 @@ impl Ctx<'_> {
         let body: String = client
             .query_one(c.source_sql.as_str(), &[])
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| err_any(&e))?
             .try_get(0)
-            .map_err(|e| e.to_string())?;
-        let canon = canon_md::canonicalize(body.as_bytes()).map_err(|e| e.to_string())?;
+            .map_err(|e| err_any(&e))?;
+        let canon = canon_md::canonicalize(body.as_bytes()).map_err(|e| err_any(&e))?;
         let toks = canon.tokens();
         if toks.len() < c.units || c.units == 0 {
             return Err(format!(
@@ -1541,7 +1687,7 @@ impl Ctx<'_> {
                 &[&id, &c.source_sql, &canon.sha256_hex()],
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| err_any(&e))?;
         let per = toks.len() / c.units;
         let mut units = Vec::new();
         let mut spans = Vec::new();
@@ -1554,14 +1700,14 @@ impl Ctx<'_> {
             };
             let span = canon
                 .span_to_tokens(first.byte_start, last.byte_end)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| err_any(&e))?;
             client
                 .execute(
                     "INSERT INTO cutter_governance.cut_unit (change_set_id, byte_start, byte_end, start_token_position, end_token_position) VALUES ($1, $2, $3, $4, $5)",
                     &[&id, &(first.byte_start as i64), &(last.byte_end as i64), &(span.start_token_position as i32), &(span.end_token_position as i32)],
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| err_any(&e))?;
             units.push(dot_signing::Unit {
                 start_token_position: span.start_token_position as u64,
                 end_token_position: span.end_token_position as u64,
@@ -1778,9 +1924,23 @@ impl Ctx<'_> {
         let mut outcomes = Vec::new();
         let mut signals = Vec::new();
         let mut drift = false;
+        // Other keys than the signers': every present signature must fail as wrong_key.
+        let other_keys = v.wrong_key.then(|| {
+            let mut s = dot_signing::MemoryStore::new();
+            for name in ["dot-992", "dot-991"] {
+                if let Ok(r) = dot_signing::CredentialRef::memory(name) {
+                    s.insert(&r, random_key());
+                }
+            }
+            s
+        });
+        let keys = match &other_keys {
+            Some(k) if !crate::fault::sabotaged("wrong_key_ignored") => k,
+            _ => &self.suite.keys,
+        };
         for (dot, row) in [(992, exec), (991, verif)] {
             let registered = self.registered_revision(dot).await?;
-            let res = dot_signing::verify(row, &self.suite.keys, &registered);
+            let res = dot_signing::verify(row, keys, &registered);
             outcomes.push(res.name().to_string());
             if let Some(kind) = res.signal_kind() {
                 let k: cutter_signals::SignalKind = kind
@@ -1827,8 +1987,10 @@ impl Ctx<'_> {
             .get(0);
         if outcomes != v.expect {
             return Err(format!(
-                "verification outcomes {outcomes:?}, expected {:?}",
-                v.expect
+                "verification of change set {} gave {}, expected {}",
+                v.change_set,
+                outcomes.join(", "),
+                v.expect.join(", ")
             ));
         }
         Ok(
@@ -1915,6 +2077,65 @@ impl Ctx<'_> {
             Ok(()) => Err(format!("the guard accepted {target}")),
             Err(e) => Ok(json!({ "target": g.target, "refused": true, "error_kind": e.kind })),
         }
+    }
+}
+
+/// `existing_objects` of a compare: the schema changes outside the schemas that are new since
+/// the snapshot (objects of pre-existing schemas, and unqualified ones such as extensions).
+/// `equal` fails naming each such object; returns `equal` or `differs`.
+fn existing_objects(
+    c: &CompareStep,
+    want: Equality,
+    base: &Fingerprint,
+    now: &Fingerprint,
+    diff: &fingerprint::FingerprintDiff,
+) -> std::result::Result<&'static str, String> {
+    let schemas = |f: &Fingerprint| -> std::collections::BTreeSet<String> {
+        f.schema
+            .objects
+            .keys()
+            .filter(|(k, _)| k == "schema")
+            .map(|(_, i)| i.clone())
+            .collect()
+    };
+    let new: Vec<String> = schemas(now).difference(&schemas(base)).cloned().collect();
+    // An object is in a new schema when its identity is the schema itself or is qualified by
+    // it (`s.x`, or `table s.x` for comments, privileges and other objects).
+    let in_new = |ident: &str| {
+        new.iter().any(|s| {
+            ident == s
+                || ident.starts_with(&format!("{s}."))
+                || ident.ends_with(&format!(" {s}"))
+                || ident.contains(&format!(" {s}."))
+        })
+    };
+    let outside: Vec<String> = diff
+        .schema
+        .iter()
+        .filter(|ch| !in_new(&ch.identity))
+        .map(|ch| {
+            let sigil = match ch.kind {
+                ChangeKind::Added => "added",
+                ChangeKind::Removed => "removed",
+                ChangeKind::Changed => "changed",
+            };
+            format!("{sigil} {} {}", ch.object_kind, ch.identity)
+        })
+        .collect();
+    let eq = outside.is_empty();
+    match (want, eq) {
+        (Equality::Equal, false) => Err(format!(
+            "{} object(s) outside the new schema(s) [{}] changed since snapshot {} (a pre-existing object was altered):\n{}",
+            outside.len(),
+            new.join(", "),
+            c.with,
+            outside.join("\n")
+        )),
+        (Equality::Differs, true) => Err(format!(
+            "no object outside the new schema(s) changed since snapshot {}, expected a difference",
+            c.with
+        )),
+        _ => Ok(if eq { "equal" } else { "differs" }),
     }
 }
 

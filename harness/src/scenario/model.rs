@@ -72,9 +72,27 @@ pub struct PrepareDump {
     pub offset: Option<u64>,
     #[serde(default)]
     pub keep_fraction: Option<f64>,
-    /// Change one table's count in the row-count snapshot.
+    /// Change tables' counts in the row-count snapshot: one `{table, delta}` or a list of
+    /// them; `table: "*"` drifts every table of the snapshot.
     #[serde(default)]
-    pub rowcount_drift: Option<RowcountDrift>,
+    pub rowcount_drift: Option<OneOrMany<RowcountDrift>>,
+}
+
+/// One item or a list of items.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn items(&self) -> &[T] {
+        match self {
+            OneOrMany::One(t) => std::slice::from_ref(t),
+            OneOrMany::Many(v) => v,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +125,9 @@ pub struct RestoreTestStep {
     /// Number of containers the step may create.
     #[serde(default)]
     pub containers_created: Option<usize>,
+    /// Whether pg_restore must have reported an error triage did not find benign.
+    #[serde(default)]
+    pub fatal_restore_errors: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +168,11 @@ pub struct DeployStep {
     pub lock_timeout_ms: Option<u64>,
     #[serde(default)]
     pub statement_timeout_ms: Option<u64>,
+    /// Apply `lock_timeout_ms` / `statement_timeout_ms` to this 1-based step's deploy
+    /// transaction only (the other steps, and every verify, keep the default limits), so a
+    /// slow machine cannot make an earlier step time out instead.
+    #[serde(default)]
+    pub limits_step: Option<usize>,
     pub expect: DeployExpect,
 }
 
@@ -195,6 +221,14 @@ pub struct CompareStep {
     /// Restrict the data comparison to these schemas (e.g. the business tables in `public`).
     #[serde(default)]
     pub data_schemas: Vec<String>,
+    /// Schema objects outside the schemas that are new since the snapshot (every object of a
+    /// pre-existing schema, and anything unqualified): `equal` = none added, removed or changed.
+    #[serde(default)]
+    pub existing_objects: Option<Equality>,
+    /// Tables whose data (row count or content hash) must differ from the snapshot, each named
+    /// when it does not (e.g. a content-only write of a scenario session).
+    #[serde(default)]
+    pub data_changed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -307,6 +341,9 @@ pub struct VerifyStep {
     /// Delete the verifier signature before verifying.
     #[serde(default)]
     pub drop_signature: bool,
+    /// Verify with other keys than the signers' (fresh random keys for both DOTs).
+    #[serde(default)]
+    pub wrong_key: bool,
     /// Outcomes expected, in signature order (`valid`, `tampered_payload`, `missing_signature`, `tool_revision_mismatch`, ...).
     pub expect: Vec<String>,
 }

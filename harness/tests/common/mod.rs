@@ -2,6 +2,8 @@
 //! a line, send a signal, and count the Docker resources a given owner pid left behind.
 #![allow(dead_code)]
 
+pub mod source_db;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -67,6 +69,8 @@ pub fn spawn_clean(args: &[&str], env: &[(&str, &str)], remove: &[&str], cwd: &P
     cmd.args(args)
         .current_dir(cwd)
         .env_remove("DRYRUN_FAULT")
+        .env_remove("DRYRUN_SABOTAGE")
+        .env_remove("P0_PLAN_DIR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
