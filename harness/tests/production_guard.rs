@@ -446,8 +446,8 @@ async fn backup_of_a_busy_source_is_one_read_only_snapshot() {
     );
     assert_eq!(
         entries.len(),
-        4,
-        "dump, schema, row counts and log: {listed:?}"
+        5,
+        "dump, schema, row counts, content hashes and log: {listed:?}"
     );
 
     // The log names the snapshot both pg_dump runs used and the transaction's isolation.
