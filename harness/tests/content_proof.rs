@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bollard::Docker;
 use harness::container::{PgContainer, PgSpec};
 use harness::docker::RunIdentity;
 use sha2::{Digest, Sha256};
+
+mod common;
+use common::SweepOnDrop;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dryrun");
 
@@ -17,27 +19,6 @@ fn repo() -> PathBuf {
         .parent()
         .expect("workspace root")
         .to_path_buf()
-}
-
-/// Removes the run's containers and volumes also when an assertion unwinds.
-struct SweepOnDrop {
-    docker: Docker,
-    run_id: String,
-}
-
-impl Drop for SweepOnDrop {
-    fn drop(&mut self) {
-        let (docker, run) = (self.docker.clone(), self.run_id.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(harness::docker::sweep(&docker, Some(&run), true))
-                .map_err(|e| e.report())
-        })
-        .join();
-    }
 }
 
 struct Out {

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use bollard::Docker;
 use harness::container::{PgContainer, PgSpec, DB_NAME, DB_USER};
 use harness::docker::RunIdentity;
 use harness::fingerprint::{self, DataFingerprint, Stamp, TableKey};
 use tokio_postgres::Client;
+
+mod common;
+use common::{docker_and_image, SweepOnDrop};
 
 const SETUP_SQL: &str = "
 CREATE SCHEMA s;
@@ -62,37 +64,6 @@ const CHANGES: &[Change] = &[
 fn key(t: &str) -> TableKey {
     let (s, n) = t.split_once('.').unwrap_or(("public", t));
     (s.to_string(), n.to_string())
-}
-
-async fn docker_and_image() -> (Docker, String) {
-    let docker = harness::docker::connect()
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-    let image = harness::image::resolve(&docker, std::env::var("PG_IMAGE").ok().as_deref())
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-    (docker, image.reference)
-}
-
-/// Removes the container (and anything else of the run) also when an assertion unwinds.
-struct SweepOnDrop {
-    docker: Docker,
-    run_id: String,
-}
-
-impl Drop for SweepOnDrop {
-    fn drop(&mut self) {
-        let (docker, run) = (self.docker.clone(), self.run_id.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(harness::docker::sweep(&docker, Some(&run), true))
-                .map_err(|e| e.report())
-        })
-        .join();
-    }
 }
 
 async fn full(c: &Client) -> DataFingerprint {

@@ -13,6 +13,9 @@ use harness::docker::RunIdentity;
 use harness::rowcounts::{CountKind, RowCounts};
 use tokio_postgres::Client;
 
+mod common;
+use common::{docker_and_image, SweepOnDrop};
+
 /// Tables of the "production" database: `hot` is written during the backup, the others not.
 const HOT: &str = "public.hot";
 const COLD: [&str; 2] = ["public.cold_a", "tac.cold_b"];
@@ -65,46 +68,6 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_test_writer()
         .try_init();
-}
-
-async fn docker_and_image() -> (Docker, String) {
-    let docker = harness::docker::connect()
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-    let image = harness::image::resolve(&docker, std::env::var("PG_IMAGE").ok().as_deref())
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-    (docker, image.reference)
-}
-
-/// Removes every container and volume labelled with the run when dropped, also while a failed
-/// assertion unwinds (PgContainer removes itself too; this also covers anything else of the run).
-struct SweepOnDrop {
-    docker: Docker,
-    run_id: String,
-}
-
-impl Drop for SweepOnDrop {
-    fn drop(&mut self) {
-        let (docker, run) = (self.docker.clone(), self.run_id.clone());
-        let swept = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(harness::docker::sweep(&docker, Some(&run), true))
-                .map_err(|e| e.report())
-        })
-        .join();
-        match swept {
-            Ok(Ok(left)) if !left.is_empty() => {
-                tracing::warn!(?left, "removed leftovers of the test run")
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "sweeping the test run failed"),
-            Err(_) => tracing::error!("the sweep thread panicked"),
-        }
-    }
 }
 
 /// No container or volume labelled with `run` is left on the engine.

@@ -271,3 +271,44 @@ pub const FIXTURE_ARGS: [&str; 7] = [
     "--rowcounts",
     "fixtures/directus_rowcounts_fixture.psv",
 ];
+
+/// The engine and the PostgreSQL 16 image the tests use (`PG_IMAGE` or the default choice).
+pub async fn docker_and_image() -> (bollard::Docker, String) {
+    let docker = harness::docker::connect()
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    let image = harness::image::resolve(&docker, std::env::var("PG_IMAGE").ok().as_deref())
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    (docker, image.reference)
+}
+
+/// Removes every container and volume labelled with the run when dropped, also while a failed
+/// assertion unwinds (PgContainer removes itself too; this also covers anything else of the run).
+pub struct SweepOnDrop {
+    pub docker: bollard::Docker,
+    pub run_id: String,
+}
+
+impl Drop for SweepOnDrop {
+    fn drop(&mut self) {
+        let (docker, run) = (self.docker.clone(), self.run_id.clone());
+        let swept = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(harness::docker::sweep(&docker, Some(&run), true))
+                .map_err(|e| e.report())
+        })
+        .join();
+        match swept {
+            Ok(Ok(left)) if !left.is_empty() => {
+                tracing::warn!(?left, "removed leftovers of the test run")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "sweeping the test run failed"),
+            Err(_) => tracing::error!("the sweep thread panicked"),
+        }
+    }
+}
