@@ -4,7 +4,7 @@ CARGO ?= cargo
 DRYRUN = $(CARGO) run -q -p dryrun-harness --bin dryrun --
 REPORT ?= out/report
 
-.PHONY: all build image dry-run restore-test test scenarios fixture fixture-prod bench gc fmt clippy check
+.PHONY: all build image dry-run restore-test test scenarios fixture fixture-prod bench stress gc fmt clippy check
 
 all: build
 
@@ -27,6 +27,10 @@ restore-test: image
 
 test: image
 	$(CARGO) test --workspace
+
+# Ten consecutive full runs plus two in parallel (CI runs two consecutive: its time budget).
+stress: image
+	DRYRUN_STRESS_RUNS=10 $(CARGO) test -p dryrun-harness --test stress -- --nocapture
 
 scenarios: image
 	$(CARGO) test -p dryrun-harness --test scenarios
