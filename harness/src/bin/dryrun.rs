@@ -251,6 +251,16 @@ fn main() -> ExitCode {
     // Snapshots are compared, never written, by the CLI.
     std::env::set_var("INSTA_UPDATE", "no");
     let cli = Cli::parse();
+    // insta's workspace (its config) is the checkout, never found through `cargo metadata`;
+    // set before any thread exists.
+    let insta_root = match &cli.cmd {
+        Cmd::Run { repo, .. } => harness::checkout::resolve(repo.as_deref()).ok(),
+        _ => None,
+    };
+    std::env::set_var(
+        "INSTA_WORKSPACE_ROOT",
+        insta_root.unwrap_or_else(std::env::temp_dir),
+    );
     harness::logging::init(&harness::logging::choose(
         cli.quiet,
         cli.verbose,
