@@ -268,7 +268,7 @@ fn main() -> ExitCode {
         std::env::var("RUST_LOG").ok().as_deref(),
     ));
     let quiet = cli.quiet;
-    harness::console::set_quiet(quiet);
+    harness::console::enable_progress(!quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
