@@ -383,6 +383,10 @@ fn usage_errors_exit_2_and_every_subcommand_has_an_example() {
         "run",
         "canon",
         "gc",
+        "env",
+        "env up",
+        "env ls",
+        "env down",
     ] {
         let mut args: Vec<&str> = sub.split(' ').collect();
         args.push("--help");
@@ -402,6 +406,10 @@ fn usage_errors_exit_2_and_every_subcommand_has_an_example() {
         "run",
         "canon",
         "gc",
+        "env",
+        "env up",
+        "env ls",
+        "env down",
     ] {
         // Every option has help text: beside it, or on the next, more indented line.
         let mut args: Vec<&str> = sub.split(' ').collect();

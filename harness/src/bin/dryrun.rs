@@ -172,6 +172,9 @@ enum Cmd {
         env: Option<String>,
     },
     /// Persistent dry-run environments (HB-09): a verified restore kept as a named server.
+    #[command(
+        after_help = "Examples:\n  dryrun env up --dump fixtures/directus_full_fixture.dump --sums fixtures/SHA256SUMS --name hb05\n  dryrun run --env hb05\n  dryrun env ls\n  dryrun env down hb05"
+    )]
     Env {
         #[command(subcommand)]
         cmd: EnvCmd,
