@@ -115,12 +115,20 @@ pub fn bytes_bar(what: &str, total: u64) -> indicatif::ProgressBar {
     if !bytes_visible() {
         return indicatif::ProgressBar::hidden();
     }
-    indicatif::ProgressBar::new(total)
-        .with_style(style(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        ))
-        .with_message(what.to_string())
-        .with_finish(indicatif::ProgressFinish::AndClear)
+    drawn(
+        indicatif::ProgressBar::new(total)
+            .with_style(style(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            ))
+            .with_message(what.to_string())
+            .with_finish(indicatif::ProgressFinish::AndClear),
+    )
+}
+
+/// A visible byte indicator: log lines are printed above it (`logging::suspend_bar`).
+fn drawn(bar: indicatif::ProgressBar) -> indicatif::ProgressBar {
+    crate::logging::set_bytes_bar(bar.clone());
+    bar
 }
 
 /// A byte counter for a stream of unknown size (e.g. `pg_dump` writing a file), ticking on
@@ -134,7 +142,7 @@ pub fn bytes_spinner(what: &str) -> indicatif::ProgressBar {
         .with_message(what.to_string())
         .with_finish(indicatif::ProgressFinish::AndClear);
     b.enable_steady_tick(Duration::from_millis(200));
-    b
+    drawn(b)
 }
 
 /// A step whose progress cannot be counted from outside (e.g. `pg_restore` reading a dump of
@@ -149,7 +157,7 @@ pub fn busy(what: &str, bytes: u64) -> indicatif::ProgressBar {
         .with_prefix(indicatif::HumanBytes(bytes).to_string())
         .with_finish(indicatif::ProgressFinish::AndClear);
     b.enable_steady_tick(Duration::from_millis(200));
-    b
+    drawn(b)
 }
 
 /// The terminal side of a run: lines on stdout, a bar on stderr (terminal only).
