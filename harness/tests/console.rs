@@ -652,3 +652,42 @@ fn a_missing_debootstrap_is_one_paragraph_saying_what_to_run() {
         installed
     );
 }
+
+/// `dryrun backup` on a terminal: the bytes each `pg_dump` has written and the hashing of the
+/// files; the listing on stdout arrives whole.
+#[test]
+fn backup_shows_the_bytes_of_each_pg_dump_on_a_terminal() {
+    let src = common::source_db::SourceDb::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("set");
+    let out_s = out.display().to_string();
+    let t = on_a_terminal(
+        &["backup", "--source-container", &src.name, "--out", &out_s],
+        tmp.path(),
+    );
+    cleanup(t.pid);
+    src.remove();
+    assert_eq!(t.code, Some(0), "{}", t.transcript);
+    let p = pieces(&t.transcript);
+    let dump =
+        regex::Regex::new(r"pg_dump → directus_full_\S+\.dump: [0-9.]+ [KMG]?i?B").expect("regex");
+    assert!(
+        p.iter().any(|l| dump.is_match(l)),
+        "no pg_dump progress:\n{}",
+        p.join("\n")
+    );
+    assert!(
+        p.iter().any(|l| l.starts_with("sha256 directus_full_")),
+        "no hashing progress:\n{}",
+        p.join("\n")
+    );
+    // The listing (`<sha256>  <path> (<n> bytes)`) arrives whole, one line per file.
+    let listed = regex::Regex::new(r"^[0-9a-f]{64}  \S+ \([0-9]+ bytes\)$").expect("regex");
+    let files = std::fs::read_dir(&out).expect("the backup set").count();
+    assert_eq!(
+        p.iter().filter(|l| listed.is_match(l)).count(),
+        files - 1,
+        "{}",
+        p.join("\n")
+    );
+}
