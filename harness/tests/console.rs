@@ -476,7 +476,13 @@ fn restore_test_and_env_up_show_byte_progress_on_a_terminal_and_nothing_of_it_el
     assert!(f.stdout.contains("## Smoke test"), "{}", f.stdout);
 
     // On a terminal: hashing, upload and restore, each with its bytes.
-    let size = "2.77 MiB";
+    let size = indicatif::HumanBytes(
+        std::fs::metadata(repo.join("fixtures/directus_full_fixture.dump"))
+            .expect("the fixture dump")
+            .len(),
+    )
+    .to_string();
+    let size = size.as_str();
     let t = on_a_terminal(&args, &repo);
     cleanup(t.pid);
     assert_eq!(t.code, Some(0), "{}", t.transcript);
