@@ -1,9 +1,9 @@
 //! PostgreSQL 16 containers of a run, on testcontainers: the image contract, provisioning with
 //! labels, a random password and a 127.0.0.1-only port, readiness, exec, uploads, kill/restart, removal.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
-use std::borrow::Cow;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -16,14 +16,14 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
-use testcontainers::core::wait::LogWaitStrategy;
-use testcontainers::core::{AccessMode, CmdWaitFor, ContainerPort, ExecCommand, WaitFor};
-use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, Image, ImageExt, TestcontainersError};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
+use testcontainers::core::wait::LogWaitStrategy;
+use testcontainers::core::{AccessMode, CmdWaitFor, ContainerPort, ExecCommand, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, Image, ImageExt, TestcontainersError};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::docker::{classify, RunIdentity};
@@ -276,7 +276,12 @@ const PROBE_OK: &str = "dryrun-probe: accepting connections";
 
 impl Postgres16 {
     /// `reference` is what the engine knows the image by (`repo:tag`, `repo@sha256:…`, an id).
-    pub fn new(reference: &str, password: &Secret, extra_env: &[String], ready_lines: usize) -> Self {
+    pub fn new(
+        reference: &str,
+        password: &Secret,
+        extra_env: &[String],
+        ready_lines: usize,
+    ) -> Self {
         // testcontainers joins name and tag with ':'; split at the last ':' after the last '/'.
         let after_slash = reference.rfind('/').map_or(0, |i| i + 1);
         let (name, tag) = match reference[after_slash..].rfind(':') {
@@ -342,7 +347,9 @@ impl Image for Postgres16 {
             LogWaitStrategy::stdout_or_stderr(READY_LINE).with_times(self.ready_lines),
         )]
     }
-    fn env_vars(&self) -> impl IntoIterator<Item = (impl Into<Cow<'_, str>>, impl Into<Cow<'_, str>>)> {
+    fn env_vars(
+        &self,
+    ) -> impl IntoIterator<Item = (impl Into<Cow<'_, str>>, impl Into<Cow<'_, str>>)> {
         self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
     fn cmd(&self) -> impl IntoIterator<Item = impl Into<Cow<'_, str>>> {
@@ -443,8 +450,13 @@ impl PgContainer {
             }
         }
         let initdb = fresh && spec.data_tar.is_none();
-        let image = Postgres16::new(&spec.image, &password, &spec.env, if initdb { 2 } else { 1 })
-            .with_settings(&spec.settings);
+        let image = Postgres16::new(
+            &spec.image,
+            &password,
+            &spec.env,
+            if initdb { 2 } else { 1 },
+        )
+        .with_settings(&spec.settings);
         let mut request = image
             .with_container_name(&name)
             .with_labels(labels)
@@ -535,20 +547,24 @@ impl PgContainer {
     /// runs crash recovery first. The ready line is not awaited here: the log keeps the lines
     /// of the earlier start, the probe alone tells.
     async fn start_again(&mut self) -> Result<()> {
-        let started = match &self.tc {
-            Some(tc) => tokio::time::timeout(STARTUP_TIMEOUT, tc.start())
-                .await
-                .map_err(|_| TestcontainersError::WaitContainer(
-                    testcontainers::core::error::WaitContainerError::StartupTimeout,
-                ))
-                .and_then(|r| r),
-            None => {
-                return Err(Error::internal(
+        let started =
+            match &self.tc {
+                Some(tc) => tokio::time::timeout(STARTUP_TIMEOUT, tc.start())
+                    .await
+                    .map_err(|_| {
+                        TestcontainersError::WaitContainer(
+                            testcontainers::core::error::WaitContainerError::StartupTimeout,
+                        )
+                    })
+                    .and_then(|r| r),
+                None => return Err(Error::internal(
                     "attached_not_restartable",
-                    format!("{} belongs to a persistent environment; the harness does not restart it.", self.name),
-                ))
-            }
-        };
+                    format!(
+                        "{} belongs to a persistent environment; the harness does not restart it.",
+                        self.name
+                    ),
+                )),
+            };
         if let Err(e) = started {
             let tail = self.log_tail(15).await;
             let mut err = start_error(e, &self.name, &self.image);
