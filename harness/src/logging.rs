@@ -11,7 +11,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// Targets whose debug output would print secrets; capped at `info` whatever the filter says.
-const CAPPED: [&str; 3] = ["bollard", "hyper", "hyper_util"];
+const CAPPED: [&str; 4] = ["bollard", "hyper", "hyper_util", "testcontainers"];
 
 /// The default: only what a person should act on.
 pub const DEFAULT_FILTER: &str = "warn";
