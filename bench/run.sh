@@ -46,7 +46,7 @@ BENCH_ID=bench-$(date -u +%Y%m%dt%H%M%S)-$$
 BENCH_LABEL=io.dot-iu-cutter.harness=bench
 RUN_LABEL=io.dot-iu-cutter.run=$BENCH_ID
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dryrun-bench.XXXXXX")
-KEPT_CT="" KEPT_VOL=""   # the harness container kept for the clone measurement
+KEPT_CT="" KEPT_VOL="" KEPT_RUN=""   # the harness container kept for the clone measurement
 SAMPLER=""               # pid of the background sampler of others' activity
 
 if [ -n "${MAKELEVEL:-}" ]; then CMD="SAMPLE=$SAMPLE make bench"; else CMD="SAMPLE=$SAMPLE bash bench/run.sh"; fi
@@ -66,6 +66,12 @@ cleanup() {
   ids=$(docker volume ls -q --filter "label=$BENCH_LABEL" --filter "label=$RUN_LABEL" 2>/dev/null || true)
   [ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
   [ -z "$KEPT_VOL" ] || docker volume rm -f "$KEPT_VOL" >/dev/null 2>&1 || true
+  if [ -n "$KEPT_RUN" ]; then   # the kept restore-test run's own, even if reading its report failed
+    ids=$(docker ps -aq --filter "label=io.dot-iu-cutter.run=$KEPT_RUN" 2>/dev/null || true)
+    [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+    ids=$(docker volume ls -q --filter "label=io.dot-iu-cutter.run=$KEPT_RUN" 2>/dev/null || true)
+    [ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -272,7 +278,8 @@ measure_clone() {
   measure_restore keep --keep
   run=$(rt keep .run_id)
   echo "$run" >>"$OWN_RUNS"
-  KEPT_CT=$(rt keep '.kept[0] // empty'); KEPT_VOL=$(rt keep '.kept[1] // empty')
+  KEPT_RUN=$run
+  KEPT_CT=$(rt keep '.kept.container // empty'); KEPT_VOL=$(rt keep '.kept.volume // empty')
   ct=$(docker ps -q --filter label=io.dot-iu-cutter.harness=dryrun \
     --filter label=io.dot-iu-cutter.role=restore-test --filter "label=io.dot-iu-cutter.run=$run")
   [ -n "$ct" ] && [ "$(docker inspect --format '{{.Name}}' "$ct")" = "/$KEPT_CT" ] \
