@@ -11,7 +11,9 @@
 #   4. CREATE DATABASE … TEMPLATE … STRATEGY FILE_COPY vs one restore, at production scale;
 #   5. peak RSS of the harness (/usr/bin/time -v);
 #   6. optional (NEXTEST=1): the scenario suite split in two with cargo nextest --partition;
-#   7. the data fingerprint vs the binary COPY floor, full and "unchanged" proof, both fixtures.
+#   7. the data fingerprint vs the binary COPY floor, full and "unchanged" proof, both fixtures;
+#   8. per scenario at both scales (from the two suite runs of 2): elapsed, and every data
+#      fingerprint the scenario took (its info log line: tables proven unchanged / hashed, ms).
 #
 # Scripting the docker CLI is right here: the manual method is what is being compared. The
 # harness itself never uses the CLI. The manual method publishes no port; nothing connects
@@ -44,7 +46,7 @@ BENCH_ID=bench-$(date -u +%Y%m%dt%H%M%S)-$$
 BENCH_LABEL=io.dot-iu-cutter.harness=bench
 RUN_LABEL=io.dot-iu-cutter.run=$BENCH_ID
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dryrun-bench.XXXXXX")
-KEPT_CT="" KEPT_VOL=""   # the harness container kept for the clone measurement
+KEPT_CT="" KEPT_VOL="" KEPT_RUN=""   # the harness container kept for the clone measurement
 SAMPLER=""               # pid of the background sampler of others' activity
 
 if [ -n "${MAKELEVEL:-}" ]; then CMD="SAMPLE=$SAMPLE make bench"; else CMD="SAMPLE=$SAMPLE bash bench/run.sh"; fi
@@ -64,6 +66,12 @@ cleanup() {
   ids=$(docker volume ls -q --filter "label=$BENCH_LABEL" --filter "label=$RUN_LABEL" 2>/dev/null || true)
   [ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
   [ -z "$KEPT_VOL" ] || docker volume rm -f "$KEPT_VOL" >/dev/null 2>&1 || true
+  if [ -n "$KEPT_RUN" ]; then   # the kept restore-test run's own, even if reading its report failed
+    ids=$(docker ps -aq --filter "label=io.dot-iu-cutter.run=$KEPT_RUN" 2>/dev/null || true)
+    [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+    ids=$(docker volume ls -q --filter "label=io.dot-iu-cutter.run=$KEPT_RUN" 2>/dev/null || true)
+    [ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -227,8 +235,9 @@ measure_suite() {
   conditions "harness suite, $name"
   log "harness suite, $name: dryrun run $*"
   t0=$(now)
-  /usr/bin/time -v -o "$WORK/suite-$name.time" "$DRYRUN" run --report "$WORK/suite-$name" "$@" \
-    >"$WORK/suite-$name.log" 2>&1 || rc=$?
+  # --log harness=info: one "data fingerprint" line per fingerprint (section 8); nothing else changes.
+  /usr/bin/time -v -o "$WORK/suite-$name.time" "$DRYRUN" run --log harness=info \
+    --report "$WORK/suite-$name" "$@" >"$WORK/suite-$name.log" 2>&1 || rc=$?
   t1=$(now)
   echo "$(calc "$t1-$t0") $rc" >"$WORK/suite-$name.wall"
   log "  $(fmt "$(calc "$t1-$t0")") s, exit $rc"
@@ -258,6 +267,7 @@ measure_restore() {
   log "  $(grep -m1 '^verify ' "$WORK/rt-$name.log" || true) (exit $rc)"
 }
 rt() { jq -r "$2" "$WORK/rt-$1/restore-test.json"; }
+fig() { awk -v k="$2" '$1 == k { print $2 }' "$WORK/fp-$1.fig"; }   # fig prod full2_s
 rt_s() { ms_to_s "$(rt "$1" ".timings.$2")"; }   # rt_s NAME restore_ms → seconds
 
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +278,8 @@ measure_clone() {
   measure_restore keep --keep
   run=$(rt keep .run_id)
   echo "$run" >>"$OWN_RUNS"
-  KEPT_CT=$(rt keep '.kept[0] // empty'); KEPT_VOL=$(rt keep '.kept[1] // empty')
+  KEPT_RUN=$run
+  KEPT_CT=$(rt keep '.kept.container // empty'); KEPT_VOL=$(rt keep '.kept.volume // empty')
   ct=$(docker ps -q --filter label=io.dot-iu-cutter.harness=dryrun \
     --filter label=io.dot-iu-cutter.role=restore-test --filter "label=io.dot-iu-cutter.run=$run")
   [ -n "$ct" ] && [ "$(docker inspect --format '{{.Name}}' "$ct")" = "/$KEPT_CT" ] \
@@ -431,10 +442,10 @@ report() {
   echo "| 1b | manual method, production scale: 26 scenarios (26 × per scenario) | $(fmt "$mps") s | — |"
   echo "| 2a | harness suite, bundled fixture (\`dryrun run\`): wall | $(fmt "$sf") s | ≤ 20 s: $(met "$sf <= 20") |"
   echo "| 2a | harness suite, bundled fixture: passed (attempt verdict; scenarios that passed) | $suite_f ($(suite_scen_passed fixture) scenarios) | 26/26: $(suite_ok fixture && echo met || echo '**not met**') |"
-  echo "| 2a | speed-up vs manual, bundled fixture (26 × manual / suite wall) | $(fmt "$(calc "$mfs / $sf")")× | ≥ 5×: $(met "$mfs / $sf >= 5") |"
+  echo "| 2a | speed-up vs manual, bundled fixture (26 × manual / suite wall) | $(fmt "$(calc "$mfs / $sf")")× | ≥ 8×: $(met "$mfs / $sf >= 8") |"
   echo "| 2b | harness suite, production scale (\`dryrun run --fixtures $PROD_DIR\`): wall | $(fmt "$sp") s | — |"
   echo "| 2b | harness suite, production scale: passed (attempt verdict; scenarios that passed) | $suite_p ($(suite_scen_passed prod) scenarios) | 26/26: $(suite_ok prod && echo met || echo '**not met**') |"
-  echo "| 2b | speed-up vs manual, production scale (26 × manual / suite wall) | $(fmt "$(calc "$mps / $sp")")× | — |"
+  echo "| 2b | speed-up vs manual, production scale (26 × manual / suite wall) | $(fmt "$(calc "$mps / $sp")")× | ≥ 5×: $(met "$mps / $sp >= 5") |"
   echo "| 3 | seed method (ops team: default settings, pg_restore single job): volume + container start → restore done, mean of $SAMPLE_PROD | $(fmt "$seed") s (pg_restore alone $(fmt "$seed_pr") s) | — |"
   echo "| 3 | harness \`restore-test\` -j 2, fast settings (default): restore stage / total | $(fmt "$h_rs") s / $(fmt "$h_tot") s | — |"
   echo "| 3 | harness \`restore-test --durable -j 2\`: restore stage / total | $(fmt "$(rt_s durable restore_ms)") s / $(fmt "$(rt_s durable total_ms)") s | — |"
@@ -447,10 +458,17 @@ report() {
   echo "| 5 | peak RSS, \`dryrun restore-test\` of the production-scale dump | $rss_rt MiB | ≤ 64 MiB: $(met "$rss_rt <= 64") |"
   echo "| 5 | peak RSS, \`dryrun run --fixtures $PROD_DIR\` | $rss_sp MiB | ≤ 64 MiB: $(met "$rss_sp <= 64") |"
   echo "| 5 | peak RSS, \`dryrun run\` (bundled fixture) | $rss_sf MiB | — |"
+  echo "| 6 | data fingerprint, production scale, 2 connections (as the scenarios): full / binary COPY floor on 2 connections | $(fmt "$(fig prod ratio2)" 2)× ($(fmt "$(fig prod full2_s)" 2) s vs $(fmt "$(fig prod floor2_s)" 2) s) | ≤ 2×: $(met "$(fig prod ratio2) <= 2") |"
+  echo "| 6 | data fingerprint, production scale, 1 connection: full / floor | $(fmt "$(fig prod ratio1)" 2)× ($(fmt "$(fig prod full1_s)" 2) s vs $(fmt "$(fig prod floor1_s)" 2) s) | — |"
+  echo "| 6 | \"unchanged\" proof, production scale ($(fig prod proven) of $(fig prod tables) tables proven, nothing read) | $(fmt "$(fig prod unchanged2_s)" 2) s | ≤ 1 s: $(met "$(fig prod unchanged2_s) <= 1") |"
+  echo "| 6 | scan floor of that proof: \`count(*)\` of every table, 2 connections (every heap page read) | $(fmt "$(fig prod scan2_s)" 2) s; proof / scan floor $(fmt "$(calc "$(fig prod unchanged2_s) / $(fig prod scan2_s)")" 2)× | — |"
+  echo "| 6 | data fingerprint after one row changed, production scale | $(fmt "$(fig prod onerow2_s)" 2) s | — |"
   echo
   echo "Targets: bundled suite 26/26 $(suite_ok fixture && echo met || echo '**not met**');" \
     "production-scale suite 26/26 $(suite_ok prod && echo met || echo '**not met**');" \
-    "bundled suite ≤ 20 s $(met "$sf <= 20") and ≥ 5× the manual method $(met "$mfs / $sf >= 5");" \
+    "bundled suite ≤ 20 s $(met "$sf <= 20") and ≥ 8× the manual method $(met "$mfs / $sf >= 8");" \
+    "production-scale suite ≥ 5× the manual method $(met "$mps / $sp >= 5");" \
+    "data fingerprint ≤ 2× the COPY floor $(met "$(fig prod ratio2) <= 2"), unchanged proof ≤ 1 s $(met "$(fig prod unchanged2_s) <= 1");" \
     "production-scale restore ≥ 3× the seed method $(met "$seed / $h_like >= 3");" \
     "clone ≤ 15% of a restore $(met "$clone_pct <= 15");" \
     "peak RSS ≤ 64 MiB: restore-test $(met "$rss_rt <= 64"), production-scale suite $(met "$rss_sp <= 64")."
@@ -511,7 +529,8 @@ report() {
 measure_fingerprint() {
   local name=$1 dump=$2
   log "data fingerprint: $name"
-  /usr/bin/time -v -o "$WORK/fp-$name.time" "$ROOT/target/release/examples/fingerprint_bench" "$dump" 3 \
+  conditions "data fingerprint vs COPY floor, $name"
+  /usr/bin/time -v -o "$WORK/fp-$name.time" "$ROOT/target/release/examples/fingerprint_bench" "$dump" 3 "$WORK/fp-$name.fig" \
     >"$WORK/fp-$name.md" 2>"$WORK/fp-$name.err" || die "fingerprint_bench $name failed: $(tail -3 "$WORK/fp-$name.err")"
 }
 
@@ -527,6 +546,53 @@ fingerprint_section() {
     echo "Peak RSS of fingerprint_bench: $(awk -F': ' '/Maximum resident/ { printf "%.1f", $2 / 1024 }' "$WORK/fp-$n.time") MiB."
     echo
   done
+}
+
+# 8. fp_lines NAME: one line "scenario proven hashed bytes ms" per data fingerprint of suite NAME
+#    (the engine's info line "data fingerprint scenario=… proven_unchanged=… hashed=… …").
+fp_lines() {
+  sed 's/\x1b\[[0-9;]*m//g' "$WORK/suite-$1.log" | grep 'data fingerprint' | awk '{
+    sc = ""; pr = 0; ha = 0; by = 0; ms = 0
+    for (i = 1; i <= NF; i++) { n = split($i, kv, "="); if (n != 2) continue
+      if (kv[1] == "scenario") sc = kv[2]; else if (kv[1] == "proven_unchanged") pr = kv[2]
+      else if (kv[1] == "hashed") ha = kv[2]; else if (kv[1] == "bytes_hashed") by = kv[2]
+      else if (kv[1] == "total_ms") ms = kv[2] }
+    if (sc != "") print sc, pr, ha, by, ms }' || true
+}
+# fp_summary NAME KIND(full|incremental|all) → "count median_s max_s" (full: nothing proven)
+fp_summary() {
+  local sel
+  case $2 in full) sel='$2 == 0';; incremental) sel='$2 > 0';; *) sel=1;; esac
+  fp_lines "$1" | awk "$sel"' { print $5 / 1000 }' | stats | awk -v n="$(fp_lines "$1" | awk "$sel" | wc -l)" '{ printf "%d %.3f %.3f\n", n, $2, $4 }'
+}
+# fp_of NAME ID → "count sum_s max_s hashed_tables MB" for scenario ID
+fp_of() {
+  fp_lines "$1" | awk -v id="$2" '$1 == id { n++; s += $5; if ($5 > m) m = $5; h += $3; b += $4 }
+    END { printf "%d %.1f %.1f %d %.0f\n", n, s / 1000, m / 1000, h, b / 1e6 }'
+}
+scenario_section() {
+  local id sf sp ff fp strat
+  echo "## Per scenario, both scales (the suites of figures 2a and 2b)"
+  echo
+  echo "Elapsed per scenario as the closure report gives it (scenarios run $(jq -r '.jobs // 4' "$WORK/suite-prod/hb05-closure.json" 2>/dev/null || echo 4) at a time, so they share the 2 cores); fingerprints: how many data fingerprints the scenario took, their summed and slowest time, and how many tables (and MB of binary COPY) they read — every other table was proven unchanged without being read."
+  echo
+  echo "| scenario | strategy | bundled: elapsed | bundled: fingerprints (n, sum, max s; tables read, MB) | production: elapsed | production: fingerprints (n, sum, max s; tables read, MB) |"
+  echo "|---|---|---|---|---|---|"
+  for id in $(suite_json prod '.attempts[-1].scenarios[].id' | sort); do
+    sf=$(suite_json fixture ".attempts[-1].scenarios[] | select(.id == \"$id\") | .elapsed_ms / 100 | round / 10")
+    sp=$(suite_json prod ".attempts[-1].scenarios[] | select(.id == \"$id\") | .elapsed_ms / 100 | round / 10")
+    strat=$(suite_json prod ".attempts[-1].scenarios[] | select(.id == \"$id\") | .strategy" | cut -d: -f1 | cut -c1-40)
+    ff=$(fp_of fixture "$id"); fp=$(fp_of prod "$id")
+    echo "| $id | $strat | $sf s | $(field "$ff" 1), $(field "$ff" 2), $(field "$ff" 3); $(field "$ff" 4), $(field "$ff" 5) | $sp s | $(field "$fp" 1), $(field "$fp" 2), $(field "$fp" 3); $(field "$fp" 4), $(field "$fp" 5) |"
+  done
+  echo
+  echo "| suite | data fingerprints | full (nothing proven): n, median, max s | incremental: n, median, max s |"
+  echo "|---|---|---|---|"
+  for n in fixture prod; do
+    ff=$(fp_summary $n full); fp=$(fp_summary $n incremental)
+    echo "| $n | $(fp_lines $n | wc -l) | $(field "$ff" 1), $(field "$ff" 2), $(field "$ff" 3) | $(field "$fp" 1), $(field "$fp" 2), $(field "$fp" 3) |"
+  done
+  echo
 }
 
 # The nextest section: measured now (NEXTEST=1) or carried over from the previous BENCHMARKS.md.
@@ -557,7 +623,7 @@ main() {
   measure_fingerprint prod "$PROD_DUMP"
   [ "$NEXTEST" = 0 ] || measure_nextest
   stop_sampler
-  { report; fingerprint_section; nextest_or_previous; } >"$WORK/report.md"
+  { report; fingerprint_section; scenario_section; nextest_or_previous; } >"$WORK/report.md"
   cat "$WORK/report.md"
   cp "$WORK/report.md" "$OUT"
   log "written $OUT"

@@ -1,12 +1,14 @@
 //! `make bench` part: the data fingerprint against the binary COPY floor on a restored dump.
-//! Usage: `cargo run --release -p dryrun-harness --example fingerprint_bench -- DUMP [ROUNDS]`.
+//! Usage: `cargo run --release -p dryrun-harness --example fingerprint_bench -- DUMP [ROUNDS [FIGURES]]`.
 //!
 //! Restores DUMP into its own labelled container (fast settings, -j 2), then times, ROUNDS
 //! times each (default 3), on the same database: the binary COPY floor (every table's COPY to
 //! the client, discarded) on 1 and 2 connections; the full data fingerprint on 1, 2 and 3
 //! connections; the same via docker exec (backup / restore-test transport); the "unchanged"
-//! proof (a second fingerprint with the first one's stamp); and one after a one-row UPDATE.
-//! Prints one Markdown table. Figures only; the container is removed at the end.
+//! proof (a second fingerprint with the first one's stamp) beside its scan floor (`count(*)`
+//! of every table); and one after a one-row delete + insert.
+//! Prints one Markdown table; with FIGURES, also writes `name value` lines there (medians in
+//! seconds, for bench/run.sh). Figures only; the container is removed at the end.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -44,11 +46,31 @@ async fn floor(clients: &[tokio_postgres::Client], tables: &[String]) -> (f64, u
     (t.elapsed().as_secs_f64(), bytes.into_inner())
 }
 
+/// The scan floor: `SELECT count(*) FROM ONLY t` of every table, spread over `clients` (the
+/// least any exact per-row proof must read: every heap page).
+async fn scan(clients: &[tokio_postgres::Client], tables: &[String]) -> f64 {
+    let t = Instant::now();
+    let queue = std::sync::Mutex::new(tables.iter().collect::<std::collections::VecDeque<_>>());
+    let work = clients.iter().map(|c| {
+        let queue = &queue;
+        async move {
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let Some(sql) = next else { return };
+                c.simple_query(sql.as_str()).await.expect("count");
+            }
+        }
+    });
+    futures_util::future::join_all(work).await;
+    t.elapsed().as_secs_f64()
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut args = std::env::args().skip(1);
     let dump = PathBuf::from(args.next().expect("usage: fingerprint_bench DUMP [ROUNDS]"));
     let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let figures_out = args.next().map(PathBuf::from);
     let docker = harness::docker::connect().await.expect("docker");
     let image = harness::image::resolve(&docker, std::env::var("PG_IMAGE").ok().as_deref())
         .await
@@ -63,7 +85,15 @@ async fn main() {
     let _ = pg.remove().await;
     let _ = harness::docker::sweep(&docker, Some(&run.run_id), true).await;
     match result {
-        Ok(text) => print!("{text}"),
+        Ok((text, figures)) => {
+            print!("{text}");
+            if let Some(p) = figures_out {
+                if let Err(e) = std::fs::write(&p, figures) {
+                    eprintln!("writing {}: {e}", p.display());
+                    std::process::exit(1);
+                }
+            }
+        }
         Err(e) => {
             eprintln!("{}", e.report());
             std::process::exit(1);
@@ -76,7 +106,7 @@ async fn bench(
     pg: &PgContainer,
     dump: &std::path::Path,
     rounds: usize,
-) -> harness::error::Result<String> {
+) -> harness::error::Result<(String, String)> {
     let t = Instant::now();
     let (ro, _, _) = harness::restore::restore_into(pg, dump, 2).await?;
     assert!(ro.passed, "restore failed: {:?}", ro.messages);
@@ -102,8 +132,17 @@ async fn bench(
             )
         })
         .collect();
+    let counts: Vec<String> = jobs
+        .iter()
+        .map(|j| {
+            j.replace("COPY (SELECT * FROM ONLY ", "SELECT count(*) FROM ONLY ")
+                .replace(") TO STDOUT (FORMAT binary)", "")
+        })
+        .collect();
     let mut rows = Vec::new();
-    let mut line = |what: &str, secs: Vec<f64>, extra: String| {
+    let mut figs = format!("restore_s {restore_s:.3}\ntables {}\n", first.data.len());
+    let mut line = |key: &str, what: &str, secs: Vec<f64>, extra: String| {
+        figs.push_str(&format!("{key} {:.3}\n", median(secs.clone())));
         rows.push(format!(
             "| {what} | {:.2} | {:.2}–{:.2} | {extra} |",
             median(secs.clone()),
@@ -111,7 +150,7 @@ async fn bench(
             secs.iter().cloned().fold(0.0, f64::max)
         ));
     };
-    let mut floor1 = Vec::new();
+    let (mut floor1, mut floor2) = (Vec::new(), Vec::new());
     let mut bytes = 0;
     for n in [1usize, 2] {
         let clients = fingerprint::connect_helpers(&cfg, n).await?;
@@ -123,14 +162,17 @@ async fn bench(
         }
         if n == 1 {
             floor1 = v.clone();
+        } else {
+            floor2 = v.clone();
         }
         line(
+            &format!("floor{n}_s"),
             &format!("binary COPY floor, {n} connection(s), discarded"),
             v,
             format!("{:.0} MB", bytes as f64 / 1e6),
         );
     }
-    let mut full1 = Vec::new();
+    let (mut full1, mut full2) = (Vec::new(), Vec::new());
     for helpers in [0usize, 1, 2] {
         let h = fingerprint::connect_helpers(&cfg, helpers).await?;
         let mut v = Vec::new();
@@ -144,9 +186,12 @@ async fn bench(
         }
         if helpers == 0 {
             full1 = v.clone();
+        } else if helpers == 1 {
+            full2 = v.clone();
         }
         let st = last.unwrap_or_default();
         line(
+            &format!("full{}_s", helpers + 1),
             &format!("full data fingerprint, {} connection(s)", helpers + 1),
             v,
             format!("{} tables, {} rows hashed", st.tables, st.rows_hashed),
@@ -160,11 +205,22 @@ async fn bench(
         assert_eq!(d, first.data, "exec transport differs");
     }
     line(
+        "exec_s",
         "full data fingerprint via docker exec (backup, restore-test)",
         v,
         String::new(),
     );
     let h = fingerprint::connect_helpers(&cfg, 1).await?;
+    let mut v = Vec::new();
+    for _ in 0..rounds {
+        v.push(scan(&fingerprint::connect_helpers(&cfg, 2).await?, &counts).await);
+    }
+    line(
+        "scan2_s",
+        "scan floor: count(*) of every table, 2 connections",
+        v,
+        "reads every heap page, as any exact per-row proof must".into(),
+    );
     let base = fingerprint::data_with(&c, &h, None, None).await?;
     let mut v = Vec::new();
     let mut proven = 0;
@@ -176,6 +232,7 @@ async fn bench(
         proven = r.stats.proven_unchanged;
     }
     line(
+        "unchanged2_s",
         "\"unchanged\" proof (stamp of the previous fingerprint), 2 connections",
         v,
         format!("{proven} of {} tables proven", base.data.len()),
@@ -202,6 +259,7 @@ async fn bench(
         let t0 = Instant::now();
         let r = fingerprint::data_with(&c, &h, Some(&base.stamp), None).await?;
         line(
+            "onerow2_s",
             &format!("after delete+insert of one row of {s}.{t}, 2 connections"),
             vec![t0.elapsed().as_secs_f64()],
             format!(
@@ -210,11 +268,18 @@ async fn bench(
             ),
         );
     }
-    let ratio = median(full1) / median(floor1);
-    Ok(format!(
-        "Restored in {restore_s:.1} s. Median of {rounds} (min–max), seconds:\n\n\
-         | measurement | median s | range | notes |\n|---|---|---|---|\n{}\n\n\
-         Full fingerprint (1 connection) / binary COPY floor (1 connection): {ratio:.2}×.\n",
-        rows.join("\n")
+    let ratio1 = median(full1) / median(floor1);
+    let ratio2 = median(full2) / median(floor2);
+    figs.push_str(&format!(
+        "ratio1 {ratio1:.3}\nratio2 {ratio2:.3}\nproven {proven}\ncopy_bytes {bytes}\n"
+    ));
+    Ok((
+        format!(
+            "Restored in {restore_s:.1} s. Median of {rounds} (min–max), seconds:\n\n\
+             | measurement | median s | range | notes |\n|---|---|---|---|\n{}\n\n\
+             Full fingerprint / binary COPY floor: {ratio1:.2}× on 1 connection, {ratio2:.2}× on 2.\n",
+            rows.join("\n")
+        ),
+        figs,
     ))
 }

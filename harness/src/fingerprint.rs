@@ -16,9 +16,11 @@
 //! Given the [`Stamp`] of an earlier fingerprint F1 of the same database (same
 //! `datname/oid`), taken in snapshot S1 with `xmin` H, a table is taken over from F1 when, in
 //! the new snapshot S2: (a) its OID, `relfilenode` and column descriptor (names, types,
-//! typmods, dropped columns, fast-default values) equal F1's; (b) every column has a built-in
-//! type (OID < 16384: its binary output cannot change under the table, unlike an enum label
-//! rename or a composite type's new attribute); (c) `count(*)` equals F1's; (d) every visible
+//! typmods, dropped columns, fast-default values; for an enum column, the type's labels with
+//! their OIDs) equal F1's; (b) every column has a built-in type (OID < 16384) or an enum type:
+//! its binary output cannot change under the table (an enum stores label OIDs and sends their
+//! labels, so a label rename changes the descriptor of (a); a composite type's new attribute,
+//! a domain or an array of a user type is never taken over); (c) `count(*)` equals F1's; (d) every visible
 //! row version has an xmin that precedes H (`age(xmin) > age(H)`) and is a normal xid.
 //! Argument: heap tuples are never updated in place (UPDATE and DELETE write or expire
 //! versions; in-place updates exist only for catalogs). A version visible in S2 whose xmin

@@ -8,9 +8,12 @@
 --                                       give a new relfilenode)
 --   bytes                               heap size, to schedule large tables first
 --   descriptor                          md5 of the column list as SELECT * sees it (name,
---                                       type, typmod, dropped, fast-default value)
---   builtin_types                       every column has a built-in type (OID < 16384), whose
---                                       binary send function cannot change under a table
+--                                       type, typmod, dropped, fast-default value; for an
+--                                       enum column also its labels with their OIDs, which
+--                                       enum_send turns the stored OIDs into)
+--   builtin_types                       every column has a built-in type (OID < 16384) or an
+--                                       enum type (whose labels the descriptor holds): its
+--                                       binary send cannot change under the table unseen
 --   leaves, leaves_plain                for a partitioned table: the OIDs of its leaf
 --                                       partitions, and whether all of them are plain tables
 SELECT pg_catalog.row_to_json(q)::text
@@ -24,14 +27,19 @@ FROM (
            CASE WHEN c.relkind IN ('r', 'm') THEN pg_catalog.pg_relation_size(c.oid) ELSE 0 END AS bytes,
            pg_catalog.md5(COALESCE((
                SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', a.attnum, a.attname, a.atttypid,
-                          a.atttypmod, a.attisdropped, a.atthasmissing, a.attmissingval::text), ','
+                          a.atttypmod, a.attisdropped, a.atthasmissing, a.attmissingval::text,
+                          (SELECT pg_catalog.string_agg(e.oid::text || '=' || pg_catalog.quote_literal(e.enumlabel), ';'
+                                      ORDER BY e.oid)
+                           FROM pg_catalog.pg_enum AS e WHERE e.enumtypid = a.atttypid)), ','
                           ORDER BY a.attnum)
                FROM pg_catalog.pg_attribute AS a
                WHERE a.attrelid = c.oid AND a.attnum > 0), '')) AS descriptor,
            NOT EXISTS (
                SELECT 1 FROM pg_catalog.pg_attribute AS a
                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                 AND a.atttypid >= 16384) AS builtin_types,
+                 AND a.atttypid >= 16384
+                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type AS t
+                                 WHERE t.oid = a.atttypid AND t.typtype = 'e')) AS builtin_types,
            CASE WHEN c.relkind = 'p' THEN (
                SELECT COALESCE(pg_catalog.array_agg(pt.relid::oid::bigint ORDER BY pt.relid::oid), '{}')
                FROM pg_catalog.pg_partition_tree(c.oid) AS pt WHERE pt.isleaf) END AS leaves,
