@@ -435,14 +435,16 @@ impl PgContainer {
         let mut text = String::new();
         loop {
             match tokio::time::timeout_at(deadline.into(), logs.next()).await {
-                Err(_) => return Err(Error::env(
-                    "server_log_incomplete",
-                    format!(
+                Err(_) => {
+                    return Err(Error::env(
+                        "server_log_incomplete",
+                        format!(
                         "The log of container {} did not show the marker {marker:?} within {} s.",
                         self.name,
                         timeout.as_secs()
                     ),
-                )),
+                    ))
+                }
                 Ok(None) => {
                     return Err(Error::env(
                         "server_log_incomplete",
