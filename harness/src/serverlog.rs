@@ -140,11 +140,7 @@ fn expected(events: &[StepEvent]) -> BTreeMap<(usize, Run), (usize, usize)> {
     for (n, e) in events.iter().enumerate() {
         let ran = matches!(e.status, Status::Ok | Status::Failed);
         // A lost connection may fail a transaction before its first statement reached the server.
-        let lo = usize::from(
-            !e.error
-                .as_ref()
-                .is_some_and(|f| f.kind == "connection_lost"),
-        );
+        let lo = usize::from(e.error.as_ref().is_none_or(|f| f.kind != "connection_lost"));
         match (e.phase, e.status) {
             (Phase::Deploy, Status::NoOp) => add((e.index, Run::Precheck), 0, 1),
             (Phase::Deploy, _) if ran => {
