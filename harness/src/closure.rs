@@ -31,7 +31,7 @@ pub struct ScenarioRow {
     pub snapshot_sha256: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Attempt {
     pub run_id: String,
     /// When the attempt started (UTC, RFC 3339, seconds).
@@ -215,23 +215,25 @@ fn now_utc() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// The retry gate (CTE-01): after a failed attempt a new one needs a named approval (a name
+/// of only spaces is none). A first attempt, or one after a pass, needs nothing.
+pub fn retry_gate(report: &ClosureReport, approved_by: Option<&str>, dir: &Path) -> Result<()> {
+    let Some(last) = report.attempts.last() else {
+        return Ok(());
+    };
+    if last.is_pass() || !approved_by.map(str::trim).unwrap_or("").is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(Category::ApprovalRequired, "retry_needs_approval", format!(
+        "The previous attempt in {} failed ({}/{} passed); nothing is retried silently.", dir.display(), last.passed, last.total))
+        .with_hint("Re-run with --retry-approved-by <name> (the Đ32 sign-off); the report keeps the failed attempt beside the new one."))
+}
+
 /// Run the suite once as a new attempt. Refuses to run after a failed attempt without approval.
 pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let started_utc = now_utc();
     let mut report = previous_attempts(&o.report)?;
-    if let Some(last) = report.attempts.last() {
-        if !last.is_pass()
-            && o.retry_approved_by
-                .as_deref()
-                .map(str::trim)
-                .unwrap_or("")
-                .is_empty()
-        {
-            return Err(Error::new(Category::ApprovalRequired, "retry_needs_approval", format!(
-                "The previous attempt in {} failed ({}/{} passed); nothing is retried silently.", o.report.display(), last.passed, last.total))
-                .with_hint("Re-run with --retry-approved-by <name> (the Đ32 sign-off); the report keeps the failed attempt beside the new one."));
-        }
-    }
+    retry_gate(&report, o.retry_approved_by.as_deref(), &o.report)?;
     let files = parser::discover(&o.repo.join("scenarios"))?;
     // The verified inputs are checked before the engine is contacted.
     let dumps = match &o.fixtures {
@@ -936,5 +938,53 @@ mod tests {
             ]
         );
         assert!(harmed_containers(&before, &before).is_empty());
+    }
+
+    fn attempt(passed: usize, total: usize, expected: usize) -> Attempt {
+        Attempt {
+            passed,
+            total,
+            expected,
+            ..Attempt::default()
+        }
+    }
+
+    #[test]
+    fn a_pass_needs_every_planned_scenario() {
+        assert!(attempt(26, 26, 26).is_pass());
+        assert!(!attempt(25, 26, 26).is_pass());
+        assert!(!attempt(20, 20, 26).is_pass(), "a partial run is no pass");
+        assert!(!attempt(0, 0, 0).is_pass(), "an empty run is no pass");
+        assert!(!attempt(0, 0, 26).is_pass());
+        // Reports from before `expected` was recorded: their total stands.
+        assert!(attempt(26, 26, 0).is_pass());
+        assert!(!attempt(25, 26, 0).is_pass());
+    }
+
+    #[test]
+    fn the_retry_gate_needs_a_name_after_a_failed_attempt() {
+        let dir = Path::new("/r");
+        let mut report = ClosureReport::default();
+        assert!(retry_gate(&report, None, dir).is_ok(), "first attempt");
+        report.attempts.push(attempt(26, 26, 26));
+        assert!(retry_gate(&report, None, dir).is_ok(), "after a pass");
+        report.attempts.push(attempt(25, 26, 26));
+        for who in [None, Some(""), Some("  ")] {
+            let e = retry_gate(&report, who, dir).expect_err("refused");
+            assert_eq!(e.kind, "retry_needs_approval");
+            assert_eq!(
+                e.exit_code(),
+                Error::new(Category::ApprovalRequired, "x", "y").exit_code()
+            );
+            assert!(
+                e.message.contains("/r failed (25/26 passed)"),
+                "{}",
+                e.message
+            );
+        }
+        assert!(retry_gate(&report, Some("Đ32 alice"), dir).is_ok());
+        // Only the last attempt counts.
+        report.attempts.push(attempt(26, 26, 26));
+        assert!(retry_gate(&report, None, dir).is_ok());
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecResults};
@@ -526,6 +526,56 @@ impl PgContainer {
             pg.reset_password().await?;
         }
         Ok(pg)
+    }
+
+    /// The server's log (the container's stderr) from `since` (unix seconds) up to and
+    /// including the first line containing `marker`, which the caller has just made the
+    /// server log. The log is followed, so a line still on its way through Docker is waited
+    /// for (at most `timeout`), never guessed at.
+    pub async fn log_until(&self, since: i64, marker: &str, timeout: Duration) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        let mut logs = self.docker.logs(
+            &self.id,
+            Some(
+                LogsOptionsBuilder::default()
+                    .follow(true)
+                    .stdout(false)
+                    .stderr(true)
+                    .since(since as i32)
+                    .build(),
+            ),
+        );
+        let mut text = String::new();
+        loop {
+            match tokio::time::timeout_at(deadline.into(), logs.next()).await {
+                Err(_) => {
+                    return Err(Error::env(
+                        "server_log_incomplete",
+                        format!(
+                        "The log of container {} did not show the marker {marker:?} within {} s.",
+                        self.name,
+                        timeout.as_secs()
+                    ),
+                    ))
+                }
+                Ok(None) => {
+                    return Err(Error::env(
+                        "server_log_incomplete",
+                        format!(
+                            "The log of container {} ended before the marker {marker:?}.",
+                            self.name
+                        ),
+                    ))
+                }
+                Ok(Some(Err(e))) => return Err(classify(e)),
+                Ok(Some(Ok(chunk))) => {
+                    text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                    if text.contains(marker) {
+                        return Ok(text);
+                    }
+                }
+            }
+        }
     }
 
     /// The 127.0.0.1 port Docker bound to 5432 (it changes when the container restarts).

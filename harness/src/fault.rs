@@ -33,6 +33,10 @@ pub const SABOTAGES: &[(&str, &str)] = &[
         "wrong_key_ignored",
         "a verify step's wrong_key case verifies with the signers' own keys",
     ),
+    (
+        "verify_retry_once",
+        "the P0 runner silently re-runs a failing verify once (its events show one run)",
+    ),
 ];
 
 /// Whether the harness fault `name` is switched on by `DRYRUN_SABOTAGE`.

@@ -26,3 +26,4 @@ pub mod report;
 pub mod restore;
 pub mod rowcounts;
 pub mod scenario;
+pub mod serverlog;

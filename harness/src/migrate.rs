@@ -11,6 +11,7 @@ use tokio_postgres::Client;
 
 use crate::error::{Category, Error, IoContext, Result};
 use crate::fingerprint::sha256_hex;
+use crate::serverlog::{self, Run};
 
 // ---------------------------------------------------------------------------------------------
 // Plan
@@ -558,6 +559,10 @@ pub struct Runner {
     stopped: Option<FailureStop>,
     /// Ledger: `applied[i]` = step i+1 deployed and verified (or verified at start).
     applied: Vec<bool>,
+    /// Random per runner: tags its statements in the server log ([`serverlog`]).
+    nonce: String,
+    /// Deploy and revert calls so far (the tag's `<call>`).
+    calls: u64,
 }
 
 impl Runner {
@@ -571,7 +576,44 @@ impl Runner {
             events: Vec::new(),
             stopped: None,
             applied: vec![false; n],
+            nonce: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+            calls: 0,
         }
+    }
+
+    /// The tag's `<nonce>.<call>` of the latest deploy or revert call (also of a refused one:
+    /// the server then has no statement of it).
+    pub fn call_tag(&self) -> String {
+        format!("{}.{}", self.nonce, self.calls)
+    }
+
+    fn next_call(&mut self) {
+        self.calls += 1;
+    }
+
+    /// Log the end marker of the latest call through `client` (after everything the call ran)
+    /// and return the text to wait for in the server log.
+    pub async fn mark_server_log(&self, client: &Client) -> Result<String> {
+        let (sql, text) = serverlog::end_marker(&self.call_tag());
+        let r = async {
+            client
+                .batch_execute("BEGIN READ ONLY; SET LOCAL log_statement = 'all'")
+                .await?;
+            client.batch_execute(&sql).await?;
+            client.batch_execute("COMMIT").await
+        }
+        .await;
+        if let Err(e) = r {
+            let f = classify_db_error(&e);
+            if !e.is_closed() {
+                let _ = client.batch_execute("ROLLBACK").await;
+            }
+            return Err(Error::check(
+                "server_log_marker",
+                format!("Logging the end marker of the runner's call failed: {f}."),
+            ));
+        }
+        Ok(text)
     }
 
     /// Every event of every call, in order.
@@ -642,9 +684,11 @@ impl Runner {
         &self,
         client: &Client,
         mode: TxMode,
+        (index, run): (usize, Run),
         parts: &[&str],
     ) -> std::result::Result<(), tokio_postgres::Error> {
-        self.exec_tx_limited(client, mode, parts, self.limits).await
+        self.exec_tx_limited(client, mode, (index, run), parts, self.limits)
+            .await
     }
 
     /// The limits of step `index`'s deploy transaction.
@@ -655,11 +699,14 @@ impl Runner {
         }
     }
 
-    /// [`Runner::exec_tx`] with explicit limits.
+    /// [`Runner::exec_tx`] with explicit limits. Each part goes to the server with its tag
+    /// (step `index`, `run`, part i of n) and is logged there (`log_statement = 'all'` for this
+    /// transaction only): the server's own record of what ran ([`serverlog`]).
     async fn exec_tx_limited(
         &self,
         client: &Client,
         mode: TxMode,
+        (index, run): (usize, Run),
         parts: &[&str],
         limits: Limits,
     ) -> std::result::Result<(), tokio_postgres::Error> {
@@ -668,13 +715,19 @@ impl Runner {
             TxMode::ReadOnly => "BEGIN READ ONLY",
         };
         let head = format!(
-            "{begin}; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'",
+            "{begin}; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'; \
+             SET LOCAL log_statement = 'all'",
             limits.lock_timeout_ms, limits.statement_timeout_ms
         );
+        let call = self.call_tag();
         let mut result = client.batch_execute(&head).await;
         if result.is_ok() {
-            for p in parts {
-                result = client.batch_execute(p).await;
+            for (k, p) in parts.iter().enumerate() {
+                let tagged = format!(
+                    "{}{p}",
+                    serverlog::tag(&call, index, run, k + 1, parts.len())
+                );
+                result = client.batch_execute(&tagged).await;
                 if result.is_err() {
                     break;
                 }
@@ -769,6 +822,7 @@ impl Runner {
         upto: Option<usize>,
         injection: Option<&Injection>,
     ) -> Result<DeployOutcome> {
+        self.next_call();
         if let Some(stop) = &self.stopped {
             return Err(Self::refuse(stop, "deploy"));
         }
@@ -818,7 +872,12 @@ impl Runner {
             // Quiet pre-check: a step whose verify already passes is applied.
             let t = Instant::now();
             match self
-                .exec_tx(client, TxMode::ReadOnly, &[&step.verify])
+                .exec_tx(
+                    client,
+                    TxMode::ReadOnly,
+                    (index, Run::Precheck),
+                    &[&step.verify],
+                )
                 .await
             {
                 Ok(()) => {
@@ -859,7 +918,13 @@ impl Runner {
             tracing::info!(step = %step.name, index, "deploy");
             let limits = self.deploy_limits(index);
             if let Err(e) = self
-                .exec_tx_limited(client, TxMode::ReadWrite, &parts, limits)
+                .exec_tx_limited(
+                    client,
+                    TxMode::ReadWrite,
+                    (index, Run::Deploy),
+                    &parts,
+                    limits,
+                )
                 .await
             {
                 let f = classify_db_error(&e);
@@ -881,7 +946,16 @@ impl Runner {
                 _ => &step.verify,
             };
             let t = Instant::now();
-            match self.exec_tx(client, TxMode::ReadOnly, &[verify]).await {
+            let mut verified = self
+                .exec_tx(client, TxMode::ReadOnly, (index, Run::Verify), &[verify])
+                .await;
+            if verified.is_err() && crate::fault::sabotaged("verify_retry_once") {
+                // Negative control: a silent retry that the events do not show.
+                verified = self
+                    .exec_tx(client, TxMode::ReadOnly, (index, Run::Verify), &[verify])
+                    .await;
+            }
+            match verified {
                 Ok(()) => {
                     self.applied[i] = true;
                     applied.push(step.name.clone());
@@ -933,6 +1007,7 @@ impl Runner {
         archive: Option<&Path>,
         injection: Option<&Injection>,
     ) -> Result<RevertOutcome> {
+        self.next_call();
         if let Some(stop) = self.stopped.as_ref().filter(|s| s.phase == Phase::Revert) {
             return Err(Self::refuse(stop, "revert"));
         }
@@ -997,7 +1072,10 @@ impl Runner {
             };
             let t = Instant::now();
             tracing::info!(step = %step.name, index, "revert");
-            match self.exec_tx(client, TxMode::ReadWrite, &parts).await {
+            match self
+                .exec_tx(client, TxMode::ReadWrite, (index, Run::Revert), &parts)
+                .await
+            {
                 Ok(()) => {
                     self.applied[i] = false;
                     let status = if exists { Status::Ok } else { Status::NoOp };

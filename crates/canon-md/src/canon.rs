@@ -323,4 +323,13 @@ mod tests {
         let s = c.span_to_tokens(3, 12).unwrap();
         assert_eq!((s.start_token_position, s.end_token_position), (0, 2));
     }
+
+    #[test]
+    fn canonical_text_is_never_empty() {
+        for input in [&b""[..], b"\n\n", b" \t", b"a"] {
+            let c = canonicalize(input).expect("valid UTF-8");
+            assert!(!c.is_empty(), "{input:?}");
+            assert_eq!(c.len(), c.text().len());
+        }
+    }
 }

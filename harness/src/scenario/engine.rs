@@ -1186,7 +1186,12 @@ impl Ctx<'_> {
         }
         let inj = d.inject.as_ref().map(to_injection);
         let client = self.client.as_ref().ok_or("deploy needs a database")?;
+        let since = chrono::Utc::now().timestamp() - 1;
         let res = self.runner.deploy(client, d.upto, inj.as_ref()).await;
+        // The server's own record of what this deploy ran must match its events (CTE-01).
+        let record = self.server_record(since).await?;
+        let events_of = res.as_ref().map(|o| o.events.as_slice()).unwrap_or(&[]);
+        crate::serverlog::check(events_of, &record)?;
         // Readable events for a failure message: `step 4 04_cut_unit deploy: noop`.
         let events_text = match &res {
             Ok(o) => o
@@ -1205,7 +1210,7 @@ impl Ctx<'_> {
                 .join("; "),
             Err(e) => err_text(e),
         };
-        let v = match res {
+        let mut v = match res {
             Err(e) => json!({ "outcome": "refused", "error_kind": e.kind }),
             Ok(o) => {
                 if let Some(s) = &o.stopped {
@@ -1219,6 +1224,9 @@ impl Ctx<'_> {
                 })
             }
         };
+        if d.server_record {
+            v["server_record"] = json!(record.iter().map(|s| s.label()).collect::<Vec<_>>());
+        }
         let outcome = v["outcome"].as_str().unwrap_or("");
         let want = match d.expect.outcome {
             DeployOutcomeKind::Applied => "applied",
@@ -1255,17 +1263,44 @@ impl Ctx<'_> {
         Ok(v)
     }
 
+    /// The server's record of the runner's latest call: its end marker logged, the server log
+    /// read back up to it ([`crate::serverlog`]).
+    async fn server_record(
+        &self,
+        since: i64,
+    ) -> std::result::Result<Vec<crate::serverlog::ServerStatement>, String> {
+        let client = self.client()?;
+        let pg = match (&self.own, self.suite.baseline.get()) {
+            (Some(p), _) => p,
+            (None, Some(b)) => &b.pg,
+            (None, None) => return Err("no server for this scenario".into()),
+        };
+        let marker = self
+            .runner
+            .mark_server_log(client)
+            .await
+            .map_err(|e| err_text(&e))?;
+        let log = pg
+            .log_until(since, &marker, std::time::Duration::from_secs(120))
+            .await
+            .map_err(|e| err_text(&e))?;
+        Ok(crate::serverlog::parse(&log, &self.runner.call_tag()))
+    }
+
     async fn revert(&mut self, r: &RevertStep) -> StepResult {
         let archive = self.tmp.path().join(format!(
             "governance-archive-{}.jsonl",
             Uuid::new_v4().simple()
         ));
         let client = self.client.as_ref().ok_or("revert needs a database")?;
+        let since = chrono::Utc::now().timestamp() - 1;
         let o = self
             .runner
             .revert(client, Some(&archive))
             .await
             .map_err(|e| err_text(&e))?;
+        let record = self.server_record(since).await?;
+        crate::serverlog::check(&o.events, &record)?;
         if let Some(s) = &o.stopped {
             return Err(format!("revert stopped: {s}"));
         }

@@ -173,6 +173,10 @@ pub struct DeployStep {
     /// slow machine cannot make an earlier step time out instead.
     #[serde(default)]
     pub limits_step: Option<usize>,
+    /// Put the server's record of the statements this deploy ran (`step 3 verify`, in log
+    /// order) into the observation. Every deploy checks that record against its events.
+    #[serde(default)]
+    pub server_record: bool,
     pub expect: DeployExpect,
 }
 
