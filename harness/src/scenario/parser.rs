@@ -107,8 +107,10 @@ fn step_lines(text: &str) -> Vec<usize> {
     out
 }
 
-/// Every `*.yaml` in `dir`, sorted by name, parsed; ids must be unique. Zero files is an error.
-pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
+/// Every `*.yaml` in `dir`, sorted by name, each parsed on its own: a malformed file (or a
+/// second file declaring an id already taken) is an `Err` beside its path, the others parse.
+/// Only an unreadable folder or one with no scenario file is an error of the whole plan.
+pub fn discover_each(dir: &Path) -> Result<Vec<(PathBuf, Result<ScenarioFile>)>> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "list the scenarios folder", e))?;
     let mut paths: Vec<PathBuf> = rd
         .flatten()
@@ -123,22 +125,34 @@ pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
         )
         .with_hint("`dryrun run` reads scenarios/*.yaml under the current directory: run it from the repository root (where scenarios/S01..S26 are)."));
     }
-    let mut out: Vec<ScenarioFile> = Vec::new();
+    let mut out: Vec<(PathBuf, Result<ScenarioFile>)> = Vec::new();
     for p in paths {
-        let f = parse_file(&p)?;
-        if let Some(prev) = out.iter().find(|o| o.scenario.id == f.scenario.id) {
-            return Err(Error::bad_input(
-                "scenario_duplicate_id",
-                format!(
-                    "{} and {} both declare id {}.",
-                    prev.path.display(),
-                    f.path.display(),
-                    f.scenario.id
-                ),
-            )
-            .with_hint("Ids must be unique: give one of the files its own id and rename it to `<id>-<slug>.yaml`, or remove the copy."));
-        }
-        out.push(f);
+        let f = parse_file(&p).and_then(|f| {
+            let prev = out
+                .iter()
+                .filter_map(|(_, r)| r.as_ref().ok())
+                .find(|o| o.scenario.id == f.scenario.id);
+            match prev {
+                None => Ok(f),
+                Some(prev) => Err(Error::bad_input(
+                    "scenario_duplicate_id",
+                    format!(
+                        "{} and {} both declare id {}.",
+                        prev.path.display(),
+                        f.path.display(),
+                        f.scenario.id
+                    ),
+                )
+                .with_hint("Ids must be unique: give one of the files its own id and rename it to `<id>-<slug>.yaml`, or remove the copy.")),
+            }
+        });
+        out.push((p, f));
     }
     Ok(out)
+}
+
+/// Every `*.yaml` in `dir`, sorted by name, parsed; ids must be unique. Zero files is an error,
+/// and so is the first malformed file: the CLI refuses the whole plan before it starts.
+pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
+    discover_each(dir)?.into_iter().map(|(_, f)| f).collect()
 }
