@@ -156,3 +156,30 @@ pub fn discover_each(dir: &Path) -> Result<Vec<(PathBuf, Result<ScenarioFile>)>>
 pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
     discover_each(dir)?.into_iter().map(|(_, f)| f).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A typo in a closed set (here the guard's target) fails at parse time, naming the
+    /// file, line and column, before any container could start.
+    #[test]
+    fn a_typo_in_a_closed_set_names_file_line_and_column() {
+        let text = "id: S99\ntitle: t\nexpected: e\nenvironment: clone\nsteps:\n  - guard: {target: foriegn}\n";
+        let e = parse_text(Path::new("scenarios/S99-typo.yaml"), text)
+            .expect_err("a typo must be refused");
+        assert_eq!(e.kind, "scenario_malformed");
+        assert_eq!(e.exit_code(), 3, "bad input");
+        assert!(
+            e.message.starts_with("scenarios/S99-typo.yaml:6:"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("foriegn"), "{}", e.message);
+        assert!(
+            e.message.contains("foreign"),
+            "names the variants: {}",
+            e.message
+        );
+    }
+}

@@ -14,9 +14,12 @@ impl StepKind for CanonVectorsKind {
     const NAME: &'static str = "canon_vectors";
     const READS_ONLY: bool = true;
     type Params = CanonVectorsStep;
-    type Observation = Value;
+    type Observation = VectorsObservation;
 
-    async fn run(p: &CanonVectorsStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
+    async fn run(
+        p: &CanonVectorsStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<VectorsObservation, StepError> {
         let path = ctx.suite.repo.join(&p.file);
         let r = canon_md::vectors::check_file(&path).map_err(|e| e.to_string())?;
         if r.passed() != p.expect_passed || r.failed() != p.expect_failed {
@@ -28,7 +31,11 @@ impl StepKind for CanonVectorsKind {
                 r.render()
             )));
         }
-        Ok(json!({ "file": p.file, "summary": r.summary(), "rule": canon_md::RULE }))
+        Ok(VectorsObservation {
+            file: p.file.clone(),
+            summary: r.summary(),
+            rule: canon_md::RULE,
+        })
     }
 }
 
@@ -131,4 +138,12 @@ impl Ctx<'_> {
             json!({ "documents": docs, "tokens": tokens, "canonical_bytes": bytes_total, "deterministic": true, "idempotent": true, "round_trip_stable": true }),
         )
     }
+}
+
+/// The vectors file checked, its summary and the rule version.
+#[derive(Debug, serde::Serialize)]
+pub struct VectorsObservation {
+    pub file: String,
+    pub summary: String,
+    pub rule: &'static str,
 }

@@ -1,7 +1,7 @@
 //! Guard and infrastructure steps: the production guard refusing a foreign target (`guard`)
 //! and the teardown that proves no container of the scenario is left (`teardown`).
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::container::{PgContainer, PgSpec};
 use crate::docker::RunIdentity;
@@ -16,10 +16,13 @@ impl StepKind for GuardKind {
     const NAME: &'static str = "guard";
     const READS_ONLY: bool = true;
     type Params = GuardStep;
-    type Observation = Value;
+    type Observation = GuardObservation;
 
-    async fn run(p: &GuardStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.guard(p).await?)
+    async fn run(
+        p: &GuardStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<GuardObservation, StepError> {
+        ctx.guard(p).await
     }
 }
 
@@ -30,9 +33,12 @@ impl StepKind for TeardownKind {
     const NAME: &'static str = "teardown";
     const READS_ONLY: bool = false;
     type Params = bool;
-    type Observation = Value;
+    type Observation = TeardownObservation;
 
-    async fn run(p: &bool, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
+    async fn run(
+        p: &bool,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<TeardownObservation, StepError> {
         let _ = p;
         ctx.teardown().await.map_err(|e| err_text(&e))?;
         let mine = count_role(&ctx.suite.docker, &ctx.suite.run, &ctx.role)
@@ -43,48 +49,64 @@ impl StepKind for TeardownKind {
                 "{mine} container(s) of this scenario left after teardown"
             )));
         }
-        Ok(json!({ "containers_left": mine }))
+        Ok(TeardownObservation {
+            containers_left: mine,
+        })
     }
 }
 
+/// Containers of the scenario left after its teardown (always 0 when the step passes).
+#[derive(Debug, Serialize)]
+pub struct TeardownObservation {
+    pub containers_left: usize,
+}
+
+/// What the guard did with its target.
+#[derive(Debug, Serialize)]
+pub struct GuardObservation {
+    pub target: GuardTarget,
+    pub refused: bool,
+    /// The kind of the refusal's error (none when accepted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+}
+
 impl Ctx<'_> {
-    async fn guard(&mut self, g: &GuardStep) -> StepResult {
-        let target = match g.target.as_str() {
-            "nonexistent" => "dryrun-no-such-container".to_string(),
-            "foreign" => {
+    async fn guard(&mut self, g: &GuardStep) -> std::result::Result<GuardObservation, StepError> {
+        let refused = |e: crate::error::Error| GuardObservation {
+            target: g.target,
+            refused: true,
+            error_kind: Some(e.kind.to_string()),
+        };
+        let target = match g.target {
+            GuardTarget::Nonexistent => "dryrun-no-such-container".to_string(),
+            GuardTarget::Foreign => {
                 // A container of another run (another owner) on the same engine.
                 let other = RunIdentity::new();
                 let mut spec = PgSpec::new(&self.suite.image.reference, "foreign");
                 spec.publish = false;
-                let pg = PgContainer::start(&self.suite.docker, &other, &spec)
-                    .await
-                    .map_err(|e| err_text(&e))?;
+                let pg = PgContainer::start(&self.suite.docker, &other, &spec).await?;
                 let res =
                     crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await;
-                pg.remove().await.map_err(|e| err_text(&e))?;
+                pg.remove().await?;
                 return match res {
                     Ok(()) => Err("the guard accepted a container of another run".into()),
-                    Err(e) => {
-                        Ok(json!({ "target": "foreign", "refused": true, "error_kind": e.kind }))
-                    }
+                    Err(e) => Ok(refused(e)),
                 };
             }
-            "own" => {
+            GuardTarget::Own => {
                 let id = self.pg()?.id.clone();
-                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &id)
-                    .await
-                    .map_err(|e| err_text(&e))?;
-                return Ok(json!({ "target": "own", "refused": false }));
-            }
-            x => {
-                return Err(format!(
-                    "guard target must be foreign, nonexistent or own, not {x}"
-                ))
+                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &id).await?;
+                return Ok(GuardObservation {
+                    target: g.target,
+                    refused: false,
+                    error_kind: None,
+                });
             }
         };
         match crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &target).await {
-            Ok(()) => Err(format!("the guard accepted {target}")),
-            Err(e) => Ok(json!({ "target": g.target, "refused": true, "error_kind": e.kind })),
+            Ok(()) => Err(format!("the guard accepted {target}").into()),
+            Err(e) => Ok(refused(e)),
         }
     }
 }

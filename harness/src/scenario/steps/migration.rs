@@ -17,11 +17,18 @@ impl StepKind for SnapshotKind {
     const NAME: &'static str = "snapshot";
     const READS_ONLY: bool = true;
     type Params = String;
-    type Observation = Value;
+    type Observation = SnapshotObservation;
 
-    async fn run(p: &String, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
+    async fn run(
+        p: &String,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<SnapshotObservation, StepError> {
         let fp = ctx.fingerprint_now().await?;
-        let v = json!({ "name": p, "schema_objects": fp.schema.len(), "tables": fp.data.len() });
+        let v = SnapshotObservation {
+            name: p.clone(),
+            schema_objects: fp.schema.len(),
+            tables: fp.data.len(),
+        };
         ctx.snapshots.insert(p.clone(), fp);
         Ok(v)
     }
@@ -48,11 +55,17 @@ impl StepKind for ApproveRetryKind {
     const NAME: &'static str = "approve_retry";
     const READS_ONLY: bool = true;
     type Params = String;
-    type Observation = Value;
+    type Observation = ApprovalObservation;
 
-    async fn run(p: &String, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        ctx.runner.approve_retry(p).map_err(|e| err_text(&e))?;
-        Ok(json!({ "approved_by": p, "recorded": true }))
+    async fn run(
+        p: &String,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<ApprovalObservation, StepError> {
+        ctx.runner.approve_retry(p)?;
+        Ok(ApprovalObservation {
+            approved_by: p.clone(),
+            recorded: true,
+        })
     }
 }
 
@@ -395,4 +408,19 @@ fn event_json(e: &migrate::StepEvent) -> Value {
         v["cause"] = json!(err.kind);
     }
     v
+}
+
+/// The size of a named fingerprint.
+#[derive(Debug, serde::Serialize)]
+pub struct SnapshotObservation {
+    pub name: String,
+    pub schema_objects: usize,
+    pub tables: usize,
+}
+
+/// A retry approval, recorded by the runner (the step fails when the runner refuses it).
+#[derive(Debug, serde::Serialize)]
+pub struct ApprovalObservation {
+    pub approved_by: String,
+    pub recorded: bool,
 }

@@ -18,9 +18,12 @@ impl StepKind for SessionKind {
     const NAME: &'static str = "session";
     const READS_ONLY: bool = false;
     type Params = SessionStep;
-    type Observation = Value;
+    type Observation = SessionObservation;
 
-    async fn run(p: &SessionStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
+    async fn run(
+        p: &SessionStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<SessionObservation, StepError> {
         let c = ctx.connect_db().await.map_err(|e| err_text(&e))?;
         if p.keep_open {
             c.batch_execute(&format!("BEGIN; {}", p.sql))
@@ -32,7 +35,10 @@ impl StepKind for SessionKind {
                 .map_err(|e| format!("session {}: {e}", p.name))?;
         }
         ctx.sessions.insert(p.name.clone(), c);
-        Ok(json!({ "name": p.name, "transaction_open": p.keep_open }))
+        Ok(SessionObservation {
+            name: p.name.clone(),
+            transaction_open: p.keep_open,
+        })
     }
 }
 
@@ -43,9 +49,12 @@ impl StepKind for CommitKind {
     const NAME: &'static str = "commit";
     const READS_ONLY: bool = false;
     type Params = String;
-    type Observation = Value;
+    type Observation = CommitObservation;
 
-    async fn run(p: &String, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
+    async fn run(
+        p: &String,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<CommitObservation, StepError> {
         let c = ctx
             .sessions
             .get(p)
@@ -53,7 +62,10 @@ impl StepKind for CommitKind {
         c.batch_execute("COMMIT")
             .await
             .map_err(|e| format!("commit of session {p}: {e}"))?;
-        Ok(json!({ "name": p, "committed": true }))
+        Ok(CommitObservation {
+            name: p.clone(),
+            committed: true,
+        })
     }
 }
 
@@ -64,9 +76,12 @@ impl StepKind for ScalarKind {
     const NAME: &'static str = "scalar";
     const READS_ONLY: bool = false;
     type Params = ScalarExpect;
-    type Observation = Value;
+    type Observation = ScalarObservation;
 
-    async fn run(p: &ScalarExpect, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
+    async fn run(
+        p: &ScalarExpect,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<ScalarObservation, StepError> {
         let row = ctx
             .client()?
             .query_one(p.sql.as_str(), &[])
@@ -85,7 +100,10 @@ impl StepKind for ScalarKind {
                 p.sql, p.equals
             )));
         }
-        Ok(json!({ "sql": p.sql, "value": v }))
+        Ok(ScalarObservation {
+            sql: p.sql.clone(),
+            value: v,
+        })
     }
 }
 
@@ -195,4 +213,25 @@ impl Ctx<'_> {
         }
         Ok(json!({ "committed_writes_present": true, "missing": missing, "failed_writes": failed }))
     }
+}
+
+/// A session opened (its transaction left open or not).
+#[derive(Debug, serde::Serialize)]
+pub struct SessionObservation {
+    pub name: String,
+    pub transaction_open: bool,
+}
+
+/// A session's transaction committed.
+#[derive(Debug, serde::Serialize)]
+pub struct CommitObservation {
+    pub name: String,
+    pub committed: bool,
+}
+
+/// The text value a query returned (equal to the expected one, else the step failed).
+#[derive(Debug, serde::Serialize)]
+pub struct ScalarObservation {
+    pub sql: String,
+    pub value: String,
 }

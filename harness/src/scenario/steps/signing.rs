@@ -272,10 +272,9 @@ impl Ctx<'_> {
     async fn broken_reference(&mut self, b: &BrokenReferenceStep) -> StepResult {
         let cs = self.cs(&b.change_set)?;
         let exec = cs.executor.clone().ok_or("sign the executor_cut first")?;
-        let (csid, sig) = match b.references.as_str() {
-            "none" => (None, None),
-            "both" => (Some(cs.id), Some(exec.signature_id)),
-            x => return Err(format!("references must be none or both, not {x}")),
+        let (csid, sig) = match b.references {
+            BrokenReferences::None => (None, None),
+            BrokenReferences::Both => (Some(cs.id), Some(exec.signature_id)),
         };
         let lib = match dot_signing::CrossRef::from_columns(csid, sig) {
             Ok(_) => return Err("the library accepted a broken cross reference".into()),
