@@ -182,4 +182,23 @@ mod tests {
             e.message
         );
     }
+
+    /// The test runner's convention: a malformed file is an error beside its own path, the
+    /// others parse; the CLI's `discover` refuses the whole plan with that file's error.
+    #[test]
+    fn a_malformed_file_is_its_own_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let good = "id: S01\ntitle: t\nexpected: e\nenvironment: library\nsteps:\n  - canon_vectors: {file: f, expect_passed: 1, expect_failed: 0}\n";
+        std::fs::write(dir.path().join("S01-good.yaml"), good).expect("write");
+        std::fs::write(dir.path().join("S02-bad.yaml"), "id: S02\nstepz: []\n").expect("write");
+        let each = discover_each(dir.path()).expect("the folder is readable");
+        assert_eq!(each.len(), 2);
+        assert!(each[0].1.is_ok(), "{:?}", each[0].1.as_ref().err());
+        let bad = each[1].1.as_ref().expect_err("S02 is malformed");
+        assert_eq!(bad.kind, "scenario_malformed");
+        assert!(bad.message.contains("S02-bad.yaml:"), "{}", bad.message);
+        let whole = discover(dir.path()).expect_err("the CLI refuses the plan");
+        assert_eq!(whole.kind, "scenario_malformed");
+        assert_eq!(whole.exit_code(), 3);
+    }
 }
