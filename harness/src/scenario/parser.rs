@@ -201,4 +201,32 @@ mod tests {
         assert_eq!(whole.kind, "scenario_malformed");
         assert_eq!(whole.exit_code(), 3);
     }
+
+    /// Every scenario file parses, re-emits (the model serialized back to YAML) and re-parses
+    /// to the same model: nothing in a file is parsed and then lost.
+    #[test]
+    fn every_scenario_file_round_trips() {
+        let m = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let repo = m.parent().map(Path::to_path_buf).unwrap_or(m);
+        let files = discover(&repo.join("scenarios")).expect("scenarios");
+        assert_eq!(files.len(), 26);
+        for f in &files {
+            let emitted = serde_yaml_ng::to_string(&f.scenario).expect("emit");
+            let again: Scenario = serde_yaml_ng::from_str(&emitted)
+                .unwrap_or_else(|e| panic!("{}: re-parse: {e}\n{emitted}", f.path.display()));
+            // The model has no PartialEq; its derived Debug shows every field.
+            assert_eq!(
+                format!("{:?}", f.scenario),
+                format!("{again:?}"),
+                "{}",
+                f.path.display()
+            );
+            assert_eq!(
+                again.steps.len(),
+                f.step_lines.len(),
+                "{}",
+                f.path.display()
+            );
+        }
+    }
 }
