@@ -77,9 +77,12 @@ impl StepKind for AwaitSignalKind {
     const NAME: &'static str = "await_signal";
     const READS_ONLY: bool = false;
     type Params = AwaitSignalStep;
-    type Observation = Value;
+    type Observation = SignalObservation;
 
-    async fn run(p: &AwaitSignalStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
+    async fn run(
+        p: &AwaitSignalStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<SignalObservation, StepError> {
         let cs = ctx.cs(&p.change_set)?.id;
         let kind: cutter_signals::SignalKind = p
             .kind
@@ -93,10 +96,22 @@ impl StepKind for AwaitSignalKind {
             .await_signal(kind, cs, Duration::from_secs(10))
             .await
             .map_err(|e| format!("no {} signal observed: {e}", p.kind))?;
-        Ok(
-            json!({ "kind": n.kind.as_str(), "routed_to": n.routed_to, "emitter_dot_id": n.emitter_dot_id, "channel": cutter_signals::CHANNEL }),
-        )
+        Ok(SignalObservation {
+            kind: n.kind.as_str(),
+            routed_to: n.routed_to,
+            emitter_dot_id: n.emitter_dot_id,
+            channel: cutter_signals::CHANNEL,
+        })
     }
+}
+
+/// The notification received on the signal channel for the change set.
+#[derive(Debug, serde::Serialize)]
+pub struct SignalObservation {
+    pub kind: &'static str,
+    pub routed_to: String,
+    pub emitter_dot_id: i32,
+    pub channel: &'static str,
 }
 
 /// `acknowledge`: a routed signal acknowledged by its receiver.
