@@ -107,7 +107,17 @@ async fn exec_to_file(
 ) -> Result<(i64, String)> {
     let mut af = AtomicFile::create(path)?;
     let std = af.file().try_clone().at(path, "open")?;
-    let mut f = tokio::fs::File::from_std(std);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut f = Counted {
+        inner: tokio::fs::File::from_std(std),
+        bar: crate::console::bytes_spinner(&format!(
+            "{} → {name}",
+            cmd.first().unwrap_or(&"output")
+        )),
+    };
     let res = exec_in(
         docker,
         container,
@@ -117,11 +127,39 @@ async fn exec_to_file(
         &mut f,
     )
     .await?;
+    f.bar.finish_and_clear();
     drop(f);
     if res.0 == 0 {
         af.commit()?;
     }
     Ok(res)
+}
+
+/// A file being written by a command's output, its bytes counted on a terminal's progress
+/// spinner (`console::bytes_spinner`; hidden off a terminal).
+struct Counted {
+    inner: tokio::fs::File,
+    bar: indicatif::ProgressBar,
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &r {
+            self.bar.inc(*n as u64);
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// The stdout end handed to [`exec_in`]. `exec_in` flushes its output once, when the command's

@@ -9,9 +9,12 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
 
-/// SHA-256 of a file, read in 1 MiB chunks (memory does not grow with file size).
+/// SHA-256 of a file, read in 1 MiB chunks (memory does not grow with file size); byte
+/// progress on a terminal (`console::bytes_bar`).
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).at(path, "open")?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = crate::console::bytes_bar(&format!("sha256 {}", file_name_of(path)), size);
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -20,6 +23,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
             break;
         }
         h.update(&buf[..n]);
+        bar.inc(n as u64);
     }
     Ok(hex::encode(h.finalize()))
 }

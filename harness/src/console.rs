@@ -85,34 +85,79 @@ pub fn summary(a: &Attempt, report_dir: &std::path::Path) -> String {
     s
 }
 
-/// `-q` was given: no bars at all.
-static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Whether byte progress may be drawn at all: off unless the CLI switches it on (not under
+/// `-q`); the library and the test runner never draw it.
+static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Record `-q` (no progress bars of any kind).
-pub fn set_quiet(quiet: bool) {
-    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+/// Allow (or forbid) the byte progress of hashing, upload, restore and backup; the `dryrun`
+/// binary calls it with `!quiet`. Even allowed, it is drawn only on a terminal.
+pub fn enable_progress(on: bool) {
+    PROGRESS.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// A byte counter for one transfer (e.g. a dump streamed into a container): drawn on stderr
-/// only when it is a terminal, not under `-q`, and not while `dryrun run`'s own bar is up
-/// (its scenarios transfer in parallel); cleared when done.
-pub fn bytes_bar(what: &str, total: u64) -> indicatif::ProgressBar {
-    let visible = !QUIET.load(std::sync::atomic::Ordering::Relaxed)
+/// Whether a byte progress indicator is drawn now: allowed, stderr is a terminal, and
+/// `dryrun run`'s own bar is not up (its scenarios transfer in parallel).
+fn bytes_visible() -> bool {
+    PROGRESS.load(std::sync::atomic::Ordering::Relaxed)
         && std::io::stderr().is_terminal()
-        && !crate::logging::has_progress_bar();
-    if !visible {
+        && !crate::logging::has_progress_bar()
+}
+
+fn style(template: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// A byte counter for one transfer of known size (a file hashed, a dump streamed into a
+/// container): drawn on stderr only when [`bytes_visible`]; cleared when done.
+pub fn bytes_bar(what: &str, total: u64) -> indicatif::ProgressBar {
+    if !bytes_visible() {
         return indicatif::ProgressBar::hidden();
     }
-    indicatif::ProgressBar::new(total)
-        .with_style(
-            indicatif::ProgressStyle::with_template(
+    drawn(
+        indicatif::ProgressBar::new(total)
+            .with_style(style(
                 "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        )
+            ))
+            .with_message(what.to_string())
+            .with_finish(indicatif::ProgressFinish::AndClear),
+    )
+}
+
+/// A visible byte indicator: log lines are printed above it (`logging::suspend_bar`).
+fn drawn(bar: indicatif::ProgressBar) -> indicatif::ProgressBar {
+    crate::logging::set_bytes_bar(bar.clone());
+    bar
+}
+
+/// A byte counter for a stream of unknown size (e.g. `pg_dump` writing a file), ticking on
+/// its own; same visibility as [`bytes_bar`].
+pub fn bytes_spinner(what: &str) -> indicatif::ProgressBar {
+    if !bytes_visible() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new_spinner()
+        .with_style(style("{spinner} {msg}: {bytes} {bytes_per_sec} {elapsed}"))
         .with_message(what.to_string())
-        .with_finish(indicatif::ProgressFinish::AndClear)
+        .with_finish(indicatif::ProgressFinish::AndClear);
+    b.enable_steady_tick(Duration::from_millis(200));
+    drawn(b)
+}
+
+/// A step whose progress cannot be counted from outside (e.g. `pg_restore` reading a dump of
+/// `bytes` bytes inside a container): the size and the time so far; same visibility.
+pub fn busy(what: &str, bytes: u64) -> indicatif::ProgressBar {
+    if !bytes_visible() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new_spinner()
+        .with_style(style("{spinner} {msg} ({prefix}) {elapsed}"))
+        .with_message(what.to_string())
+        .with_prefix(indicatif::HumanBytes(bytes).to_string())
+        .with_finish(indicatif::ProgressFinish::AndClear);
+    b.enable_steady_tick(Duration::from_millis(200));
+    drawn(b)
 }
 
 /// The terminal side of a run: lines on stdout, a bar on stderr (terminal only).
@@ -124,16 +169,11 @@ pub struct Console {
 impl Console {
     /// A console for `dryrun run`; the bar is drawn only when stderr is a terminal and not `quiet`.
     pub fn new(quiet: bool) -> Self {
-        set_quiet(quiet);
         let bar = if !quiet && std::io::stderr().is_terminal() {
             let b = indicatif::ProgressBar::new(0);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:30}] {pos}/{len} finished · {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
+            b.set_style(style(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} finished · {msg}",
+            ));
             b.enable_steady_tick(Duration::from_millis(250));
             b
         } else {

@@ -1,27 +1,29 @@
-//! PostgreSQL 16 containers of a run: provisioning with labels, a random password and a
-//! 127.0.0.1-only port, readiness, exec, streamed uploads, kill/restart and removal.
+//! PostgreSQL 16 containers of a run, on testcontainers: the image contract, provisioning with
+//! labels, a random password and a 127.0.0.1-only port, readiness, exec, uploads, kill/restart, removal.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::models::{
-    ContainerCreateBody, HostConfig, Mount, MountType, PortBinding, VolumeCreateRequest,
-};
+use bollard::models::{ContainerCreateBody, Mount, MountType, PortBinding, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions,
-    UploadToContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
+use testcontainers::core::wait::LogWaitStrategy;
+use testcontainers::core::{AccessMode, CmdWaitFor, ContainerPort, ExecCommand, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, Image, ImageExt, TestcontainersError};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::docker::{classify, RunIdentity};
@@ -57,20 +59,6 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Every container and volume alive in this process, so a signal handler or a panic can
-/// remove them. Entries are removed when the resource is removed.
-static LIVE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-
-fn register(kind: &str, id: &str) {
-    if let Ok(mut l) = LIVE.lock() {
-        l.push((kind.to_string(), id.to_string()));
-    }
-}
-fn unregister(id: &str) {
-    if let Ok(mut l) = LIVE.lock() {
-        l.retain(|(_, i)| i != id);
-    }
-}
 /// How many containers were started per role label (scenarios prove "no container was touched").
 static CREATED: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
 
@@ -89,11 +77,6 @@ fn count_created(role: &str) {
             None => c.push((role.to_string(), 1)),
         }
     }
-}
-
-/// Containers and volumes this process still holds.
-pub fn live_resources() -> Vec<(String, String)> {
-    LIVE.lock().map(|l| l.clone()).unwrap_or_default()
 }
 
 /// What to start.
@@ -177,6 +160,8 @@ pub struct PgContainer {
     /// Attached to a container another command created (a persistent environment): never
     /// removed by this process, neither on drop nor by [`PgContainer::remove`].
     attached: bool,
+    /// testcontainers' handle of a container this process started (none when attached).
+    tc: Option<ContainerAsync<Postgres16>>,
 }
 
 impl std::fmt::Debug for PgContainer {
@@ -229,7 +214,6 @@ async fn create_named_volume(
             ..Default::default()
         })
         .await?;
-    register("volume", &name);
     Ok(name)
 }
 
@@ -244,10 +228,7 @@ pub async fn remove_volume(docker: &Docker, name: &str) -> Result<()> {
         Ok(())
         | Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
-        }) => {
-            unregister(name);
-            Ok(())
-        }
+        }) => Ok(()),
         Err(e) => Err(classify(e)),
     }
 }
@@ -264,9 +245,139 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// The PostgreSQL 16 image as testcontainers starts it (as testcontainers-modules' postgres
+/// does): the official image's environment contract (`POSTGRES_USER`/`_PASSWORD`/`_DB`,
+/// `PGDATA`), port 5432, ready when the "ready" line appeared `ready_lines` times (twice on a
+/// fresh data directory: the entrypoint's socket-only init server prints it too), then a probe
+/// after every start: `pg_isready` over TCP inside the container until it accepts.
+/// Both the offline image and the official `postgres:16` honour this contract.
+#[derive(Clone)]
+pub struct Postgres16 {
+    name: String,
+    tag: String,
+    env: Vec<(String, String)>,
+    cmd: Vec<String>,
+    ready_lines: usize,
+}
+
+impl std::fmt::Debug for Postgres16 {
+    // The environment carries the password: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres16")
+            .field("name", &self.name)
+            .field("tag", &self.tag)
+            .field("ready_lines", &self.ready_lines)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the probe prints once PostgreSQL accepts TCP connections.
+const PROBE_OK: &str = "dryrun-probe: accepting connections";
+
+impl Postgres16 {
+    /// `reference` is what the engine knows the image by (`repo:tag`, `repo@sha256:…`, an id).
+    pub fn new(
+        reference: &str,
+        password: &Secret,
+        extra_env: &[String],
+        ready_lines: usize,
+    ) -> Self {
+        // testcontainers joins name and tag with ':'; split at the last ':' after the last '/'.
+        let after_slash = reference.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match reference[after_slash..].rfind(':') {
+            Some(i) => (
+                reference[..after_slash + i].to_string(),
+                reference[after_slash + i + 1..].to_string(),
+            ),
+            None => (reference.to_string(), "latest".to_string()),
+        };
+        let mut env: Vec<(String, String)> = vec![
+            ("POSTGRES_USER".into(), DB_USER.into()),
+            ("POSTGRES_PASSWORD".into(), password.expose().into()),
+            ("POSTGRES_DB".into(), DB_NAME.into()),
+            ("PGDATA".into(), PGDATA.into()),
+            // Throwaway clusters: skip initdb's final fsync of ~40 MB (as the official
+            // image allows through the same variable); the server's own settings decide
+            // durability from then on.
+            ("POSTGRES_INITDB_ARGS".into(), "--no-sync".into()),
+        ];
+        for kv in extra_env {
+            let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+            env.retain(|(key, _)| key != k);
+            env.push((k.to_string(), v.to_string()));
+        }
+        Postgres16 {
+            name,
+            tag,
+            env,
+            cmd: vec!["postgres".to_string()],
+            ready_lines: ready_lines.max(1),
+        }
+    }
+
+    /// Server settings passed as `-c key=value`.
+    pub fn with_settings(mut self, settings: &[(String, String)]) -> Self {
+        for (k, v) in settings {
+            self.cmd.push("-c".into());
+            self.cmd.push(format!("{k}={v}"));
+        }
+        self
+    }
+
+    /// The readiness probe: `pg_isready` over TCP inside the container (the init server
+    /// listens on the socket only) until it accepts, then [`PROBE_OK`] on stdout.
+    fn probe() -> ExecCommand {
+        let script = format!(
+            "until pg_isready -q -h 127.0.0.1 -p 5432 -U {DB_USER} -d {DB_NAME}; do sleep 0.1; done; echo '{PROBE_OK}'"
+        );
+        ExecCommand::new(["sh", "-c", script.as_str()])
+            .with_cmd_ready_condition(CmdWaitFor::message_on_stdout(PROBE_OK))
+    }
+}
+
+impl Image for Postgres16 {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn tag(&self) -> &str {
+        &self.tag
+    }
+    fn ready_conditions(&self) -> Vec<WaitFor> {
+        vec![WaitFor::log(
+            LogWaitStrategy::stdout_or_stderr(READY_LINE).with_times(self.ready_lines),
+        )]
+    }
+    fn env_vars(
+        &self,
+    ) -> impl IntoIterator<Item = (impl Into<Cow<'_, str>>, impl Into<Cow<'_, str>>)> {
+        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+    fn cmd(&self) -> impl IntoIterator<Item = impl Into<Cow<'_, str>>> {
+        self.cmd.iter().map(String::as_str)
+    }
+    fn expose_ports(&self) -> &[ContainerPort] {
+        &[ContainerPort::Tcp(5432)]
+    }
+    fn exec_after_start(
+        &self,
+        _: testcontainers::core::ContainerState,
+    ) -> testcontainers::core::error::Result<Vec<ExecCommand>> {
+        Ok(vec![Self::probe()])
+    }
+}
+
+/// How long a start (creation, init, the ready lines and the probe) may take.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
+
 impl PgContainer {
     /// Create volume + container, start it and wait until PostgreSQL accepts connections.
+    #[tracing::instrument(name = "pg_start", skip_all, fields(role = %spec.role))]
     pub async fn start(docker: &Docker, run: &RunIdentity, spec: &PgSpec) -> Result<PgContainer> {
+        // testcontainers pulls an image the engine lacks; no registry may be contacted, so a
+        // missing image is refused here.
+        if let Err(e) = docker.inspect_image(&spec.image).await {
+            return Err(image_error(e, &spec.image));
+        }
         let fresh = spec.existing_volume.is_none();
         let mut labels = run.labels(&spec.role);
         labels.extend(spec.labels.iter().cloned());
@@ -296,102 +407,107 @@ impl PgContainer {
         });
         let mut extra = spec.extra_mounts.clone();
         if crate::fault::action("upload") == Some(crate::fault::Action::DiskFull) {
-            // Fault injection: the dump is uploaded into /tmp, here a 1 MiB tmpfs volume.
+            // Fault injection: the dump is uploaded into /tmp, here a 1 MiB tmpfs volume
+            // (the engine's archive upload does not write into tmpfs mounts).
             let opts = HashMap::from([
                 ("type".to_string(), "tmpfs".to_string()),
                 ("device".to_string(), "tmpfs".to_string()),
                 ("o".to_string(), "size=1m,mode=1777".to_string()),
             ]);
-            let small = create_volume_with(docker, run, &spec.role, Some(opts)).await?;
-            extra.push(ExtraMount {
-                volume: small,
-                target: "/tmp".into(),
-                read_only: false,
-                owned: true,
-            });
+            match create_volume_with(docker, run, &spec.role, Some(opts)).await {
+                Ok(small) => extra.push(ExtraMount {
+                    volume: small,
+                    target: "/tmp".into(),
+                    read_only: false,
+                    owned: true,
+                }),
+                Err(e) => {
+                    if fresh {
+                        let _ = remove_volume(docker, &volume).await;
+                    }
+                    return Err(e);
+                }
+            }
         }
         let owned_volumes: Vec<String> = extra
             .iter()
             .filter(|m| m.owned)
             .map(|m| m.volume.clone())
             .collect();
-        let mut cmd = vec!["postgres".to_string()];
-        for (k, v) in &spec.settings {
-            cmd.push("-c".into());
-            cmd.push(format!("{k}={v}"));
-        }
-        let port_bindings = spec.publish.then(|| {
-            HashMap::from([(
-                "5432/tcp".to_string(),
-                Some(vec![PortBinding {
-                    host_ip: Some("127.0.0.1".into()),
-                    host_port: Some(String::new()),
-                }]),
-            )])
-        });
-        let mut mounts = vec![Mount {
-            target: Some(PGDATA.into()),
-            source: Some(volume.clone()),
-            typ: Some(MountType::VOLUME),
-            ..Default::default()
-        }];
-        for m in &extra {
-            mounts.push(Mount {
-                target: Some(m.target.clone()),
-                source: Some(m.volume.clone()),
-                typ: Some(MountType::VOLUME),
-                read_only: Some(m.read_only),
-                ..Default::default()
-            });
-        }
-        let mut env = vec![
-            format!("POSTGRES_USER={DB_USER}"),
-            format!("POSTGRES_PASSWORD={}", password.expose()),
-            format!("POSTGRES_DB={DB_NAME}"),
-            format!("PGDATA={PGDATA}"),
-            // Throwaway clusters: skip initdb's final fsync of ~40 MB (as the official
-            // image allows through the same variable); the server's own settings decide
-            // durability from then on.
-            "POSTGRES_INITDB_ARGS=--no-sync".to_string(),
-        ];
-        env.extend(spec.env.iter().cloned());
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            env: Some(env),
-            cmd: Some(cmd),
-            labels: Some(labels),
-            exposed_ports: Some(vec!["5432/tcp".to_string()]),
-            host_config: Some(HostConfig {
-                mounts: Some(mounts),
-                port_bindings,
-                shm_size: Some(256 * 1024 * 1024),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let created = docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-                body,
-            )
-            .await;
-        let created = match created {
-            Ok(c) => c,
-            Err(e) => {
-                if fresh {
-                    let _ = remove_volume(docker, &volume).await;
-                }
-                for v in &owned_volumes {
-                    let _ = remove_volume(docker, v).await;
-                }
-                return Err(image_error(e, &spec.image));
+        let cleanup = |docker: Docker, volume: String, owned: Vec<String>, name: String| async move {
+            let _ = remove_container(&docker, &name).await;
+            if fresh {
+                let _ = remove_volume(&docker, &volume).await;
+            }
+            for v in &owned {
+                let _ = remove_volume(&docker, v).await;
             }
         };
-        register("container", &created.id);
-        count_created(&spec.role);
+        if let Some(tar) = &spec.data_tar {
+            if let Err(e) = seed_volume(docker, run, spec, &volume, tar).await {
+                cleanup(docker.clone(), volume, owned_volumes, name).await;
+                return Err(e);
+            }
+        }
+        let initdb = fresh && spec.data_tar.is_none();
+        let image = Postgres16::new(
+            &spec.image,
+            &password,
+            &spec.env,
+            if initdb { 2 } else { 1 },
+        )
+        .with_settings(&spec.settings);
+        let mut request = image
+            .with_container_name(&name)
+            .with_labels(labels)
+            .with_mount(testcontainers::core::Mount::volume_mount(&volume, PGDATA))
+            .with_shm_size(256 * 1024 * 1024)
+            .with_startup_timeout(STARTUP_TIMEOUT);
+        for m in &extra {
+            let mut mount = testcontainers::core::Mount::volume_mount(&m.volume, &m.target);
+            if m.read_only {
+                mount = mount.with_access_mode(AccessMode::ReadOnly);
+            }
+            request = request.with_mount(mount);
+        }
+        // testcontainers publishes every exposed port on all interfaces; the harness publishes
+        // 5432 on 127.0.0.1 only (a random port), or nothing.
+        let publish = spec.publish;
+        let request = request.with_host_config_modifier(move |hc| {
+            hc.publish_all_ports = Some(false);
+            hc.port_bindings = Some(if publish {
+                HashMap::from([(
+                    "5432/tcp".to_string(),
+                    Some(vec![PortBinding {
+                        host_ip: Some("127.0.0.1".into()),
+                        host_port: Some(String::new()),
+                    }]),
+                )])
+            } else {
+                HashMap::new()
+            });
+        });
+        let started = request.start().await;
+        // Counted as before the move: once the engine created the container.
+        if !matches!(
+            started,
+            Err(TestcontainersError::Client(
+                testcontainers::core::client::ClientError::CreateContainer(_)
+            ))
+        ) {
+            count_created(&spec.role);
+        }
+        let tc = match started {
+            Ok(c) => c,
+            Err(e) => {
+                let err = start_error(e, &name, &spec.image);
+                cleanup(docker.clone(), volume, owned_volumes, name).await;
+                return Err(err);
+            }
+        };
         let mut pg = PgContainer {
             docker: docker.clone(),
-            id: created.id,
+            id: tc.id().to_string(),
             name,
             volume,
             host_port: None,
@@ -401,13 +517,10 @@ impl PgContainer {
             owned_volumes,
             removed: false,
             attached: false,
+            tc: Some(tc),
         };
         // From here on, `pg` removes itself on drop if anything fails.
-        let initdb = fresh && spec.data_tar.is_none();
-        if let Some(tar) = &spec.data_tar {
-            pg.upload_tar(tar, PGDATA).await?;
-        }
-        pg.start_and_wait(if initdb { 2 } else { 1 }).await?;
+        pg.read_port().await?;
         if spec.data_tar.is_some() && spec.password.is_none() {
             // The copy carries its source's password: this container gets its own.
             pg.reset_password().await?;
@@ -415,57 +528,8 @@ impl PgContainer {
         Ok(pg)
     }
 
-    /// Start (or restart) the container and wait for readiness: the "ready" log line must
-    /// appear `ready_lines` times after the start (twice on a fresh data directory, since
-    /// the init server prints it too), then a query over TCP inside the container must work.
-    async fn start_and_wait(&mut self, ready_lines: usize) -> Result<()> {
-        let since = chrono::Utc::now().timestamp() - 1;
-        self.docker
-            .start_container(&self.id, None::<StartContainerOptions>)
-            .await?;
-        let deadline = Instant::now() + Duration::from_secs(180);
-        let mut logs = self.docker.logs(
-            &self.id,
-            Some(
-                LogsOptionsBuilder::default()
-                    .follow(true)
-                    .stdout(true)
-                    .stderr(true)
-                    .since(since as i32)
-                    .build(),
-            ),
-        );
-        let mut seen = 0usize;
-        let mut tail = String::new();
-        while seen < ready_lines {
-            let next = tokio::time::timeout_at(deadline.into(), logs.next()).await;
-            match next {
-                Err(_) => {
-                    return Err(Error::env(
-                        "container_not_ready",
-                        format!("Container {} did not become ready within 180 s. Last log lines:\n{}", self.name, last_lines(&tail, 15)),
-                    ))
-                }
-                Ok(None) => {
-                    return Err(Error::env(
-                        "container_exited",
-                        format!("Container {} stopped before PostgreSQL was ready. Last log lines:\n{}", self.name, last_lines(&tail, 15)),
-                    )
-                    .with_hint("Check the image with `dryrun image`; PG_IMAGE must be a PostgreSQL 16 image honouring the official image's contract."))
-                }
-                Ok(Some(Err(e))) => return Err(classify(e)),
-                Ok(Some(Ok(chunk))) => {
-                    let text = String::from_utf8_lossy(&chunk.into_bytes()).to_string();
-                    seen += text.matches(READY_LINE).count();
-                    tail.push_str(&text);
-                    if tail.len() > 64 * 1024 {
-                        tail = tail[tail.len() - 16 * 1024..].to_string();
-                    }
-                }
-            }
-        }
-        drop(logs);
-        // Port (if published) is known once running.
+    /// The 127.0.0.1 port Docker bound to 5432 (it changes when the container restarts).
+    async fn read_port(&mut self) -> Result<()> {
         let info = self.docker.inspect_container(&self.id, None).await?;
         self.host_port = info
             .network_settings
@@ -473,42 +537,62 @@ impl PgContainer {
             .and_then(|p| p.get("5432/tcp").cloned().flatten())
             .and_then(|b| {
                 b.into_iter()
+                    .filter(|b| b.host_ip.as_deref() == Some("127.0.0.1"))
                     .find_map(|b| b.host_port.and_then(|p| p.parse().ok()))
             });
-        // Probe: a real query through TCP inside the container (the init server is socket-only).
-        loop {
-            let out = self
-                .exec(
-                    &[
-                        "pg_isready",
-                        "-q",
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        "5432",
-                        "-U",
-                        DB_USER,
-                        "-d",
-                        DB_NAME,
-                    ],
-                    true,
-                )
-                .await?;
-            if out.exit_code == 0 {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(Error::env(
-                    "container_not_ready",
+        Ok(())
+    }
+
+    /// Start the container again (after a kill or a stop) and wait for the probe: PostgreSQL
+    /// runs crash recovery first. The ready line is not awaited here: the log keeps the lines
+    /// of the earlier start, the probe alone tells.
+    async fn start_again(&mut self) -> Result<()> {
+        let started =
+            match &self.tc {
+                Some(tc) => tokio::time::timeout(STARTUP_TIMEOUT, tc.start())
+                    .await
+                    .map_err(|_| {
+                        TestcontainersError::WaitContainer(
+                            testcontainers::core::error::WaitContainerError::StartupTimeout,
+                        )
+                    })
+                    .and_then(|r| r),
+                None => return Err(Error::internal(
+                    "attached_not_restartable",
                     format!(
-                        "PostgreSQL in {} does not answer queries: {}",
-                        self.name,
-                        out.stderr.trim()
+                        "{} belongs to a persistent environment; the harness does not restart it.",
+                        self.name
                     ),
-                ));
+                )),
+            };
+        if let Err(e) = started {
+            let tail = self.log_tail(15).await;
+            let mut err = start_error(e, &self.name, &self.image);
+            if !tail.is_empty() {
+                err.message.push_str(&format!(" Last log lines:\n{tail}"));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            return Err(err);
         }
+        self.read_port().await
+    }
+
+    /// The last `n` lines of the container's log (empty if the engine cannot say).
+    async fn log_tail(&self, n: usize) -> String {
+        let mut logs = self.docker.logs(
+            &self.id,
+            Some(
+                LogsOptionsBuilder::default()
+                    .stdout(true)
+                    .stderr(true)
+                    .tail(&n.to_string())
+                    .build(),
+            ),
+        );
+        let mut text = String::new();
+        while let Some(Ok(chunk)) = logs.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        last_lines(&text, n)
     }
 
     pub fn docker(&self) -> &Docker {
@@ -670,22 +754,7 @@ impl PgContainer {
 
     /// Unpack a tar file from the host into `dest` (streamed; ownership as in the tar).
     pub async fn upload_tar(&self, tar: &Path, dest: &str) -> Result<()> {
-        let file = tokio::fs::File::open(tar)
-            .await
-            .map_err(|e| Error::io(tar, "open", e))?;
-        let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
-        self.docker
-            .upload_to_container(
-                &self.id,
-                Some(
-                    UploadToContainerOptionsBuilder::default()
-                        .path(dest)
-                        .build(),
-                ),
-                bollard::body_try_stream(body),
-            )
-            .await
-            .map_err(|e| gone_or(e, &self.name))
+        upload_tar_to(&self.docker, &self.id, &self.name, tar, dest).await
     }
 
     /// A physical copy of this server's data directory (`pg_basebackup -Ft -X fetch`, a
@@ -761,7 +830,7 @@ impl PgContainer {
 
     /// Start again after a kill; PostgreSQL runs crash recovery before it is ready.
     pub async fn restart_after_kill(&mut self) -> Result<()> {
-        self.start_and_wait(1).await
+        self.start_again().await
     }
 
     /// Whether the container is running.
@@ -772,6 +841,12 @@ impl PgContainer {
 
     /// Stop PostgreSQL cleanly (fast shutdown), keeping container and volume.
     pub async fn stop(&self) -> Result<()> {
+        if let Some(tc) = &self.tc {
+            return tc
+                .stop_with_timeout(Some(30))
+                .await
+                .map_err(|e| start_error(e, &self.name, &self.image));
+        }
         self.docker
             .stop_container(
                 &self.id,
@@ -797,7 +872,10 @@ impl PgContainer {
             ));
         }
         self.removed = true;
-        remove_container(&self.docker, &self.id).await?;
+        match self.tc.take() {
+            Some(tc) => remove_tc(tc).await?,
+            None => remove_container(&self.docker, &self.id).await?,
+        }
         if !keep_volume {
             remove_volume(&self.docker, &self.volume).await?;
         }
@@ -814,8 +892,11 @@ impl PgContainer {
     /// Keep container and volume (the user asked `--keep`); they stay labelled for `dryrun gc`.
     pub fn keep(mut self) -> (String, String) {
         self.removed = true;
-        unregister(&self.id);
-        unregister(&self.volume);
+        if let Some(tc) = self.tc.take() {
+            // testcontainers removes a container when its handle drops; a kept one must outlive
+            // the process (TESTCONTAINERS_COMMAND=keep would keep every container instead).
+            std::mem::forget(tc);
+        }
         (self.name.clone(), self.volume.clone())
     }
 }
@@ -880,6 +961,7 @@ impl PgContainer {
             owned_volumes: Vec::new(),
             removed: true,
             attached: true,
+            tc: None,
         })
     }
 }
@@ -1019,10 +1101,7 @@ pub async fn remove_container(docker: &Docker, id: &str) -> Result<()> {
         Ok(())
         | Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
-        }) => {
-            unregister(id);
-            Ok(())
-        }
+        }) => Ok(()),
         Err(e) => Err(classify(e)),
     }
 }
@@ -1036,13 +1115,21 @@ impl Drop for PgContainer {
         let docker = self.docker.clone();
         let (id, vol) = (self.id.clone(), self.volume.clone());
         let owned = self.owned_volumes.clone();
+        let tc = self.tc.take();
         let handle = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
                 rt.block_on(async {
-                    let _ = remove_container(&docker, &id).await;
+                    match tc {
+                        Some(tc) => {
+                            let _ = remove_tc(tc).await;
+                        }
+                        None => {
+                            let _ = remove_container(&docker, &id).await;
+                        }
+                    }
                     let _ = remove_volume(&docker, &vol).await;
                     for v in &owned {
                         let _ = remove_volume(&docker, v).await;
@@ -1051,6 +1138,136 @@ impl Drop for PgContainer {
             }
         });
         let _ = handle.join();
+    }
+}
+
+/// Unpack a host tar file into `dest` of a container (created or running), streamed.
+async fn upload_tar_to(
+    docker: &Docker,
+    id: &str,
+    name: &str,
+    tar: &Path,
+    dest: &str,
+) -> Result<()> {
+    let file = tokio::fs::File::open(tar)
+        .await
+        .map_err(|e| Error::io(tar, "open", e))?;
+    let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    docker
+        .upload_to_container(
+            id,
+            Some(
+                UploadToContainerOptionsBuilder::default()
+                    .path(dest)
+                    .build(),
+            ),
+            bollard::body_try_stream(body),
+        )
+        .await
+        .map_err(|e| gone_or(e, name))
+}
+
+/// Unpack a `pg_basebackup` tar into a data volume before PostgreSQL first starts on it.
+/// testcontainers starts a container right after creating it, so the copy goes in through a
+/// helper container created (never started) on the volume and removed again.
+async fn seed_volume(
+    docker: &Docker,
+    run: &RunIdentity,
+    spec: &PgSpec,
+    volume: &str,
+    tar: &Path,
+) -> Result<()> {
+    let role = format!("{}-seed", spec.role);
+    let name = format!(
+        "dryrun-{}-{}-{}",
+        run.run_id.to_lowercase(),
+        sanitize(&role),
+        short_rand()
+    );
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        labels: Some(run.labels(&role)),
+        host_config: Some(bollard::models::HostConfig {
+            mounts: Some(vec![Mount {
+                target: Some(PGDATA.into()),
+                source: Some(volume.to_string()),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    docker
+        .create_container(
+            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+            body,
+        )
+        .await
+        .map_err(|e| image_error(e, &spec.image))?;
+    let res = upload_tar_to(docker, &name, &name, tar, PGDATA).await;
+    let removed = remove_container(docker, &name).await;
+    res.and(removed)
+}
+
+/// Remove a container through its testcontainers handle (already gone counts as removed).
+async fn remove_tc(tc: ContainerAsync<Postgres16>) -> Result<()> {
+    use testcontainers::core::client::ClientError;
+    match tc.rm().await {
+        Ok(())
+        | Err(TestcontainersError::Client(ClientError::RemoveContainer(
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            },
+        ))) => Ok(()),
+        Err(TestcontainersError::Client(ClientError::RemoveContainer(e))) => Err(classify(e)),
+        Err(e) => Err(Error::env(
+            "docker_error",
+            format!("Removing a container failed: {e}"),
+        )),
+    }
+}
+
+/// A failed start (or stop) through testcontainers, as the harness reports it.
+fn start_error(e: TestcontainersError, name: &str, image: &str) -> Error {
+    use testcontainers::core::client::ClientError;
+    use testcontainers::core::error::{ExecError, WaitContainerError};
+    use testcontainers::core::logs::WaitLogError;
+    let exited = |lines: &[bytes::Bytes]| {
+        let text: String = lines.iter().map(|l| String::from_utf8_lossy(l)).collect();
+        Error::env(
+            "container_exited",
+            format!(
+                "Container {name} stopped before PostgreSQL was ready. Last log lines:\n{}",
+                last_lines(&text, 15)
+            ),
+        )
+        .with_hint("Check the image with `dryrun image`; PG_IMAGE must be a PostgreSQL 16 image honouring the official image's contract.")
+    };
+    match e {
+        TestcontainersError::Client(ClientError::CreateContainer(b)) => image_error(b, image),
+        TestcontainersError::Client(
+            ClientError::StartContainer(b) | ClientError::Init(b) | ClientError::StopContainer(b),
+        ) => gone_or(b, name),
+        TestcontainersError::WaitContainer(WaitContainerError::WaitLog(
+            WaitLogError::EndOfStream(lines),
+        ))
+        | TestcontainersError::Exec(ExecError::WaitLog(WaitLogError::EndOfStream(lines))) => {
+            exited(&lines)
+        }
+        TestcontainersError::WaitContainer(WaitContainerError::StartupTimeout) => Error::env(
+            "container_not_ready",
+            format!(
+                "Container {name} did not become ready within {} s (the ready line, then pg_isready over TCP inside the container).",
+                STARTUP_TIMEOUT.as_secs()
+            ),
+        )
+        .with_hint("The Docker host may be overloaded; see `docker logs` of the container while it starts, then run again."),
+        e => Error::env(
+            "container_start_failed",
+            format!("Starting container {name} ({image}) failed: {e}."),
+        )
+        .with_hint("See the engine's message above and its log (journalctl -u docker); then run again."),
     }
 }
 

@@ -1,6 +1,5 @@
-//! Connection to the Docker Engine API (bollard) with version negotiation, labels of a run,
-//! and the sweep that removes what dead runs left behind (never a live run's, a kept container
-//! or a persistent environment). No `docker` CLI is ever used.
+//! The Docker Engine connection (testcontainers' bollard client, API-version probe at start-up),
+//! run labels and owners, and the sweep (never a live run's, kept or persistent resources).
 
 use std::collections::HashMap;
 
@@ -8,7 +7,7 @@ use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
     RemoveVolumeOptionsBuilder,
 };
-use bollard::{ClientVersion, Docker};
+use bollard::Docker;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -68,12 +67,6 @@ pub fn sweepable(labels: &HashMap<String, String>, kept: bool) -> bool {
         Protection::Persistent => false,
     }
 }
-
-/// Highest API version the client speaks (bollard's default) and the lowest we try.
-const LOWEST_API: ClientVersion = ClientVersion {
-    major_version: 1,
-    minor_version: 41,
-};
 
 /// Identity of one harness run: its id and the process that owns it.
 #[derive(Debug, Clone, Serialize)]
@@ -168,20 +161,16 @@ pub fn owner_alive(labels: &HashMap<String, String>) -> bool {
     }
 }
 
-/// Connect to the engine named by `DOCKER_HOST` (unix:// or tcp://) or the local socket,
-/// negotiating the API version: bollard speaks 1.53 by default, older engines (20.10
-/// speaks at most 1.41) reject that, so we ask the engine first.
+/// Connect to the engine exactly as testcontainers does (its own client, so `DOCKER_HOST`,
+/// the socket and the API version are one configuration for both), then run the start-up
+/// probe: one `GET /version` the way every later request is sent. bollard 0.21.1 puts no
+/// API version in its request paths (bollard issue #736), so the engine serves its own
+/// default; a bollard that sends `/v1.53/...` again meets a refusal on engines older than
+/// 1.53 (Docker 20.10 serves at most 1.41). That refusal is reported here, before anything
+/// is created, with its own exit code (6) instead of failing later in the middle of a run.
+#[tracing::instrument(name = "docker_connect", skip_all)]
 pub async fn connect() -> Result<Docker> {
     let host = std::env::var("DOCKER_HOST").unwrap_or_default();
-    let open = |v: &ClientVersion| -> std::result::Result<Docker, bollard::errors::Error> {
-        if host.starts_with("tcp://") || host.starts_with("http://") {
-            Docker::connect_with_http(&host, 120, v)
-        } else if let Some(path) = host.strip_prefix("unix://") {
-            Docker::connect_with_unix(path, 120, v)
-        } else {
-            Docker::connect_with_unix("/var/run/docker.sock", 120, v)
-        }
-    };
     let where_ = if host.is_empty() {
         "unix:///var/run/docker.sock (the default; DOCKER_HOST is not set)".to_string()
     } else {
@@ -192,9 +181,8 @@ pub async fn connect() -> Result<Docker> {
     } else {
         host.strip_prefix("unix://")
     };
-    let unreachable = |e: bollard::errors::Error| {
-        let text = error_chain(&e);
-        if is_permission_denied(&e) {
+    let unreachable = |text: String, denied: bool| {
+        if denied {
             let who = std::fs::metadata("/proc/self")
                 .map(|m| {
                     use std::os::unix::fs::MetadataExt;
@@ -226,40 +214,80 @@ pub async fn connect() -> Result<Docker> {
             .with_hint("Start the Docker daemon, or set DOCKER_HOST to a reachable engine (unix:///path or tcp://127.0.0.1:PORT).")
         }
     };
-    // Try the lowest version we support first; newer engines may refuse it as too old.
-    let mut last_err = None;
-    for v in [
-        LOWEST_API,
-        ClientVersion {
-            major_version: 1,
-            minor_version: 44,
-        },
-    ] {
-        let docker = open(&v).map_err(unreachable)?;
-        match docker.version().await {
-            Ok(info) => {
-                let server: Option<ClientVersion> =
-                    info.api_version.as_deref().and_then(parse_api_version);
-                let chosen = match server {
-                    Some(s) if s < *bollard::API_DEFAULT_VERSION => s,
-                    _ => *bollard::API_DEFAULT_VERSION,
-                };
-                tracing::debug!(api = %format!("{}.{}", chosen.major_version, chosen.minor_version), "docker api negotiated");
-                return open(&chosen).map_err(unreachable);
-            }
-            Err(e) => {
-                let text = e.to_string();
-                if text.contains("too old") {
-                    last_err = Some(e);
-                    continue;
-                }
-                return Err(unreachable(e));
-            }
+    let docker = testcontainers::core::client::docker_client_instance()
+        .await
+        .map_err(|e| unreachable(error_chain(&e), is_permission_denied(&e)))?;
+    let docker = match crate::fault::action("docker") {
+        Some(crate::fault::Action::ApiVersion(v)) => with_versioned_paths(docker, v),
+        _ => docker,
+    };
+    match docker.version().await {
+        Ok(info) => {
+            tracing::debug!(
+                engine_api = info.api_version.as_deref().unwrap_or("?"),
+                engine = info.version.as_deref().unwrap_or("?"),
+                "docker engine probed"
+            );
+            Ok(docker)
         }
+        Err(e) => match api_version_refusal(&e) {
+            Some(message) => Err(Error::new(
+                crate::error::Category::DockerApi,
+                "docker_api_version_refused",
+                format!(
+                    "The Docker Engine at {where_} refused the API version of this harness's Docker client (bollard {BOLLARD_VERSION}, shared with testcontainers {TESTCONTAINERS_VERSION}): {message}. Nothing was created."
+                ),
+            )
+            .with_hint(format!("The client sends an API version this engine does not serve. Run on an engine that serves it, or keep bollard at {BOLLARD_VERSION} (its request paths carry no version, so any engine answers with its own default; see README, \"Dependencies\"); a newer bollard may need `Docker::negotiate_version` after connecting."))),
+            None => Err(unreachable(error_chain(&e), is_permission_denied(&e))),
+        },
     }
-    Err(unreachable(
-        last_err.unwrap_or(bollard::errors::Error::APIVersionParseError {}),
-    ))
+}
+
+/// The pinned versions the probe's message names (Cargo.toml pins both with `=`).
+const BOLLARD_VERSION: &str = "0.21.1";
+const TESTCONTAINERS_VERSION: &str = "0.28.0";
+
+/// testcontainers and the harness must share one bollard: this compiles only if the
+/// re-exported `testcontainers::bollard` is the same crate instance as ours.
+#[allow(dead_code)]
+fn same_bollard(d: Docker) -> testcontainers::bollard::Docker {
+    d
+}
+
+/// The engine's answer when it refuses the client's API version (400 "client version 1.53 is
+/// too new. Maximum supported API version is 1.41", or "... is too old. Minimum ...").
+fn api_version_refusal(e: &bollard::errors::Error) -> Option<String> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 400,
+            message,
+        } if message.contains("client version")
+            && (message.contains("too new") || message.contains("too old")) =>
+        {
+            Some(message.trim().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Test seam (`DRYRUN_FAULT=docker=api:<v>`): every request path gets the `/v<v>` prefix
+/// bollard 0.21.1 drops, so the probe is exercised against a real refusal of the engine.
+fn with_versioned_paths(docker: Docker, version: String) -> Docker {
+    eprintln!("dryrun-fault: reached docker (API version {version} in every request path)");
+    docker.with_request_modifier(move |mut req| {
+        let uri = req.uri().to_string();
+        let pq = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let base = &uri[..uri.len().saturating_sub(pq.len())];
+        if let Ok(u) = format!("{base}/v{version}{pq}").parse() {
+            *req.uri_mut() = u;
+        }
+        req
+    })
 }
 
 /// The error and its causes, joined with ": " (bollard's own text often hides the cause,
@@ -290,14 +318,6 @@ fn is_permission_denied(e: &(dyn std::error::Error + 'static)) -> bool {
         cur = c.source();
     }
     error_chain(e).contains("ermission denied")
-}
-
-fn parse_api_version(s: &str) -> Option<ClientVersion> {
-    let (a, b) = s.split_once('.')?;
-    Some(ClientVersion {
-        major_version: a.parse().ok()?,
-        minor_version: b.parse().ok()?,
-    })
 }
 
 /// Map a bollard error to a harness error (environment unless it is clearly input).

@@ -17,6 +17,8 @@ pub mod exit {
     pub const ENVIRONMENT: u8 = 4;
     /// A run after a failed attempt without `--retry-approved-by`.
     pub const APPROVAL_REQUIRED: u8 = 5;
+    /// The Docker Engine refused the API version the Docker client sends (the start-up probe).
+    pub const DOCKER_API: u8 = 6;
     /// Interrupted by SIGINT / SIGTERM; resources of the run were removed.
     pub const INTERRUPTED: u8 = 130;
     /// A bug in the harness.
@@ -31,6 +33,7 @@ pub enum Category {
     BadInput,
     Environment,
     ApprovalRequired,
+    DockerApi,
     Interrupted,
     Internal,
 }
@@ -42,6 +45,7 @@ impl Category {
             Category::BadInput => exit::BAD_INPUT,
             Category::Environment => exit::ENVIRONMENT,
             Category::ApprovalRequired => exit::APPROVAL_REQUIRED,
+            Category::DockerApi => exit::DOCKER_API,
             Category::Interrupted => exit::INTERRUPTED,
             Category::Internal => exit::INTERNAL,
         }

@@ -2,8 +2,10 @@
 //! process pause, sleep or panic, or the upload run out of disk. Inert unless the variable is set.
 //!
 //! Syntax: `DRYRUN_FAULT=<point>=<action>[,<point>=<action>…]`, points `image`, `upload`,
-//! `restore`, `scenario`, actions `pause` (sleep 10 min), `sleep:<ms>`, `panic`, and
-//! `disk_full` (upload only: the dump goes to a 1 MiB volume). Reaching a point prints
+//! `restore`, `scenario`, `docker`, actions `pause` (sleep 10 min), `sleep:<ms>`, `panic`,
+//! `disk_full` (upload only: the dump goes to a 1 MiB volume) and `api:<major.minor>` (docker
+//! only: every request path carries `/v<major.minor>`, as a bollard with issue #736 fixed
+//! would send, so the start-up probe meets a real refusal). Reaching a point prints
 //! `dryrun-fault: reached <point>` on stderr, so a test knows when to interrupt.
 
 //!
@@ -53,6 +55,8 @@ pub enum Action {
     Sleep(Duration),
     Panic,
     DiskFull,
+    /// Send this API version in every Docker request path (`docker` point only).
+    ApiVersion(String),
 }
 
 fn parse(spec: &str) -> Vec<(String, Action)> {
@@ -63,6 +67,13 @@ fn parse(spec: &str) -> Vec<(String, Action)> {
                 "pause" => Action::Pause,
                 "panic" => Action::Panic,
                 "disk_full" => Action::DiskFull,
+                a if a.starts_with("api:") => {
+                    let v = &a[4..];
+                    let (major, minor) = v.split_once('.')?;
+                    major.parse::<u16>().ok()?;
+                    minor.parse::<u16>().ok()?;
+                    Action::ApiVersion(v.to_string())
+                }
                 a => Action::Sleep(Duration::from_millis(
                     a.strip_prefix("sleep:")?.parse().ok()?,
                 )),
@@ -89,7 +100,7 @@ pub async fn hit(point: &str) {
         Action::Pause => tokio::time::sleep(Duration::from_secs(600)).await,
         Action::Sleep(d) => tokio::time::sleep(d).await,
         Action::Panic => panic!("injected panic at {point} (DRYRUN_FAULT)"),
-        Action::DiskFull => {}
+        Action::DiskFull | Action::ApiVersion(_) => {}
     }
 }
 
@@ -99,7 +110,9 @@ mod tests {
 
     #[test]
     fn parses_points_and_actions() {
-        let v = parse("restore=pause, scenario=panic,upload=disk_full,image=sleep:250,bad,x=nope");
+        let v = parse(
+            "restore=pause, scenario=panic,upload=disk_full,image=sleep:250,bad,x=nope,docker=api:9.99,docker=api:x",
+        );
         assert_eq!(
             v,
             vec![
@@ -110,6 +123,7 @@ mod tests {
                     "image".to_string(),
                     Action::Sleep(Duration::from_millis(250))
                 ),
+                ("docker".to_string(), Action::ApiVersion("9.99".into())),
             ]
         );
     }

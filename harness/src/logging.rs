@@ -11,7 +11,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// Targets whose debug output would print secrets; capped at `info` whatever the filter says.
-const CAPPED: [&str; 3] = ["bollard", "hyper", "hyper_util"];
+const CAPPED: [&str; 4] = ["bollard", "hyper", "hyper_util", "testcontainers"];
 
 /// The default: only what a person should act on.
 pub const DEFAULT_FILTER: &str = "warn";
@@ -69,11 +69,26 @@ pub fn has_progress_bar() -> bool {
     BAR.lock().map(|b| b.is_some()).unwrap_or(false)
 }
 
+/// The byte progress indicator currently drawn (hashing, upload, restore, backup), if any:
+/// shown only while `BAR` is not, and log lines are printed above it too.
+static BYTES_BAR: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+
+/// Register the byte progress indicator being drawn (replacing the previous one).
+pub fn set_bytes_bar(bar: indicatif::ProgressBar) {
+    if let Ok(mut b) = BYTES_BAR.lock() {
+        *b = Some(bar);
+    }
+}
+
 /// Run `f` (which prints) with the progress bar, if any, cleared meanwhile and redrawn after.
 pub fn suspend_bar<R>(f: impl FnOnce() -> R) -> R {
-    let bar = BAR.lock().ok().and_then(|b| b.clone());
+    let bar = BAR
+        .lock()
+        .ok()
+        .and_then(|b| b.clone())
+        .or_else(|| BYTES_BAR.lock().ok().and_then(|b| b.clone()));
     match bar {
-        Some(b) if !b.is_hidden() => b.suspend(f),
+        Some(b) if !b.is_hidden() && !b.is_finished() => b.suspend(f),
         _ => f(),
     }
 }

@@ -126,6 +126,12 @@ pub async fn restore_into(
     crate::fault::hit("restore").await;
     let t = Instant::now();
     let jobs_s = jobs.max(1).to_string();
+    let size = std::fs::metadata(dump).map(|m| m.len()).unwrap_or(0);
+    let name = dump
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let bar = crate::console::busy(&format!("pg_restore -j {jobs_s} {name}"), size);
     let out = pg
         .exec(
             &[
@@ -145,6 +151,7 @@ pub async fn restore_into(
             false,
         )
         .await?;
+    bar.finish_and_clear();
     let restore_ms = t.elapsed().as_millis();
     let _ = pg.exec(&["rm", "-f", DUMP_IN_CONTAINER], true).await;
     Ok((

@@ -862,6 +862,25 @@ fn docker_socket_absent() {
     i.assert_untouched();
 }
 
+/// The start-up probe against a real refusal: `DRYRUN_FAULT=docker=api:9.99` puts `/v9.99` in
+/// every request path (what a bollard with issue #736 fixed does with its own version); the
+/// engine answers 400 "client version 9.99 is too new", and the command stops before creating
+/// anything, with its own exit code.
+#[test]
+fn docker_api_version_refused() {
+    let i = Inputs::new(DUMP, &fixture(DUMP));
+    let mut c = i.command();
+    c.env("DRYRUN_FAULT", "docker=api:9.99");
+    let r = run(c);
+    assert_refused(
+        &r,
+        6,
+        "docker_api_version_refused",
+        &["9.99", "too new", "DOCKER_HOST", "bollard 0.21.1"],
+    );
+    i.assert_untouched();
+}
+
 const NOBODY: u32 = 65534;
 const SOCKET: &str = "/var/run/docker.sock";
 

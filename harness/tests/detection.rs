@@ -5,7 +5,8 @@
 //! the repository's fixtures and snapshots), against real PostgreSQL 16 containers. The same
 //! scenarios first run on the unmodified plan and must pass, so a red result is the
 //! sabotage's doing. Prints the detection score `N of M sabotages detected`.
-//! `DETECTION_ONLY=<name>[,<name>…]` runs only those sabotages (with their control).
+//! `DETECTION_ONLY=<name>[,<name>…]` runs only those sabotages (with their control);
+//! `DETECTION_JOBS=n` runs n of them at a time (default 3).
 
 mod common;
 
@@ -168,6 +169,66 @@ fn run_scenarios(
     (rows, f)
 }
 
+/// Runs `job(i)` for i in 0..n on `DETECTION_JOBS` threads (default 3: each run mostly waits
+/// on its containers), results in index order.
+fn in_parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let workers: usize = std::env::var("DETECTION_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&w| w > 0)
+        .unwrap_or(3);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::with_capacity(n));
+    std::thread::scope(|sc| {
+        for _ in 0..workers.min(n) {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= n {
+                    break;
+                }
+                let r = job(i);
+                done.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// What one sabotage failed to turn red (empty when it was detected).
+fn misses_of(s: &Sabotage) -> Vec<String> {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plan = (!s.edits.is_empty()).then(|| sabotaged_plan(s, tmp.path()));
+    let plan_s = plan.as_ref().map(|p| p.to_string_lossy().to_string());
+    let mut env: Vec<(&str, &str)> = s
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if let Some(p) = &plan_s {
+        env.push(("P0_PLAN_DIR", p));
+    }
+    let ids: BTreeSet<String> = s.red.iter().map(|r| r.scenario.clone()).collect();
+    let (rows, f) = run_scenarios(&ids, &env);
+    let mut misses = Vec::new();
+    for r in &s.red {
+        match rows
+            .iter()
+            .find(|(n, _, _)| n.starts_with(&format!("{}-", r.scenario)))
+        {
+            None => misses.push(format!("{}: no result (stderr: {})", r.scenario, f.stderr)),
+            Some((_, true, _)) => misses.push(format!("{} passed", r.scenario)),
+            Some((_, false, text)) if !text.contains(&r.contains) => misses.push(format!(
+                "{} failed without naming {:?}:\n{text}",
+                r.scenario, r.contains
+            )),
+            Some(_) => {}
+        }
+    }
+    misses
+}
+
 #[test]
 fn sabotages_turn_their_scenarios_red() {
     let list = sabotages();
@@ -177,50 +238,35 @@ fn sabotages_turn_their_scenarios_red() {
         .flat_map(|s| s.red.iter().map(|r| r.scenario.clone()))
         .collect();
 
-    // Control: the unmodified plan and harness pass the same scenarios.
-    let (rows, f) = run_scenarios(&ids, &[]);
-    assert_eq!(
-        rows.len(),
-        ids.len(),
-        "control run: one row per scenario expected\nstdout:\n{}\nstderr:\n{}",
-        f.stdout,
-        f.stderr
-    );
-    for (name, ok, text) in &rows {
-        assert!(ok, "control run: {name} failed without sabotage:\n{text}");
-    }
+    // Run 0 is the control: the unmodified plan and harness pass the same scenarios. Runs 1..
+    // are the sabotages; all are independent `dryrun run`s (own containers, own labels).
+    let results = in_parallel(list.len() + 1, |i| match i {
+        0 => {
+            let (rows, f) = run_scenarios(&ids, &[]);
+            let mut bad = Vec::new();
+            if rows.len() != ids.len() {
+                bad.push(format!(
+                    "control run: one row per scenario expected\nstdout:\n{}\nstderr:\n{}",
+                    f.stdout, f.stderr
+                ));
+            }
+            for (name, ok, text) in &rows {
+                if !ok {
+                    bad.push(format!(
+                        "control run: {name} failed without sabotage:\n{text}"
+                    ));
+                }
+            }
+            bad
+        }
+        _ => misses_of(&list[i - 1]),
+    });
+    let control = &results[0];
+    assert!(control.is_empty(), "{}", control.join("\n"));
 
     let mut detected = 0usize;
     let mut lines = Vec::new();
-    for s in &list {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let plan = (!s.edits.is_empty()).then(|| sabotaged_plan(s, tmp.path()));
-        let plan_s = plan.as_ref().map(|p| p.to_string_lossy().to_string());
-        let mut env: Vec<(&str, &str)> = s
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        if let Some(p) = &plan_s {
-            env.push(("P0_PLAN_DIR", p));
-        }
-        let ids: BTreeSet<String> = s.red.iter().map(|r| r.scenario.clone()).collect();
-        let (rows, f) = run_scenarios(&ids, &env);
-        let mut misses = Vec::new();
-        for r in &s.red {
-            match rows
-                .iter()
-                .find(|(n, _, _)| n.starts_with(&format!("{}-", r.scenario)))
-            {
-                None => misses.push(format!("{}: no result (stderr: {})", r.scenario, f.stderr)),
-                Some((_, true, _)) => misses.push(format!("{} passed", r.scenario)),
-                Some((_, false, text)) if !text.contains(&r.contains) => misses.push(format!(
-                    "{} failed without naming {:?}:\n{text}",
-                    r.scenario, r.contains
-                )),
-                Some(_) => {}
-            }
-        }
+    for (s, misses) in list.iter().zip(&results[1..]) {
         if misses.is_empty() {
             detected += 1;
             lines.push(format!("detected  {} ({})", s.name, s.intent));

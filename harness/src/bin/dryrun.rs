@@ -172,6 +172,9 @@ enum Cmd {
         env: Option<String>,
     },
     /// Persistent dry-run environments (HB-09): a verified restore kept as a named server.
+    #[command(
+        after_help = "Examples:\n  dryrun env up --dump fixtures/directus_full_fixture.dump --sums fixtures/SHA256SUMS --name hb05\n  dryrun run --env hb05\n  dryrun env ls\n  dryrun env down hb05"
+    )]
     Env {
         #[command(subcommand)]
         cmd: EnvCmd,
@@ -251,6 +254,16 @@ fn main() -> ExitCode {
     // Snapshots are compared, never written, by the CLI.
     std::env::set_var("INSTA_UPDATE", "no");
     let cli = Cli::parse();
+    // insta's workspace (its config) is the checkout, never found through `cargo metadata`;
+    // set before any thread exists.
+    let insta_root = match &cli.cmd {
+        Cmd::Run { repo, .. } => harness::checkout::resolve(repo.as_deref()).ok(),
+        _ => None,
+    };
+    std::env::set_var(
+        "INSTA_WORKSPACE_ROOT",
+        insta_root.unwrap_or_else(std::env::temp_dir),
+    );
     harness::logging::init(&harness::logging::choose(
         cli.quiet,
         cli.verbose,
@@ -258,7 +271,7 @@ fn main() -> ExitCode {
         std::env::var("RUST_LOG").ok().as_deref(),
     ));
     let quiet = cli.quiet;
-    harness::console::set_quiet(quiet);
+    harness::console::enable_progress(!quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -76,36 +76,95 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// The observed outcome serialized exactly as `assert_yaml_snapshot!` writes a `.snap` body
-/// (insta's YAML serializer, then the same filters).
-pub fn observed_yaml(file: &ScenarioFile, outcome: &Outcome) -> String {
-    let text = insta::_macro_support::serialize_value(
-        &snap(file, outcome),
-        insta::_macro_support::SerializationFormat::Yaml,
-    );
-    let mut text = std::borrow::Cow::Owned(text);
+/// insta's settings for a scenario's snapshot, the same for both front ends: the snapshot
+/// folder, the scenario file as input file, no module prefix or expression, the title as
+/// description and the [`FILTERS`].
+fn settings(snapshot_dir: &Path, file: &ScenarioFile) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(snapshot_dir);
+    settings.set_input_file(&file.path);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(file.scenario.title.clone());
     for (re, rep) in FILTERS {
-        if let Ok(re) = regex::Regex::new(re) {
-            if let std::borrow::Cow::Owned(t) = re.replace_all(&text, rep) {
-                text = std::borrow::Cow::Owned(t);
-            }
-        }
+        settings.add_filter(re, rep);
     }
-    normalize(&text)
+    settings
 }
 
-/// insta's normalization of a file snapshot's contents: trailing whitespace off, LF endings.
-fn normalize(s: &str) -> String {
-    s.trim_end().replace("\r\n", "\n")
+/// The one snapshot assertion both front ends run (so both render the outcome the same way:
+/// insta's YAML serializer, then the filters). Call it with [`settings`] bound.
+fn assert_snap(name: &str, snap: &Snap<'_>) {
+    insta::assert_yaml_snapshot!(name, snap);
 }
 
-/// Compare the outcome with `snapshots/<name>.snap` without insta's assert machinery (no
-/// panic, nothing printed, nothing written): the CLI's result of a changed snapshot.
+/// A [`insta::Comparator`] that records the observed snapshot's text (insta's rendering, as it
+/// would be written to a `.snap` file) and lets the assertion pass: nothing is printed, written
+/// or panicked. The comparison itself is [`compare`]'s.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl insta::Comparator for Capture {
+    fn matches(&self, _stored: &insta::Snapshot, observed: &insta::Snapshot) -> bool {
+        if let Ok(mut c) = self.0.lock() {
+            *c = observed.as_text().map(|t| t.to_string());
+        }
+        true
+    }
+    fn dyn_clone(&self) -> Box<dyn insta::Comparator> {
+        Box::new(self.clone())
+    }
+}
+
+/// A `.snap` file whose body insta reads as empty: the reference the capture needs (insta
+/// asks a comparator only when a stored snapshot exists).
+const PLACEHOLDER: &str = "---\nsource: placeholder\n---\n";
+
+/// The observed outcome exactly as `cargo test` (insta's `assert_yaml_snapshot!`) writes the
+/// body of its `.snap` file, normalized the way insta compares it. Only public insta API:
+/// the assertion runs with a capturing [`insta::Comparator`] against a placeholder in a
+/// temporary folder, so the real `snapshots/` is neither read nor touched by insta.
+///
+/// Outside `cargo test` insta locates its workspace through `INSTA_WORKSPACE_ROOT` (the
+/// `dryrun` binary sets it to the checkout; without it insta runs `cargo metadata`).
+pub fn observed_yaml(file: &ScenarioFile, outcome: &Outcome) -> Result<String, String> {
+    let name = snapshot_name(file);
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+    std::fs::write(dir.path().join(format!("{name}.snap")), PLACEHOLDER)
+        .map_err(|e| format!("cannot write into {}: {e}", dir.path().display()))?;
+    let capture = Capture::default();
+    let mut settings = settings(dir.path(), file);
+    settings.set_comparator(Box::new(capture.clone()));
+    let snap = snap(file, outcome);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| assert_snap(&name, &snap))
+    }))
+    .map_err(|p| format!("insta could not render the outcome: {}", panic_text(&*p)))?;
+    let text = capture.0.lock().ok().and_then(|mut c| c.take());
+    text.ok_or_else(|| "insta rendered no text snapshot for the outcome".to_string())
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "snapshot assertion failed".into())
+}
+
+/// Compare the outcome with `snapshots/<name>.snap` without insta's assert workflow (no
+/// panic, nothing printed, nothing written): the CLI's result of a changed snapshot. Both
+/// sides are insta's own text: the stored body as insta reads it, the observed one as
+/// [`observed_yaml`] renders it.
 pub fn compare(snapshots: &Path, file: &ScenarioFile, outcome: &Outcome) -> Result<(), Mismatch> {
     let path = snapshot_path(snapshots, file);
-    let observed = observed_yaml(file, outcome);
+    let location = file.location(0);
+    let observed = observed_yaml(file, outcome).map_err(|why| Mismatch {
+        location: location.clone(),
+        snapshot: path.clone(),
+        diff: format!("(no diff: {why})"),
+    })?;
     let stored = match insta::Snapshot::from_file(&path) {
-        Ok(s) => s.as_text().map(|t| normalize(&t.to_string())),
+        Ok(s) => s.as_text().map(|t| t.to_string()),
         Err(_) => None,
     };
     let (stored, old_name) = match stored {
@@ -117,7 +176,7 @@ pub fn compare(snapshots: &Path, file: &ScenarioFile, outcome: &Outcome) -> Resu
     }
     let diff = unified_diff(&stored, &observed, &old_name);
     Err(Mismatch {
-        location: file.location(0),
+        location,
         snapshot: path,
         diff,
     })
@@ -134,34 +193,21 @@ pub fn unified_diff(old: &str, new: &str, old_name: &str) -> String {
         .to_string()
 }
 
-/// Assert the outcome against `snapshots/<name>.snap`. A mismatch returns the diff insta printed.
+/// Assert the outcome against `snapshots/<name>.snap` with insta's own workflow (`cargo test`,
+/// `cargo insta review`). A mismatch returns the diff insta printed.
 pub fn check(snapshots: &Path, file: &ScenarioFile, outcome: &Outcome) -> Result<(), String> {
     let snap = snap(file, outcome);
     let name = snapshot_name(file);
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(snapshots);
-    settings.set_input_file(&file.path);
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.set_description(file.scenario.title.clone());
-    for (re, rep) in FILTERS {
-        settings.add_filter(re, rep);
-    }
+    let settings = settings(snapshots, file);
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        settings.bind(|| {
-            insta::assert_yaml_snapshot!(name.as_str(), &snap);
-        })
+        settings.bind(|| assert_snap(&name, &snap))
     }));
     res.map_err(|p| {
-        let msg = p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "snapshot assertion failed".into());
         format!(
-            "{}: observed outcome differs from snapshot {}: {msg}",
+            "{}: observed outcome differs from snapshot {}: {}",
             file.location(0),
-            snapshot_path(snapshots, file).display()
+            snapshot_path(snapshots, file).display(),
+            panic_text(&*p)
         )
     })
 }
@@ -203,6 +249,42 @@ mod tests {
                 snapshot_path(&repo.join("snapshots"), f).is_file(),
                 "no snapshot for {}",
                 f.path.display()
+            );
+        }
+    }
+
+    /// The two front ends agree: for every committed snapshot (written by insta under
+    /// `cargo test`), the outcome it records, rendered the CLI's way ([`observed_yaml`]), is
+    /// the stored text byte for byte, and [`compare`] accepts it; one changed value is a
+    /// mismatch with its diff.
+    #[test]
+    fn the_cli_renders_every_committed_snapshot_as_insta_wrote_it() {
+        let repo = repo();
+        let snapshots = repo.join("snapshots");
+        let files = crate::scenario::parser::discover(&repo.join("scenarios")).expect("scenarios");
+        assert!(!files.is_empty());
+        for f in &files {
+            let path = snapshot_path(&snapshots, f);
+            let stored = insta::Snapshot::from_file(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let stored = stored.as_text().expect("a text snapshot").to_string();
+            let v: serde_json::Value = serde_yaml_ng::from_str(&stored).expect("yaml body");
+            let mut outcome = Outcome {
+                id: v["id"].as_str().expect("id").to_string(),
+                title: v["title"].as_str().expect("title").to_string(),
+                environment: f.scenario.environment,
+                observations: v["observations"].as_array().cloned().unwrap_or_default(),
+                extra: Default::default(),
+            };
+            let observed = observed_yaml(f, &outcome).expect("rendered");
+            assert_eq!(observed, stored, "{}", path.display());
+            assert_eq!(compare(&snapshots, f, &outcome), Ok(()));
+            outcome.id.push('x');
+            let m = compare(&snapshots, f, &outcome).expect_err("a changed id");
+            assert!(
+                m.diff.contains(&format!("+id: {}", outcome.id)),
+                "{}",
+                m.diff
             );
         }
     }
