@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::docker::ForeignContainer;
 use crate::error::{Category, Error, Result};
-use crate::scenario::engine::{self, DumpSet, Suite};
+use crate::scenario::suite::{self, DumpSet, Extra, SnapshotCheck, Suite, SuiteOptions};
 use crate::scenario::{parser, snapshot};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -275,20 +275,17 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
             e.with_hint(hint)
         })?;
     }
-    let docker = crate::docker::connect().await?;
-    crate::docker::sweep(&docker, None, false).await?;
-    let before = crate::docker::foreign_containers(&docker).await?;
-    let image = crate::image::resolve(&docker, o.image.as_deref()).await?;
-    let run = o.run.clone();
+    let suite = Suite::open(SuiteOptions {
+        repo: o.repo.clone(),
+        run: o.run.clone(),
+        image: o.image.clone(),
+        dumps: dumps.clone(),
+        plan_dir,
+    })
+    .await?;
+    let (docker, run, image) = (suite.docker.clone(), suite.run.clone(), suite.image.clone());
+    let before = suite.foreign_before.clone();
     let started = Instant::now();
-    let mut suite = Suite::new(
-        docker.clone(),
-        run.clone(),
-        o.repo.clone(),
-        image.clone(),
-        dumps.clone(),
-    );
-    suite.plan_dir = plan_dir;
     // `--env NAME`: its server is the baseline; held under a lease, fingerprinted before.
     let (mut environment, mut lease) = (None, None);
     if let Some(name) = &o.env {
@@ -297,16 +294,13 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         environment = Some((use_, before));
         lease = Some(l);
     }
-    let snapshots = o.repo.join("snapshots");
+    let snapshots = suite.snapshots();
     let progress = o.progress.clone();
     if let Some(p) = &progress {
         p.planned(files.len());
     }
     let repo_prefix = format!("{}/", o.repo.display());
-    // Longest first (own servers, then the longest clone scenarios), so the parallel slots
-    // drain together; the report lists scenarios by name whatever the order.
-    let mut order: Vec<&parser::ScenarioFile> = files.iter().collect();
-    order.sort_by_key(|f| (engine::cost_rank(&f.scenario), f.scenario.id.clone()));
+    let order = suite::schedule(&files);
     // The baseline restore starts at once, beside the first scenarios that do not need it.
     let warm = suite.warm_up(suite.plan_shared(&files));
     let scenarios = futures_util::stream::iter(order)
@@ -321,16 +315,10 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
                     p.started(&f.scenario.id);
                 }
                 let t = Instant::now();
-                let res = engine::run(suite, f).await;
-                let (failure, diff, extra) = match res {
-                    Ok(out) => match snapshot::compare(snapshots, f, &out) {
-                        Ok(()) => (None, None, out.extra),
-                        Err(m) => (Some(m.to_string()), Some(m.diff), out.extra),
-                    },
-                    Err(fl) => (Some(fl.to_string()), None, fl.partial.extra),
-                };
-                let failure = failure.map(|t| t.replace(repo_prefix.as_str(), ""));
-                let diff = diff.map(|t| t.replace(repo_prefix.as_str(), ""));
+                let checked = suite::run_checked(suite, f, SnapshotCheck::Diff).await;
+                let failure = checked.failure.map(|t| t.replace(repo_prefix.as_str(), ""));
+                let diff = checked.diff.map(|t| t.replace(repo_prefix.as_str(), ""));
+                let extra = checked.extra;
                 match &failure {
                     None => tracing::info!("passed"),
                     Some(why) => tracing::info!(cause = %why, "failed"),
@@ -357,7 +345,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
             .instrument(span)
         })
         .buffer_unordered(o.jobs.max(1))
-        .collect::<Vec<(ScenarioRow, engine::Extra)>>();
+        .collect::<Vec<(ScenarioRow, Extra)>>();
     let ((), results) = tokio::join!(warm, scenarios);
     let server_version = match suite.baseline().await {
         Ok(b) => b.pg.connect("postgres").await.ok().map(|c| async move {
@@ -412,9 +400,8 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         None => None,
     };
     drop(lease);
-    suite.shutdown().await?;
+    let after = suite.close().await?;
     drop(suite);
-    let after = crate::docker::foreign_containers(&docker).await?;
     let mut rows: Vec<ScenarioRow> = results.iter().map(|(r, _)| r.clone()).collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     let mut artefacts: Vec<(String, String)> = vec![

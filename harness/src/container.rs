@@ -597,24 +597,25 @@ impl PgContainer {
     /// runs crash recovery first. The ready line is not awaited here: the log keeps the lines
     /// of the earlier start, the probe alone tells.
     async fn start_again(&mut self) -> Result<()> {
-        let started =
-            match &self.tc {
-                Some(tc) => tokio::time::timeout(STARTUP_TIMEOUT, tc.start())
-                    .await
-                    .map_err(|_| {
-                        TestcontainersError::WaitContainer(
-                            testcontainers::core::error::WaitContainerError::StartupTimeout,
-                        )
-                    })
-                    .and_then(|r| r),
-                None => return Err(Error::internal(
+        let started = match &self.tc {
+            Some(tc) => tokio::time::timeout(STARTUP_TIMEOUT, tc.start())
+                .await
+                .map_err(|_| {
+                    TestcontainersError::WaitContainer(
+                        testcontainers::core::error::WaitContainerError::StartupTimeout,
+                    )
+                })
+                .and_then(|r| r),
+            None => {
+                return Err(Error::internal(
                     "attached_not_restartable",
                     format!(
                         "{} belongs to a persistent environment; the harness does not restart it.",
                         self.name
                     ),
-                )),
-            };
+                ))
+            }
+        };
         if let Err(e) = started {
             let tail = self.log_tail(15).await;
             let mut err = start_error(e, &self.name, &self.image);

@@ -1,12 +1,16 @@
 //! The HB-05 rollback suite as a custom test harness (libtest-mimic): one trial per scenario
-//! file in `scenarios/`, each run against real PostgreSQL 16 containers and an insta snapshot.
+//! file in `scenarios/`, each run through `suite::run_checked` (the CLI's path) and insta.
+//!
+//! Conventions (as datatest-stable / nextest expect): a malformed scenario file fails its own
+//! trial and the others still run; only what the selected trials need is prepared (under
+//! `--exact NAME` a library scenario starts no container, a clone scenario no baseline copy).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use harness::scenario::engine::{self, DumpSet, Suite};
-use harness::scenario::parser;
+use harness::scenario::parser::{self, ScenarioFile};
+use harness::scenario::suite::{self, DumpSet, SnapshotCheck, Suite, SuiteOptions};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn repo() -> PathBuf {
@@ -14,23 +18,11 @@ fn repo() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
-async fn make_suite(repo: PathBuf) -> Result<Suite, String> {
-    let docker = harness::docker::connect().await.map_err(|e| e.report())?;
-    // Leftovers of killed runs are removed first (only runs whose owner is gone).
-    harness::docker::sweep(&docker, None, false)
-        .await
-        .map_err(|e| e.report())?;
-    let image = harness::image::resolve(&docker, std::env::var("PG_IMAGE").ok().as_deref())
-        .await
-        .map_err(|e| e.report())?;
-    let run = harness::docker::RunIdentity::new();
-    Ok(Suite::new(
-        docker,
-        run,
-        repo.clone(),
-        image,
-        DumpSet::bundled(&repo),
-    ))
+/// Trial name of a scenario file: its stem (the snapshot's name), also for a malformed file.
+fn trial_name(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 fn main() -> ExitCode {
@@ -44,13 +36,33 @@ fn main() -> ExitCode {
         harness::logging::init(&filter);
     }
     let repo = repo();
-    let files = match parser::discover(&repo.join("scenarios")) {
+    let found = match parser::discover_each(&repo.join("scenarios")) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{}", e.report());
             return ExitCode::from(e.exit_code());
         }
     };
+    // The trials, unfiltered (libtest-mimic filters them): a malformed file is a trial that
+    // fails with the parser's message (file:line:column and what to do).
+    let named: Vec<(String, Result<ScenarioFile, String>)> = found
+        .into_iter()
+        .map(|(path, f)| (trial_name(&path), f.map_err(|e| e.report())))
+        .collect();
+    let kind = |f: &Result<ScenarioFile, String>| match f {
+        Ok(f) => format!("{:?}", f.scenario.environment).to_lowercase(),
+        Err(_) => "malformed".to_string(),
+    };
+    let probe: Vec<Trial> = named
+        .iter()
+        .map(|(n, f)| Trial::test(n.clone(), || Ok(())).with_kind(kind(f)))
+        .collect();
+    let selected: Vec<&ScenarioFile> = named
+        .iter()
+        .zip(&probe)
+        .filter(|(_, t)| !args.list && !args.is_filtered_out(t))
+        .filter_map(|((_, f), _)| f.as_ref().ok())
+        .collect();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,11 +73,22 @@ fn main() -> ExitCode {
             return ExitCode::from(70);
         }
     };
-    // Listing needs no Docker; running does, and a missing engine fails every trial loudly.
-    let suite: Option<Result<Arc<Suite>, String>> = if args.list {
+    // Listing (or a selection of malformed files only) needs no Docker; running does, and a
+    // missing engine fails every selected trial loudly.
+    let suite: Option<Result<Arc<Suite>, String>> = if selected.is_empty() {
         None
     } else {
-        Some(rt.block_on(make_suite(repo.clone())).map(Arc::new))
+        Some(
+            rt.block_on(Suite::open(SuiteOptions {
+                repo: repo.clone(),
+                run: harness::docker::RunIdentity::new(),
+                image: std::env::var("PG_IMAGE").ok(),
+                dumps: DumpSet::bundled(&repo),
+                plan_dir: None,
+            }))
+            .map(Arc::new)
+            .map_err(|e| e.report()),
+        )
     };
     if let Some(Ok(s)) = &suite {
         let (docker, run_id) = (s.docker.clone(), s.run.run_id.clone());
@@ -86,26 +109,28 @@ fn main() -> ExitCode {
             // resource they hold was just removed, so leaving now drops nothing of value.
             std::process::exit(130);
         });
-    }
-    // A whole-suite run starts the baseline restore at once, beside the restore-phase trials.
-    if let Some(Ok(s)) = &suite {
-        if args.filter.is_none() && args.skip.is_empty() && !args.exact {
-            let shared = s.plan_shared(&files);
-            let s = s.clone();
-            rt.spawn(async move { s.warm_up(shared).await });
-        }
+        // What the selected trials share (the baseline restore, its physical copy) starts at
+        // once, beside the trials that do not need it; nothing when none of them does.
+        let s = s.clone();
+        let selected: Vec<ScenarioFile> = selected.iter().map(|f| (*f).clone()).collect();
+        rt.spawn(async move {
+            let refs: Vec<&ScenarioFile> = selected.iter().collect();
+            s.warm_up_for(&refs).await
+        });
     }
     let handle = rt.handle().clone();
-    let snapshots = repo.join("snapshots");
-    let mut trials: Vec<Trial> = files
+    // By name (the CLI orders by cost over its own slots; here the warm-up restores the
+    // baseline while the restore-phase trials, first by name, run).
+    let mut ordered: Vec<(String, Result<ScenarioFile, String>)> = named;
+    ordered.sort_by(|a, b| a.0.cmp(&b.0));
+    let trials: Vec<Trial> = ordered
         .into_iter()
-        .map(|file| {
-            let name = harness::scenario::snapshot::snapshot_name(&file);
+        .map(|(name, file)| {
             let suite = suite.clone();
             let handle = handle.clone();
-            let snapshots = snapshots.clone();
-            let kind = format!("{:?}", file.scenario.environment).to_lowercase();
+            let k = kind(&file);
             Trial::test(name, move || {
+                let file = file.map_err(Failed::from)?;
                 let suite = match suite {
                     Some(Ok(s)) => s,
                     Some(Err(e)) => {
@@ -113,16 +138,16 @@ fn main() -> ExitCode {
                     }
                     None => return Err(Failed::from("no suite")),
                 };
-                let outcome = handle
-                    .block_on(engine::run(&suite, &file))
-                    .map_err(|f| Failed::from(f.to_string()))?;
-                harness::scenario::snapshot::check(&snapshots, &file, &outcome)
-                    .map_err(Failed::from)
+                let checked =
+                    handle.block_on(suite::run_checked(&suite, &file, SnapshotCheck::Insta));
+                match checked.failure {
+                    None => Ok(()),
+                    Some(why) => Err(Failed::from(why)),
+                }
             })
-            .with_kind(kind)
+            .with_kind(k)
         })
         .collect();
-    trials.sort_by(|a, b| a.name().cmp(b.name()));
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(Ok(s)) = &suite {
         if let Err(e) = rt.block_on(s.shutdown()) {

@@ -331,8 +331,17 @@ pub struct SignStep {
 #[serde(deny_unknown_fields)]
 pub struct BrokenReferenceStep {
     pub change_set: String,
-    /// `none` (zero references) or `both` (two references).
-    pub references: String,
+    pub references: BrokenReferences,
+}
+
+/// How a broken signature row breaks the exactly-one cross-reference rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokenReferences {
+    /// Zero references (neither the change set nor a signature).
+    None,
+    /// Two references (both the change set and a signature).
+    Both,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -372,8 +381,19 @@ pub struct AcknowledgeStep {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuardStep {
-    /// Try to run the migration against a container this run did not provision.
-    pub target: String,
+    pub target: GuardTarget,
+}
+
+/// What the production guard is pointed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardTarget {
+    /// A container of another run (another owner) on the same engine: refused.
+    Foreign,
+    /// A container name that does not exist: refused.
+    Nonexistent,
+    /// The scenario's own server: accepted.
+    Own,
 }
 
 /// One step of a scenario.

@@ -107,8 +107,10 @@ fn step_lines(text: &str) -> Vec<usize> {
     out
 }
 
-/// Every `*.yaml` in `dir`, sorted by name, parsed; ids must be unique. Zero files is an error.
-pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
+/// Every `*.yaml` in `dir`, sorted by name, each parsed on its own: a malformed file (or a
+/// second file declaring an id already taken) is an `Err` beside its path, the others parse.
+/// Only an unreadable folder or one with no scenario file is an error of the whole plan.
+pub fn discover_each(dir: &Path) -> Result<Vec<(PathBuf, Result<ScenarioFile>)>> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "list the scenarios folder", e))?;
     let mut paths: Vec<PathBuf> = rd
         .flatten()
@@ -123,22 +125,108 @@ pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
         )
         .with_hint("`dryrun run` reads scenarios/*.yaml under the current directory: run it from the repository root (where scenarios/S01..S26 are)."));
     }
-    let mut out: Vec<ScenarioFile> = Vec::new();
+    let mut out: Vec<(PathBuf, Result<ScenarioFile>)> = Vec::new();
     for p in paths {
-        let f = parse_file(&p)?;
-        if let Some(prev) = out.iter().find(|o| o.scenario.id == f.scenario.id) {
-            return Err(Error::bad_input(
-                "scenario_duplicate_id",
-                format!(
-                    "{} and {} both declare id {}.",
-                    prev.path.display(),
-                    f.path.display(),
-                    f.scenario.id
-                ),
-            )
-            .with_hint("Ids must be unique: give one of the files its own id and rename it to `<id>-<slug>.yaml`, or remove the copy."));
-        }
-        out.push(f);
+        let f = parse_file(&p).and_then(|f| {
+            let prev = out
+                .iter()
+                .filter_map(|(_, r)| r.as_ref().ok())
+                .find(|o| o.scenario.id == f.scenario.id);
+            match prev {
+                None => Ok(f),
+                Some(prev) => Err(Error::bad_input(
+                    "scenario_duplicate_id",
+                    format!(
+                        "{} and {} both declare id {}.",
+                        prev.path.display(),
+                        f.path.display(),
+                        f.scenario.id
+                    ),
+                )
+                .with_hint("Ids must be unique: give one of the files its own id and rename it to `<id>-<slug>.yaml`, or remove the copy.")),
+            }
+        });
+        out.push((p, f));
     }
     Ok(out)
+}
+
+/// Every `*.yaml` in `dir`, sorted by name, parsed; ids must be unique. Zero files is an error,
+/// and so is the first malformed file: the CLI refuses the whole plan before it starts.
+pub fn discover(dir: &Path) -> Result<Vec<ScenarioFile>> {
+    discover_each(dir)?.into_iter().map(|(_, f)| f).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A typo in a closed set (here the guard's target) fails at parse time, naming the
+    /// file, line and column, before any container could start.
+    #[test]
+    fn a_typo_in_a_closed_set_names_file_line_and_column() {
+        let text = "id: S99\ntitle: t\nexpected: e\nenvironment: clone\nsteps:\n  - guard: {target: foriegn}\n";
+        let e = parse_text(Path::new("scenarios/S99-typo.yaml"), text)
+            .expect_err("a typo must be refused");
+        assert_eq!(e.kind, "scenario_malformed");
+        assert_eq!(e.exit_code(), 3, "bad input");
+        assert!(
+            e.message.starts_with("scenarios/S99-typo.yaml:6:"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("foriegn"), "{}", e.message);
+        assert!(
+            e.message.contains("foreign"),
+            "names the variants: {}",
+            e.message
+        );
+    }
+
+    /// The test runner's convention: a malformed file is an error beside its own path, the
+    /// others parse; the CLI's `discover` refuses the whole plan with that file's error.
+    #[test]
+    fn a_malformed_file_is_its_own_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let good = "id: S01\ntitle: t\nexpected: e\nenvironment: library\nsteps:\n  - canon_vectors: {file: f, expect_passed: 1, expect_failed: 0}\n";
+        std::fs::write(dir.path().join("S01-good.yaml"), good).expect("write");
+        std::fs::write(dir.path().join("S02-bad.yaml"), "id: S02\nstepz: []\n").expect("write");
+        let each = discover_each(dir.path()).expect("the folder is readable");
+        assert_eq!(each.len(), 2);
+        assert!(each[0].1.is_ok(), "{:?}", each[0].1.as_ref().err());
+        let bad = each[1].1.as_ref().expect_err("S02 is malformed");
+        assert_eq!(bad.kind, "scenario_malformed");
+        assert!(bad.message.contains("S02-bad.yaml:"), "{}", bad.message);
+        let whole = discover(dir.path()).expect_err("the CLI refuses the plan");
+        assert_eq!(whole.kind, "scenario_malformed");
+        assert_eq!(whole.exit_code(), 3);
+    }
+
+    /// Every scenario file parses, re-emits (the model serialized back to YAML) and re-parses
+    /// to the same model: nothing in a file is parsed and then lost.
+    #[test]
+    fn every_scenario_file_round_trips() {
+        let m = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let repo = m.parent().map(Path::to_path_buf).unwrap_or(m);
+        let files = discover(&repo.join("scenarios")).expect("scenarios");
+        assert_eq!(files.len(), 26);
+        for f in &files {
+            let emitted = serde_yaml_ng::to_string(&f.scenario).expect("emit");
+            let again: Scenario = serde_yaml_ng::from_str(&emitted)
+                .unwrap_or_else(|e| panic!("{}: re-parse: {e}\n{emitted}", f.path.display()));
+            // The model has no PartialEq; its derived Debug shows every field.
+            assert_eq!(
+                format!("{:?}", f.scenario),
+                format!("{again:?}"),
+                "{}",
+                f.path.display()
+            );
+            assert_eq!(
+                again.steps.len(),
+                f.step_lines.len(),
+                "{}",
+                f.path.display()
+            );
+        }
+    }
 }

@@ -1,0 +1,127 @@
+//! Fault steps: the server killed or restarted under a running step (`crash`).
+//! Its own server only (`environment: container`).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::migrate::{Injection, Runner};
+use crate::scenario::env::*;
+use crate::scenario::model::*;
+use crate::scenario::steps::{StepError, StepKind};
+
+/// `crash`: kill the server (mid-step if asked), restart it, observe what survived.
+pub struct CrashKind;
+
+impl StepKind for CrashKind {
+    const NAME: &'static str = "crash";
+    const READS_ONLY: bool = false;
+    type Params = CrashStep;
+    type Observation = Value;
+
+    async fn run(p: &CrashStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
+        Ok(ctx.crash(p).await?)
+    }
+}
+
+impl Ctx<'_> {
+    async fn crash(&mut self, c: &CrashStep) -> StepResult {
+        let cfg = self.config().map_err(|e| err_text(&e))?;
+        // The deploy runs on its own connection whose task we hold, so the client side can be cut.
+        let (client, conn) = cfg
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| e.to_string())?;
+        let conn_task = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        if c.mode == CrashMode::CutConnection {
+            // Let the server notice a vanished client while a statement runs.
+            client
+                .batch_execute("SET client_connection_check_interval = '100ms'")
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let plan = self.runner.plan.clone();
+        let mut runner = Runner::new(plan, self.runner.limits);
+        let inj = Injection::SleepInside {
+            step: c.during_step,
+            seconds: 30.0,
+        };
+        let deploy = tokio::spawn(async move {
+            let r = runner.deploy(&client, None, Some(&inj)).await;
+            (runner, r)
+        });
+        // Wait until the step sleeps inside its transaction.
+        let watcher = self.connect_db().await.map_err(|e| err_text(&e))?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let n: i64 = watcher
+                .query_one("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()", &[])
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            if n > 0 {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err("the step never reached its sleep".into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        match c.mode {
+            CrashMode::KillServer => {
+                drop(watcher);
+                let pg = self
+                    .own
+                    .as_ref()
+                    .ok_or("kill_server needs environment: container (its own server)")?;
+                pg.kill().await.map_err(|e| err_text(&e))?;
+            }
+            CrashMode::CutConnection => {
+                conn_task.abort();
+                // The server must end the orphaned backend and roll its transaction back.
+                let deadline = Instant::now() + Duration::from_secs(20);
+                loop {
+                    let n: i64 = watcher
+                        .query_one("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()", &[])
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .get(0);
+                    if n == 0 {
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        return Err("the server kept the cut connection's backend".into());
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        let (runner, res) = deploy.await.map_err(|e| e.to_string())?;
+        let outcome = res.map_err(|e| err_text(&e))?;
+        let stop = outcome
+            .stopped
+            .clone()
+            .ok_or("the deploy did not stop although its connection was lost")?;
+        self.extra.failure_stops.push(stop.to_string());
+        let mut restarted = false;
+        if c.mode == CrashMode::KillServer {
+            self.client = None;
+            self.sessions.clear();
+            let pg = self.own.as_mut().ok_or("no own container")?;
+            pg.restart_after_kill().await.map_err(|e| err_text(&e))?;
+            restarted = true;
+        }
+        self.client = Some(self.connect_db().await.map_err(|e| err_text(&e))?);
+        // The stop stays recorded: a later deploy needs an explicit approval.
+        self.runner = runner;
+        Ok(json!({
+            "mode": c.mode,
+            "during_step": c.during_step,
+            "stop": { "step": stop.index, "name": stop.step, "cause": stop.cause.kind },
+            "server_restarted": restarted,
+            "recovered": true,
+        }))
+    }
+}

@@ -1,0 +1,502 @@
+//! The suite of one run: the verified dump set, the shared baseline, its physical copy, the
+//! signing keys and the schedule; `Suite::open` and `run_checked` are what both front ends call.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bollard::Docker;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::container::{PgContainer, PgSpec};
+use crate::docker::{ForeignContainer, RunIdentity};
+use crate::error::{Error, Result};
+use crate::fingerprint::{self, Fingerprint};
+use crate::image::ImageChoice;
+use crate::migrate::{self, Plan};
+use crate::restore::{self, RestoreOutcome, RestoreTestOptions};
+use crate::scenario::model::*;
+use crate::scenario::parser::ScenarioFile;
+
+/// The verified dump a run uses, with its checksum file and row-count snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct DumpSet {
+    pub dump: PathBuf,
+    pub sums: PathBuf,
+    pub rowcounts: PathBuf,
+}
+
+impl DumpSet {
+    /// The backup set in `dir` as `dryrun backup` / `dryrun fixture` write it: one `*.dump`,
+    /// its `SHA256SUMS` and one `directus_rowcounts_*.psv`.
+    pub fn from_dir(dir: &Path) -> Result<DumpSet> {
+        let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "read the backup folder", e))?;
+        let mut dumps = Vec::new();
+        let mut psvs = Vec::new();
+        for e in rd.flatten() {
+            let p = e.path();
+            match p.extension().and_then(|x| x.to_str()) {
+                Some("dump") => dumps.push(p),
+                Some("psv") => psvs.push(p),
+                _ => {}
+            }
+        }
+        let one = |mut v: Vec<PathBuf>, what: &str| -> Result<PathBuf> {
+            if v.len() == 1 {
+                return Ok(v.remove(0));
+            }
+            Err(Error::bad_input(
+                "backup_set_ambiguous",
+                format!("{} holds {} {what} files; exactly one is needed.", dir.display(), v.len()),
+            )
+            .with_hint("Point --fixtures at a folder written by `dryrun backup` or `dryrun fixture` (one dump, its SHA256SUMS, one row-count file)."))
+        };
+        Ok(DumpSet {
+            dump: one(dumps, "*.dump")?,
+            sums: dir.join("SHA256SUMS"),
+            rowcounts: one(psvs, "*.psv")?,
+        })
+    }
+
+    /// The fixture committed in `fixtures/`.
+    pub fn bundled(repo: &Path) -> DumpSet {
+        let f = repo.join("fixtures");
+        DumpSet {
+            dump: f.join("directus_full_fixture.dump"),
+            sums: f.join("SHA256SUMS"),
+            rowcounts: f.join("directus_rowcounts_fixture.psv"),
+        }
+    }
+}
+
+/// The restored baseline shared by every `clone` scenario of a run: restored by the run, or
+/// the database of a persistent environment (`run --env NAME`, restored by `env up`).
+pub struct Baseline {
+    pub pg: PgContainer,
+    /// The run's own restore (`None` for an environment).
+    pub restore: Option<RestoreOutcome>,
+    pub restore_ms: u128,
+    pub settings: Vec<(String, String)>,
+    /// Name of the persistent environment whose server this is.
+    pub env: Option<String>,
+}
+
+/// What the scenarios of a run share, to prepare before they start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    Nothing,
+    Baseline,
+    BaselineAndCopy,
+}
+
+/// A physical copy of the restored baseline (pg_basebackup tar on the host, removed on drop),
+/// from which `container` scenarios start their own servers without a second restore.
+pub struct Seed {
+    pub path: tempfile::TempPath,
+}
+
+/// Keys of the DOT pair for the dry run (in memory; never logged): random per run, or taken
+/// from `DRYRUN_DOT_KEY_992` / `DRYRUN_DOT_KEY_991` when set (raw bytes, as the cutter's
+/// `env:` credentials), which lets a test look for them in every output.
+fn key_store() -> dot_signing::MemoryStore {
+    use dot_signing::CredentialStore;
+    let mut s = dot_signing::MemoryStore::new();
+    for (name, var) in [
+        ("dot-992", "DRYRUN_DOT_KEY_992"),
+        ("dot-991", "DRYRUN_DOT_KEY_991"),
+    ] {
+        let Ok(r) = dot_signing::CredentialRef::memory(name) else {
+            continue;
+        };
+        let key = dot_signing::CredentialRef::env(var)
+            .ok()
+            .and_then(|e| dot_signing::EnvStore.resolve(&e).ok())
+            .map(|k| k.expose_secret().to_vec())
+            .unwrap_or_else(random_key);
+        s.insert(&r, key);
+    }
+    s
+}
+
+pub(crate) fn random_key() -> Vec<u8> {
+    use rand::RngCore;
+    let mut k = vec![0u8; 32];
+    rand::thread_rng().fill_bytes(&mut k);
+    k
+}
+
+/// Everything shared by the scenarios of one run.
+pub struct Suite {
+    pub docker: Docker,
+    pub run: RunIdentity,
+    pub repo: PathBuf,
+    pub image: ImageChoice,
+    pub dumps: DumpSet,
+    /// Override of the P0 plan folder (`P0_PLAN_DIR`), e.g. a copy with a broken revert.
+    pub plan_dir: Option<PathBuf>,
+    pub jobs: u32,
+    pub(crate) baseline: tokio::sync::OnceCell<Arc<Baseline>>,
+    pub(crate) seed: tokio::sync::OnceCell<Arc<Seed>>,
+    /// Fingerprint of an untouched clone (every clone of the run starts identical to it).
+    pub(crate) pristine: tokio::sync::OnceCell<Fingerprint>,
+    /// Stamp of that fingerprint: clones prove their tables against it (`Stamp::for_clone`).
+    pub(crate) pristine_stamp: tokio::sync::OnceCell<fingerprint::Stamp>,
+    /// Set when the run holds a scenario that starts from the seed: the copy is then taken
+    /// before the first clone database exists (so it holds the restored database only).
+    pub(crate) seed_wanted: AtomicBool,
+    pub(crate) clone_lock: tokio::sync::Mutex<()>,
+    pub(crate) keys: dot_signing::MemoryStore,
+    /// The engine's containers outside the harness when the suite was opened.
+    pub foreign_before: Vec<ForeignContainer>,
+}
+
+/// What [`Suite::open`] needs: the checkout, the run, the image choice (`None`: the default
+/// resolution) and the verified dump set; the P0 plan folder override, if any.
+#[derive(Debug, Clone)]
+pub struct SuiteOptions {
+    pub repo: PathBuf,
+    pub run: RunIdentity,
+    pub image: Option<String>,
+    pub dumps: DumpSet,
+    /// `None`: `P0_PLAN_DIR` if set, else the embedded plan.
+    pub plan_dir: Option<PathBuf>,
+}
+
+impl Suite {
+    pub fn new(
+        docker: Docker,
+        run: RunIdentity,
+        repo: PathBuf,
+        image: ImageChoice,
+        dumps: DumpSet,
+    ) -> Suite {
+        Suite {
+            docker,
+            run,
+            repo,
+            image,
+            dumps,
+            plan_dir: std::env::var_os("P0_PLAN_DIR").map(PathBuf::from),
+            jobs: 2,
+            baseline: tokio::sync::OnceCell::new(),
+            seed: tokio::sync::OnceCell::new(),
+            pristine: tokio::sync::OnceCell::new(),
+            seed_wanted: AtomicBool::new(false),
+            clone_lock: tokio::sync::Mutex::new(()),
+            pristine_stamp: tokio::sync::OnceCell::new(),
+            keys: key_store(),
+            foreign_before: Vec::new(),
+        }
+    }
+
+    /// Open the suite of a run: connect to the engine, sweep what killed runs left (only runs
+    /// whose owner is gone), list the containers outside the harness, resolve the image. No
+    /// container is started here: the baseline is restored when a scenario (or
+    /// [`Suite::warm_up`]) first needs it.
+    #[tracing::instrument(name = "suite_open", skip_all, fields(run = %o.run.run_id))]
+    pub async fn open(o: SuiteOptions) -> Result<Suite> {
+        let docker = crate::docker::connect().await?;
+        crate::docker::sweep(&docker, None, false).await?;
+        let foreign_before = crate::docker::foreign_containers(&docker).await?;
+        let image = crate::image::resolve(&docker, o.image.as_deref()).await?;
+        let mut suite = Suite::new(docker, o.run, o.repo, image, o.dumps);
+        if o.plan_dir.is_some() {
+            suite.plan_dir = o.plan_dir;
+        }
+        suite.foreign_before = foreign_before;
+        Ok(suite)
+    }
+
+    /// The snapshots folder of the checkout (`snapshots/`).
+    pub fn snapshots(&self) -> PathBuf {
+        self.repo.join("snapshots")
+    }
+
+    /// Start preparing, at once and in the background of the caller, what `files` share
+    /// (see [`Suite::plan_shared`]); awaiting the returned future is the warm-up.
+    pub async fn warm_up_for(&self, files: &[&ScenarioFile]) {
+        let shared = self.plan_shared_refs(files);
+        self.warm_up(shared).await
+    }
+
+    /// End of run: remove this run's containers and volumes, then list the containers
+    /// outside the harness again (compare with [`Suite::foreign_before`]).
+    pub async fn close(&self) -> Result<Vec<ForeignContainer>> {
+        self.shutdown().await?;
+        crate::docker::foreign_containers(&self.docker).await
+    }
+
+    pub fn plan(&self) -> Result<Plan> {
+        match &self.plan_dir {
+            Some(d) => Plan::load(d),
+            None => Plan::embedded(),
+        }
+    }
+
+    /// Restore the verified dump once per run into the baseline container.
+    pub async fn baseline(&self) -> Result<Arc<Baseline>> {
+        self.baseline
+            .get_or_try_init(|| async {
+                let opts = self.restore_options(&self.dumps, "baseline");
+                restore::preflight_inputs(&opts)?;
+                let mut spec = PgSpec::new(&self.image.reference, "baseline");
+                spec.settings = restore::fast_settings();
+                let pg = PgContainer::start(&self.docker, &self.run, &spec).await?;
+                crate::guard::ensure_owned(&self.docker, &self.run, &pg.id).await?;
+                let t = Instant::now();
+                let (ro, _, _) = restore::restore_into(&pg, &self.dumps.dump, self.jobs).await?;
+                let restore_ms = t.elapsed().as_millis();
+                if !ro.passed {
+                    return Err(Error::check(
+                        "baseline_restore_failed",
+                        format!(
+                            "restoring the baseline from {} failed: {:?}",
+                            self.dumps.dump.display(),
+                            ro.messages
+                        ),
+                    ));
+                }
+                Ok(Arc::new(Baseline {
+                    pg,
+                    restore: Some(ro),
+                    restore_ms,
+                    settings: spec.settings,
+                    env: None,
+                }))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Use the persistent environment `name` (attached, see [`crate::envs::attach`]) as the
+    /// baseline instead of a restore of this run's own: clones are made on its server from
+    /// its `directus` database, the seed is a pg_basebackup of it. Call before any scenario.
+    pub fn use_environment(
+        &self,
+        pg: PgContainer,
+        name: &str,
+        settings: Vec<(String, String)>,
+    ) -> Result<()> {
+        self.baseline
+            .set(Arc::new(Baseline {
+                pg,
+                restore: None,
+                restore_ms: 0,
+                settings,
+                env: Some(name.to_string()),
+            }))
+            .map_err(|_| {
+                Error::internal(
+                    "baseline_set",
+                    "the run's baseline was prepared before the environment was attached",
+                )
+            })
+    }
+
+    /// The persistent environment the run uses, if any.
+    pub fn environment(&self) -> Option<String> {
+        self.baseline.get().and_then(|b| b.env.clone())
+    }
+
+    /// What the listed scenarios will share. A run that will want the baseline copy says
+    /// so here, so that the copy is taken before the first clone exists (see [`Suite::seed`]).
+    pub fn plan_shared(&self, files: &[ScenarioFile]) -> Shared {
+        let refs: Vec<&ScenarioFile> = files.iter().collect();
+        self.plan_shared_refs(&refs)
+    }
+
+    fn plan_shared_refs(&self, files: &[&ScenarioFile]) -> Shared {
+        let env = |e: Environment| files.iter().any(|f| f.scenario.environment == e);
+        if files.iter().any(|f| {
+            f.scenario.environment == Environment::Container
+                && f.scenario.server_data == ServerData::BaselineCopy
+        }) {
+            self.seed_wanted.store(true, Ordering::SeqCst);
+            Shared::BaselineAndCopy
+        } else if env(Environment::Clone) {
+            Shared::Baseline
+        } else {
+            Shared::Nothing
+        }
+    }
+
+    /// Prepare what [`Suite::plan_shared`] found, at once (beside the first scenarios); a
+    /// failure is only logged here, the scenarios that need it report it.
+    pub async fn warm_up(&self, shared: Shared) {
+        let res = match shared {
+            Shared::Nothing => Ok(()),
+            Shared::Baseline => self.baseline().await.map(|_| ()),
+            Shared::BaselineAndCopy => self.seed().await.map(|_| ()),
+        };
+        if let Err(e) = res {
+            tracing::warn!(error = %e.message, "preparing the shared baseline failed");
+        }
+    }
+
+    /// The physical copy of the restored baseline, taken once per run.
+    pub async fn seed(&self) -> Result<Arc<Seed>> {
+        self.seed
+            .get_or_try_init(|| async {
+                let b = self.baseline().await?;
+                let _g = self.clone_lock.lock().await;
+                let path = tempfile::Builder::new()
+                    .prefix("dryrun-seed-")
+                    .suffix(".tar")
+                    .tempfile()
+                    .map_err(|e| Error::io(&std::env::temp_dir(), "create a temporary file in", e))?
+                    .into_temp_path();
+                let t = Instant::now();
+                let bytes = b.pg.basebackup_to(&path).await?;
+                tracing::info!(
+                    bytes,
+                    ms = t.elapsed().as_millis() as u64,
+                    "baseline copied (pg_basebackup)"
+                );
+                Ok(Arc::new(Seed { path }))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Remove the baseline container (end of run).
+    pub async fn shutdown(&self) -> Result<()> {
+        crate::docker::sweep(&self.docker, Some(&self.run.run_id), true)
+            .await
+            .map(|_| ())
+    }
+
+    pub(crate) fn restore_options(&self, d: &DumpSet, role: &str) -> RestoreTestOptions {
+        RestoreTestOptions {
+            dump: d.dump.clone(),
+            sums: d.sums.clone(),
+            rowcounts: Some(d.rowcounts.clone()),
+            content: None,
+            image: Some(self.image.reference.clone()),
+            keep: false,
+            keep_as: None,
+            jobs: self.jobs,
+            durable: false,
+            role: role.to_string(),
+            checks: crate::checks::ChecksChoice::Bundled,
+        }
+    }
+}
+
+/// What a scenario produced: the deterministic observations (snapshotted) and the rest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: String,
+    pub title: String,
+    pub environment: Environment,
+    pub observations: Vec<Value>,
+    /// Not snapshotted: artefacts with their SHA-256, strategy, timings.
+    #[serde(skip)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Extra {
+    pub artefacts: Vec<(String, String)>,
+    pub strategy: String,
+    pub settings: Vec<(String, String)>,
+    pub failure_stops: Vec<String>,
+    pub approvals: Vec<migrate::Approval>,
+    pub elapsed_ms: u128,
+}
+
+/// A failed scenario: where (file:line) and why.
+#[derive(Debug)]
+pub struct Failure {
+    pub location: String,
+    pub message: String,
+    pub partial: Outcome,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// Scheduling rank (lower runs first): own servers, then clone scenarios by step count, then
+/// restore-phase scenarios, then library ones. Only the order changes, never the outcome.
+pub fn cost_rank(sc: &Scenario) -> (u8, std::cmp::Reverse<usize>) {
+    let env = match sc.environment {
+        Environment::Container => 0,
+        Environment::Clone => 1,
+        Environment::Restore => 2,
+        Environment::Library => 3,
+    };
+    (env, std::cmp::Reverse(sc.steps.len()))
+}
+
+/// The order in which a run starts its scenarios: longest first (own servers, then the longest
+/// clone scenarios), so the parallel slots drain together; ties by id. Only the order changes,
+/// never an outcome.
+pub fn schedule<'a>(files: impl IntoIterator<Item = &'a ScenarioFile>) -> Vec<&'a ScenarioFile> {
+    let mut order: Vec<&ScenarioFile> = files.into_iter().collect();
+    order.sort_by_key(|f| (cost_rank(&f.scenario), f.scenario.id.clone()));
+    order
+}
+
+/// How the observed outcome is held against its snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotCheck {
+    /// insta's assert workflow (`cargo test`: `.snap.new` files, `INSTA_UPDATE`, `CI`).
+    Insta,
+    /// A plain comparison with a unified diff, nothing written (the CLI).
+    Diff,
+}
+
+/// One scenario run and checked against its snapshot.
+#[derive(Debug)]
+pub struct Checked {
+    /// `None` when the scenario ran and matched its snapshot; else why not (`file:line: ...`).
+    pub failure: Option<String>,
+    /// The unified diff of a snapshot mismatch (`SnapshotCheck::Diff` only).
+    pub diff: Option<String>,
+    /// What is not snapshotted (strategy, settings, artefacts, timings), also of a failure.
+    pub extra: Extra,
+}
+
+impl Checked {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Run one scenario (set-up, steps, teardown) and check its outcome against its snapshot:
+/// the one path from a parsed file to a verdict, for the CLI and the test runner alike.
+pub async fn run_checked(suite: &Suite, file: &ScenarioFile, check: SnapshotCheck) -> Checked {
+    let snapshots = suite.snapshots();
+    match crate::scenario::env::run(suite, file).await {
+        Ok(out) => {
+            let res = match check {
+                SnapshotCheck::Insta => {
+                    crate::scenario::snapshot::check(&snapshots, file, &out).map_err(|m| (m, None))
+                }
+                SnapshotCheck::Diff => crate::scenario::snapshot::compare(&snapshots, file, &out)
+                    .map_err(|m| (m.to_string(), Some(m.diff))),
+            };
+            match res {
+                Ok(()) => Checked {
+                    failure: None,
+                    diff: None,
+                    extra: out.extra,
+                },
+                Err((m, diff)) => Checked {
+                    failure: Some(m),
+                    diff,
+                    extra: out.extra,
+                },
+            }
+        }
+        Err(fl) => Checked {
+            failure: Some(fl.to_string()),
+            diff: None,
+            extra: fl.partial.extra,
+        },
+    }
+}
