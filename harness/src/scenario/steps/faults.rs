@@ -54,21 +54,7 @@ impl Ctx<'_> {
         });
         // Wait until the step sleeps inside its transaction.
         let watcher = self.connect_db().await.map_err(|e| err_text(&e))?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let n: i64 = watcher
-                .query_one("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()", &[])
-                .await
-                .map_err(|e| e.to_string())?
-                .get(0);
-            if n > 0 {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err("the step never reached its sleep".into());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        until_sleeping(&watcher, true, "the step never reached its sleep").await?;
         match c.mode {
             CrashMode::KillServer => {
                 drop(watcher);
@@ -81,21 +67,12 @@ impl Ctx<'_> {
             CrashMode::CutConnection => {
                 conn_task.abort();
                 // The server must end the orphaned backend and roll its transaction back.
-                let deadline = Instant::now() + Duration::from_secs(20);
-                loop {
-                    let n: i64 = watcher
-                        .query_one("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()", &[])
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .get(0);
-                    if n == 0 {
-                        break;
-                    }
-                    if Instant::now() > deadline {
-                        return Err("the server kept the cut connection's backend".into());
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+                until_sleeping(
+                    &watcher,
+                    false,
+                    "the server kept the cut connection's backend",
+                )
+                .await?;
             }
         }
         let (runner, res) = deploy.await.map_err(|e| e.to_string())?;
@@ -123,5 +100,29 @@ impl Ctx<'_> {
             "server_restarted": restarted,
             "recovered": true,
         }))
+    }
+}
+
+/// Polls (every 50 ms, at most 20 s) until a backend of this database sleeps in `pg_sleep`
+/// (`sleeping`) or none does; `failure` is the error when the deadline passes first.
+async fn until_sleeping(
+    watcher: &tokio_postgres::Client,
+    sleeping: bool,
+    failure: &str,
+) -> std::result::Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let n: i64 = watcher
+            .query_one("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()", &[])
+            .await
+            .map_err(|e| e.to_string())?
+            .get(0);
+        if (n > 0) == sleeping {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(failure.to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
