@@ -37,20 +37,24 @@ fn scratch(names: &[&str]) -> tempfile::TempDir {
     t
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_tree(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
-}
-
 fn no_escapes(what: &str, text: &str) {
     assert!(!text.contains('\u{1b}'), "escape codes in {what}:\n{text}");
+}
+
+/// `dryrun <args>` run to its end off a terminal, with `unset` removed from its environment:
+/// its containers swept, no panic, the exit code `code`.
+fn finished(args: &[&str], unset: &[&str], cwd: &Path, code: i32) -> Finished {
+    let f = spawn_clean(args, &[], unset, cwd).finish(LONG);
+    cleanup(f.pid);
+    no_panic(&f);
+    assert_eq!(
+        f.code,
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        f.stdout,
+        f.stderr
+    );
+    f
 }
 
 fn no_panic(f: &Finished) {
@@ -120,16 +124,7 @@ const CHEAP: [&str; 2] = ["S02-checksum-mismatch", "S20-canon-vectors"];
 fn run_from_a_subdirectory_prints_one_line_per_scenario_and_the_closing_line() {
     let t = scratch(&CHEAP);
     let cwd = t.path().join("migrations").join("p0");
-    let f = spawn_clean(&["run"], &[], &["DRYRUN_LOG", "RUST_LOG"], &cwd).finish(LONG);
-    cleanup(f.pid);
-    no_panic(&f);
-    assert_eq!(
-        f.code,
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        f.stdout,
-        f.stderr
-    );
+    let f = finished(&["run"], &["DRYRUN_LOG", "RUST_LOG"], &cwd, 0);
     no_escapes("stdout", &f.stdout);
     no_escapes("stderr", &f.stderr);
     let lines: Vec<&str> = f.stdout.lines().collect();
@@ -183,21 +178,11 @@ fn a_changed_snapshot_is_a_failed_result_with_its_diff_and_a_corrupt_report_is_r
     let report = t.path().join("report");
     let repo_s = t.path().display().to_string();
     let report_s = report.display().to_string();
-    let f = spawn_clean(
+    let f = finished(
         &["run", "--repo", &repo_s, "--report", &report_s],
-        &[],
         &["DRYRUN_LOG", "RUST_LOG", "CI", "INSTA_UPDATE"],
         elsewhere.path(),
-    )
-    .finish(LONG);
-    cleanup(f.pid);
-    no_panic(&f);
-    assert_eq!(
-        f.code,
-        Some(1),
-        "stdout:\n{}\nstderr:\n{}",
-        f.stdout,
-        f.stderr
+        1,
     );
     no_escapes("stdout", &f.stdout);
     assert!(
@@ -261,7 +246,7 @@ fn a_changed_snapshot_is_a_failed_result_with_its_diff_and_a_corrupt_report_is_r
     let json_path = report.join("hb05-closure.json");
     std::fs::write(&json_path, &json[..json.len() / 2]).expect("truncate");
     let before = std::fs::read(&json_path).expect("read");
-    let g = spawn_clean(
+    let g = finished(
         &[
             "run",
             "--repo",
@@ -271,19 +256,9 @@ fn a_changed_snapshot_is_a_failed_result_with_its_diff_and_a_corrupt_report_is_r
             "--retry-approved-by",
             "A. Approver",
         ],
-        &[],
         &["DRYRUN_LOG", "RUST_LOG"],
         elsewhere.path(),
-    )
-    .finish(LONG);
-    cleanup(g.pid);
-    no_panic(&g);
-    assert_eq!(
-        g.code,
-        Some(3),
-        "stdout:\n{}\nstderr:\n{}",
-        g.stdout,
-        g.stderr
+        3,
     );
     assert!(g.stderr.contains("error[report_malformed]"), "{}", g.stderr);
     assert!(
@@ -305,21 +280,11 @@ fn a_full_green_run_has_one_line_per_scenario_and_a_short_stderr_without_notices
     let t = tempfile::tempdir().expect("tmp");
     let report = t.path().join("report");
     let report_s = report.display().to_string();
-    let f = spawn_clean(
+    let f = finished(
         &["run", "--report", &report_s],
-        &[],
         &["DRYRUN_LOG", "RUST_LOG"],
         &repo(),
-    )
-    .finish(LONG);
-    cleanup(f.pid);
-    no_panic(&f);
-    assert_eq!(
-        f.code,
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        f.stdout,
-        f.stderr
+        0,
     );
     no_escapes("stdout", &f.stdout);
     no_escapes("stderr", &f.stderr);
@@ -455,16 +420,7 @@ fn restore_test_and_env_up_show_byte_progress_on_a_terminal_and_nothing_of_it_el
         "fixtures/SHA256SUMS",
     ];
     // Off a terminal: the report on stdout, nothing on stderr, no escape codes, no `\r`.
-    let f = spawn_clean(&args, &[], &["DRYRUN_LOG", "RUST_LOG"], &repo).finish(LONG);
-    cleanup(f.pid);
-    no_panic(&f);
-    assert_eq!(
-        f.code,
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        f.stdout,
-        f.stderr
-    );
+    let f = finished(&args, &["DRYRUN_LOG", "RUST_LOG"], &repo, 0);
     no_escapes("stdout", &f.stdout);
     no_escapes("stderr", &f.stderr);
     assert!(!f.stdout.contains('\r') && !f.stderr.contains('\r'));

@@ -65,23 +65,10 @@ fn sabotages() -> Vec<Sabotage> {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let p = e.path();
-        let t = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).expect("copy");
-        }
-    }
-}
-
 /// A scratch copy of migrations/p0 with the edits applied; each edit must match.
 fn sabotaged_plan(s: &Sabotage, dir: &Path) -> PathBuf {
     let plan = dir.join("p0");
-    copy_dir(&common::repo().join("migrations/p0"), &plan);
+    common::copy_tree(&common::repo().join("migrations/p0"), &plan);
     for e in &s.edits {
         let f = plan.join(&e.file);
         let mut text = std::fs::read_to_string(&f)

@@ -344,7 +344,7 @@ impl Ctx<'_> {
                         "rows equal, content differs".to_string()
                     }
                     (Some(b), Some(a)) => {
-                        format!("rows {:+}", a.row_count as i128 - b.row_count as i128)
+                        format!("rows {:+}", a.row_count - b.row_count)
                     }
                     (None, Some(a)) => format!("rows {}", a.row_count),
                     (Some(b), None) => format!("rows {}", b.row_count),
