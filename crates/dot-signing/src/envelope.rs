@@ -191,3 +191,30 @@ pub(crate) fn check_value_types(value: &Value) -> Result<(), String> {
     }
     walk(value, &mut String::from("payload_envelope"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn integers_within_the_safe_range_pass_both_signs() {
+        let max = MAX_SAFE_INTEGER as i64;
+        for ok in [json!(0), json!(5), json!(-5), json!(max), json!(-max)] {
+            check_value_types(&json!({ "n": ok })).expect("safe integer");
+        }
+        for bad in [json!(max + 1), json!(-max - 1), json!(0.5)] {
+            let err = check_value_types(&json!({ "n": bad })).expect_err("outside ±(2^53-1)");
+            assert!(err.starts_with("payload_envelope.n: number"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_walk_reaches_nested_values_and_names_them() {
+        let err = check_value_types(&json!({ "a": [1, { "b": [true] }] })).expect_err("bool");
+        assert_eq!(err, "payload_envelope.a[1].b[0]: booleans are not allowed");
+        let err = check_value_types(&json!({ "a": null })).expect_err("null");
+        assert_eq!(err, "payload_envelope.a: null is not allowed");
+        assert!(check_value_types(&json!([1])).is_err(), "not an object");
+    }
+}
