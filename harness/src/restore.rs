@@ -955,4 +955,16 @@ mod tests {
         );
         assert!(triage(0, "", 1).passed);
     }
+
+    #[test]
+    fn only_a_missing_role_is_benign_not_any_missing_object_or_role_error() {
+        for e in [
+            "pg_restore: error: could not execute query: ERROR:  relation \"public.t\" does not exist\nCommand was: ALTER TABLE public.t OWNER TO x;\n",
+            "pg_restore: error: could not execute query: ERROR:  permission denied to grant role \"w\"\nCommand was: GRANT w TO x;\n",
+        ] {
+            let o = triage(1, e, 1);
+            assert!(!o.passed, "{e}");
+            assert_eq!(o.messages[0].kind, "restore_error", "{e}");
+        }
+    }
 }
