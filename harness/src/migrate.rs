@@ -16,99 +16,11 @@ use crate::serverlog::{self, Run};
 // ---------------------------------------------------------------------------------------------
 // Plan
 
-/// The repository's `migrations/p0`, embedded so the binary stands alone:
-/// `(path relative to migrations/p0, content)`.
-const EMBEDDED: &[(&str, &str)] = &[
-    ("plan.yaml", include_str!("../../migrations/p0/plan.yaml")),
-    (
-        "archive.sql",
-        include_str!("../../migrations/p0/archive.sql"),
-    ),
-    (
-        "deploy/01_schema.sql",
-        include_str!("../../migrations/p0/deploy/01_schema.sql"),
-    ),
-    (
-        "deploy/02_dot_tool_revision.sql",
-        include_str!("../../migrations/p0/deploy/02_dot_tool_revision.sql"),
-    ),
-    (
-        "deploy/03_cut_change_set.sql",
-        include_str!("../../migrations/p0/deploy/03_cut_change_set.sql"),
-    ),
-    (
-        "deploy/04_cut_unit.sql",
-        include_str!("../../migrations/p0/deploy/04_cut_unit.sql"),
-    ),
-    (
-        "deploy/05_dot_pair_signature.sql",
-        include_str!("../../migrations/p0/deploy/05_dot_pair_signature.sql"),
-    ),
-    (
-        "deploy/06_signal.sql",
-        include_str!("../../migrations/p0/deploy/06_signal.sql"),
-    ),
-    (
-        "deploy/07_g2_backlog_view.sql",
-        include_str!("../../migrations/p0/deploy/07_g2_backlog_view.sql"),
-    ),
-    (
-        "verify/01_schema.sql",
-        include_str!("../../migrations/p0/verify/01_schema.sql"),
-    ),
-    (
-        "verify/02_dot_tool_revision.sql",
-        include_str!("../../migrations/p0/verify/02_dot_tool_revision.sql"),
-    ),
-    (
-        "verify/03_cut_change_set.sql",
-        include_str!("../../migrations/p0/verify/03_cut_change_set.sql"),
-    ),
-    (
-        "verify/04_cut_unit.sql",
-        include_str!("../../migrations/p0/verify/04_cut_unit.sql"),
-    ),
-    (
-        "verify/05_dot_pair_signature.sql",
-        include_str!("../../migrations/p0/verify/05_dot_pair_signature.sql"),
-    ),
-    (
-        "verify/06_signal.sql",
-        include_str!("../../migrations/p0/verify/06_signal.sql"),
-    ),
-    (
-        "verify/07_g2_backlog_view.sql",
-        include_str!("../../migrations/p0/verify/07_g2_backlog_view.sql"),
-    ),
-    (
-        "revert/01_schema.sql",
-        include_str!("../../migrations/p0/revert/01_schema.sql"),
-    ),
-    (
-        "revert/02_dot_tool_revision.sql",
-        include_str!("../../migrations/p0/revert/02_dot_tool_revision.sql"),
-    ),
-    (
-        "revert/03_cut_change_set.sql",
-        include_str!("../../migrations/p0/revert/03_cut_change_set.sql"),
-    ),
-    (
-        "revert/04_cut_unit.sql",
-        include_str!("../../migrations/p0/revert/04_cut_unit.sql"),
-    ),
-    (
-        "revert/05_dot_pair_signature.sql",
-        include_str!("../../migrations/p0/revert/05_dot_pair_signature.sql"),
-    ),
-    (
-        "revert/06_signal.sql",
-        include_str!("../../migrations/p0/revert/06_signal.sql"),
-    ),
-    (
-        "revert/07_g2_backlog_view.sql",
-        include_str!("../../migrations/p0/revert/07_g2_backlog_view.sql"),
-    ),
-];
+/// The repository's `migrations/p0`, embedded whole so the binary stands alone (plan.yaml,
+/// archive.sql, deploy/, verify/, revert/; a file the plan names is looked up here by its path).
+/// `build.rs` re-runs the build when a file is added there.
+static EMBEDDED: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../migrations/p0");
 
 /// Where a plan came from (for messages and the report).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,15 +81,15 @@ impl Plan {
     pub fn embedded() -> Result<Plan> {
         Plan::build(PlanSource::Embedded, Path::new("migrations/p0"), |rel| {
             EMBEDDED
-                .iter()
-                .find(|(p, _)| *p == rel)
-                .map(|(_, text)| text.to_string())
+                .get_file(rel)
+                .and_then(|f| f.contents_utf8())
+                .map(str::to_string)
                 .ok_or_else(|| {
                     Error::internal(
                         "plan_file_not_embedded",
                         format!("The embedded P0 plan names {rel}, which is not compiled into the binary."),
                     )
-                    .with_hint("Add the file to EMBEDDED in harness/src/migrate.rs.")
+                    .with_hint("Put the file under migrations/p0 (UTF-8) and rebuild.")
                 })
         })
     }
