@@ -731,11 +731,14 @@ fn proof_candidates(
         .collect()
 }
 
-/// The proof query of one table: count and the youngest / oldest row version's age relative
-/// to the earlier snapshot's xmin, all in this connection's transaction.
+/// The proof query of one table, one pass with one `age()` per row: the count, and the least
+/// `age(xmin) % INT_MAX` (the youngest row version's age relative to now; a special xmin, whose
+/// age is INT_MAX, maps to 0 and so can never pass), with the earlier snapshot's xmin's age, all
+/// in this connection's transaction. (It replaced `min(age(xmin)), max(age(xmin))`: one aggregate
+/// and one function call less per row.)
 fn proof_sql(t: &CatalogTable, horizon32: u32) -> String {
     format!(
-        "SELECT count(*), pg_catalog.min(pg_catalog.age(xmin)), pg_catalog.max(pg_catalog.age(xmin)), \
+        "SELECT count(*), pg_catalog.min(pg_catalog.age(xmin) % 2147483647), \
          pg_catalog.age('{horizon32}'::xid) FROM ONLY {}",
         t.quoted()
     )
@@ -766,10 +769,9 @@ async fn prove_unchanged<'a>(
                     .await
                     .map_err(|e| db_error("data", e))?;
                 let count: i64 = row.try_get(0).map_err(|e| db_error("data", e))?;
-                let min_age: Option<i32> = row.try_get(1).map_err(|e| db_error("data", e))?;
-                let max_age: Option<i32> = row.try_get(2).map_err(|e| db_error("data", e))?;
-                let horizon_age: i32 = row.try_get(3).map_err(|e| db_error("data", e))?;
-                if unchanged(before.row_count, count, min_age, max_age, horizon_age) {
+                let youngest: Option<i32> = row.try_get(1).map_err(|e| db_error("data", e))?;
+                let horizon_age: i32 = row.try_get(2).map_err(|e| db_error("data", e))?;
+                if unchanged(before.row_count, count, youngest, horizon_age) {
                     if let Ok(mut p) = proven.lock() {
                         p.insert(t.key(), before.clone());
                     }
@@ -783,21 +785,16 @@ async fn prove_unchanged<'a>(
 
 /// The proof (module doc): same count, and every visible row version was created by a
 /// transaction that had ended before the earlier snapshot was taken (its xmin precedes that
-/// snapshot's xmin: `age(xmin) > age(horizon)`), none with a special xmin (`age = INT_MAX`).
-pub fn unchanged(
-    before: i64,
-    count: i64,
-    min_age: Option<i32>,
-    max_age: Option<i32>,
-    horizon_age: i32,
-) -> bool {
+/// snapshot's xmin: `age(xmin) > age(horizon)`), none with a special xmin. `youngest` is the
+/// least `age(xmin) % INT_MAX` over the rows (`None`: no rows); a special xmin's age is
+/// INT_MAX, which the modulo turns into 0, below any `horizon_age >= 0`.
+pub fn unchanged(before: i64, count: i64, youngest: Option<i32>, horizon_age: i32) -> bool {
     if count != before {
         return false;
     }
-    match (min_age, max_age) {
-        (None, None) => count == 0,
-        (Some(lo), Some(hi)) => lo > horizon_age && hi < i32::MAX && horizon_age >= 0,
-        _ => false,
+    match youngest {
+        None => count == 0,
+        Some(lo) => lo > horizon_age && horizon_age >= 0,
     }
 }
 
@@ -1326,6 +1323,24 @@ fn json_line(fields: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_proof_takes_only_older_rows_with_the_same_count() {
+        // Every row older than the earlier snapshot's xmin (age 50 there), same count: proven.
+        assert!(unchanged(3, 3, Some(51), 50));
+        // A row as young as the horizon or younger (written at or after it): not proven.
+        assert!(!unchanged(3, 3, Some(50), 50));
+        assert!(!unchanged(3, 3, Some(7), 50));
+        // A special xmin (age INT_MAX, modulo INT_MAX = 0) never passes.
+        assert!(!unchanged(3, 3, Some(i32::MAX % i32::MAX), 50));
+        // A different count (a delete) is never taken over.
+        assert!(!unchanged(3, 2, Some(51), 50));
+        // No rows: proven only if there were none before either.
+        assert!(unchanged(0, 0, None, 50));
+        assert!(!unchanged(1, 0, None, 50));
+        // A negative horizon age (the horizon is in the future: a bug or wraparound): never.
+        assert!(!unchanged(3, 3, Some(51), -1));
+    }
 
     fn schema_fp(items: &[(&str, &str, &str)]) -> SchemaFingerprint {
         SchemaFingerprint {
