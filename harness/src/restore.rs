@@ -537,12 +537,42 @@ pub struct Timings {
     pub total_ms: u128,
 }
 
+/// The stage of a provisioned restore test at which a failure stopped it (its report's
+/// `stopped_at`, and what a scenario's `restore_test` may expect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// `pg_restore` reported an error triage did not find benign.
+    Restore,
+    /// The smoke test (table set, counts, key tables, checks' queries) failed.
+    Smoke,
+    /// The restored content differs from the backup's content hashes.
+    Content,
+}
+
+impl Stage {
+    /// Its name in reports and scenario files (`restore`, `smoke`, `content`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Restore => "restore",
+            Stage::Smoke => "smoke",
+            Stage::Content => "content",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Everything a restore test observed. `verdict` is `pass` or `fail`; `stopped_at` names
 /// the stage where a failure stopped the run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RestoreTestReport {
     pub verdict: String,
-    pub stopped_at: Option<String>,
+    pub stopped_at: Option<Stage>,
     pub reason: Option<String>,
     pub dump: DumpInfo,
     pub verified: Vec<Verified>,
@@ -722,7 +752,7 @@ pub async fn restore_test_verified(
             .filter(|m| !m.benign)
             .map(|m| first_line(&m.message))
             .collect();
-        report.stopped_at = Some("restore".into());
+        report.stopped_at = Some(Stage::Restore);
         report.reason = Some(format!(
             "pg_restore exited {} with {} error(s) that are not known-benign: {}",
             ro.exit_code,
@@ -754,7 +784,7 @@ pub async fn restore_test_verified(
         if sm.passed {
             report.verdict = "pass".into();
         } else {
-            report.stopped_at = Some("smoke".into());
+            report.stopped_at = Some(Stage::Smoke);
             report.reason = Some(format!("smoke test failed: {}", sm.failures().join("; ")));
         }
         report.smoke = Some(sm);
@@ -769,7 +799,7 @@ pub async fn restore_test_verified(
                     proof.differing.join("; ")
                 );
                 if report.verdict == "pass" {
-                    report.stopped_at = Some("content".into());
+                    report.stopped_at = Some(Stage::Content);
                     report.reason = Some(why);
                 } else {
                     report.reason = Some(format!(
@@ -930,6 +960,18 @@ fn first_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stage serializes (and parses) as the name its `as_str` gives the reports.
+    #[test]
+    fn stages_serialize_as_their_names() {
+        for st in [Stage::Restore, Stage::Smoke, Stage::Content] {
+            let v = serde_json::to_value(st).expect("serialize");
+            assert_eq!(v, serde_json::json!(st.as_str()));
+            assert_eq!(st.to_string(), st.as_str());
+            let back: Stage = serde_json::from_value(v).expect("deserialize");
+            assert_eq!(back, st);
+        }
+    }
 
     #[test]
     fn missing_role_is_benign() {

@@ -394,7 +394,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             }
             print!("{}", harness::report::restore_markdown(&r));
             if r.verdict != "pass" {
-                let stage = r.stopped_at.as_deref().unwrap_or("unknown");
+                let stage = r.stopped_at.map_or("unknown", |s| s.as_str());
                 eprintln!(
                     "error[{stage}_failed]: the restore test of {} FAILED at stage {stage}: {}\n  hint: {}",
                     opts.dump.display(),
@@ -604,7 +604,7 @@ async fn env_cmd(cmd: EnvCmd) -> Result<u8> {
                     Ok(exit::OK)
                 }
                 _ => {
-                    let stage = r.stopped_at.as_deref().unwrap_or("unknown");
+                    let stage = r.stopped_at.map_or("unknown", |s| s.as_str());
                     eprintln!(
                         "error[{stage}_failed]: the restore test of {} FAILED at stage {stage}: {}; no environment was kept.\n  hint: fix the backup set, then run `dryrun env up` again.",
                         opts.dump.display(),

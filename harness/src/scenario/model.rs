@@ -117,17 +117,109 @@ pub enum RestoreExpect {
 #[serde(deny_unknown_fields)]
 pub struct RestoreTestStep {
     pub expect: RestoreExpect,
-    /// Stage that must have stopped the run (`restore`, `smoke`) or the error kind when refused.
+    /// Stage that must have stopped the run (`restore`, `smoke`, `content`).
     #[serde(default)]
-    pub stopped_at: Option<String>,
+    pub stopped_at: Option<crate::restore::Stage>,
+    /// The error kind the test must have been refused with (before provisioning).
     #[serde(default)]
-    pub error_kind: Option<String>,
+    pub error_kind: Option<RefusalKind>,
     /// Number of containers the step may create.
     #[serde(default)]
     pub containers_created: Option<usize>,
     /// Whether pg_restore must have reported an error triage did not find benign.
     #[serde(default)]
     pub fatal_restore_errors: Option<bool>,
+}
+
+/// The error kinds a restore test is refused with before any container exists: its inputs
+/// (the sums file and every listed file's checksum, the dump's header and table of contents,
+/// the row-count snapshot, the checks file, the content-hash file; `restore::preflight_inputs`).
+/// Compared with `Error.kind` through [`RefusalKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    /// A listed file's SHA-256 differs from the sums file (`checksum`).
+    ChecksumMismatch,
+    /// The sums file is not `sha256sum` output (`checksum`).
+    SumsMalformed,
+    /// The sums file lists no entry for the dump or the snapshot (`checksum`).
+    SumsNoEntry,
+    /// An input file does not exist.
+    FileNotFound,
+    /// An input file could not be read.
+    IoError,
+    /// No space left while reading or writing an input.
+    DiskFull,
+    /// The row-count snapshot is malformed (`rowcounts`).
+    PsvMalformed,
+    /// The dump is empty (`dumpinfo`).
+    DumpEmpty,
+    /// The dump is not in pg_dump's custom format (`dumpinfo`).
+    DumpNotCustomFormat,
+    /// The dump ends inside its header or table of contents (`dumpinfo`).
+    DumpTruncated,
+    /// The dump's archive version is not supported (`dumpinfo`).
+    DumpVersionUnsupported,
+    /// The dump's header or table of contents is unreadable (`dumpinfo`).
+    DumpCorrupt,
+    /// The checks file is malformed (`checks`).
+    ChecksMalformed,
+    /// The dump lacks tables the checks need (`checks`).
+    DumpLacksTables,
+    /// The content-hash file is malformed (`fingerprint`).
+    ContentMalformed,
+    /// The content-hash file was made with another hash definition (`fingerprint`).
+    ContentDefinition,
+}
+
+impl RefusalKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [RefusalKind; 16] = [
+        RefusalKind::ChecksumMismatch,
+        RefusalKind::SumsMalformed,
+        RefusalKind::SumsNoEntry,
+        RefusalKind::FileNotFound,
+        RefusalKind::IoError,
+        RefusalKind::DiskFull,
+        RefusalKind::PsvMalformed,
+        RefusalKind::DumpEmpty,
+        RefusalKind::DumpNotCustomFormat,
+        RefusalKind::DumpTruncated,
+        RefusalKind::DumpVersionUnsupported,
+        RefusalKind::DumpCorrupt,
+        RefusalKind::ChecksMalformed,
+        RefusalKind::DumpLacksTables,
+        RefusalKind::ContentMalformed,
+        RefusalKind::ContentDefinition,
+    ];
+
+    /// The `Error.kind` it stands for (its name in a scenario file too).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalKind::ChecksumMismatch => "checksum_mismatch",
+            RefusalKind::SumsMalformed => "sums_malformed",
+            RefusalKind::SumsNoEntry => "sums_no_entry",
+            RefusalKind::FileNotFound => "file_not_found",
+            RefusalKind::IoError => "io_error",
+            RefusalKind::DiskFull => "disk_full",
+            RefusalKind::PsvMalformed => "psv_malformed",
+            RefusalKind::DumpEmpty => "dump_empty",
+            RefusalKind::DumpNotCustomFormat => "dump_not_custom_format",
+            RefusalKind::DumpTruncated => "dump_truncated",
+            RefusalKind::DumpVersionUnsupported => "dump_version_unsupported",
+            RefusalKind::DumpCorrupt => "dump_corrupt",
+            RefusalKind::ChecksMalformed => "checks_malformed",
+            RefusalKind::DumpLacksTables => "dump_lacks_tables",
+            RefusalKind::ContentMalformed => "content_malformed",
+            RefusalKind::ContentDefinition => "content_definition",
+        }
+    }
+}
+
+impl std::fmt::Display for RefusalKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -454,6 +546,42 @@ impl Step {
             Step::Acknowledge(_) => "acknowledge",
             Step::Guard(_) => "guard",
             Step::Teardown(_) => "teardown",
+        }
+    }
+}
+
+#[cfg(test)]
+mod restore_test_step_tests {
+    use super::*;
+
+    /// Each refusal kind is spelled the same in a scenario file as in `Error.kind`.
+    #[test]
+    fn refusal_kinds_serialize_as_their_error_kinds() {
+        for k in RefusalKind::ALL {
+            let v = serde_json::to_value(k).expect("serialize");
+            assert_eq!(v, serde_json::json!(k.as_str()));
+            let back: RefusalKind = serde_json::from_value(v).expect("deserialize");
+            assert_eq!(back, k);
+        }
+    }
+
+    /// Each refusal kind is an error kind the input checks before provisioning construct.
+    #[test]
+    fn refusal_kinds_are_raised_by_the_input_checks() {
+        let sources = [
+            include_str!("../error.rs"),
+            include_str!("../checksum.rs"),
+            include_str!("../rowcounts.rs"),
+            include_str!("../dumpinfo.rs"),
+            include_str!("../checks.rs"),
+            include_str!("../fingerprint.rs"),
+        ];
+        for k in RefusalKind::ALL {
+            let quoted = format!("\"{}\"", k.as_str());
+            assert!(
+                sources.iter().any(|s| s.contains(&quoted)),
+                "{k} is raised by no input check"
+            );
         }
     }
 }

@@ -183,6 +183,45 @@ mod tests {
         );
     }
 
+    /// The restore test's closed sets: a typo in `stopped_at` (or `error_kind`) fails at parse
+    /// time naming the line, not when the step compares its observation.
+    #[test]
+    fn a_typo_in_a_restore_expectation_names_the_line() {
+        let head = "id: S99\ntitle: t\nexpected: e\nenvironment: restore\nsteps:\n  - prepare_dump: {mutate: none}\n";
+        for (step, typo, known) in [
+            ("{expect: fail, stopped_at: restor}", "restor", "restore"),
+            (
+                "{expect: refused, error_kind: checksum_mismatc}",
+                "checksum_mismatc",
+                "checksum_mismatch",
+            ),
+        ] {
+            let text = format!("{head}  - restore_test: {step}\n");
+            let e = parse_text(Path::new("scenarios/S99-typo.yaml"), &text)
+                .expect_err("a typo must be refused");
+            assert_eq!(e.kind, "scenario_malformed");
+            assert!(
+                e.message.starts_with("scenarios/S99-typo.yaml:7:"),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains(typo), "{}", e.message);
+            assert!(
+                e.message.contains(known),
+                "names the variants: {}",
+                e.message
+            );
+        }
+        let text = format!("{head}  - restore_test: {{expect: fail, stopped_at: content}}\n");
+        let f = parse_text(Path::new("scenarios/S99-ok.yaml"), &text).expect("a known stage");
+        match &f.scenario.steps[1] {
+            crate::scenario::model::Step::RestoreTest(r) => {
+                assert_eq!(r.stopped_at, Some(crate::restore::Stage::Content))
+            }
+            s => panic!("{}", s.name()),
+        }
+    }
+
     /// The test runner's convention: a malformed file is an error beside its own path, the
     /// others parse; the CLI's `discover` refuses the whole plan with that file's error.
     #[test]

@@ -1,7 +1,7 @@
 //! Canonicalization steps (CTE-03): the `canon-md` test vectors (`canon_vectors`) and the
 //! determinism of canonical forms stored in the database (`canon_determinism`).
 
-use serde_json::{json, Value};
+use crate::error::Error;
 
 use crate::scenario::env::*;
 use crate::scenario::model::*;
@@ -46,58 +46,65 @@ impl StepKind for CanonDeterminismKind {
     const NAME: &'static str = "canon_determinism";
     const READS_ONLY: bool = false;
     type Params = CanonDeterminismStep;
-    type Observation = Value;
+    type Observation = DeterminismObservation;
 
     async fn run(
         p: &CanonDeterminismStep,
         ctx: &mut Ctx<'_>,
-    ) -> std::result::Result<Value, StepError> {
-        Ok(ctx.canon_determinism(p).await?)
+    ) -> std::result::Result<DeterminismObservation, StepError> {
+        ctx.canon_determinism(p).await
     }
 }
 
+/// A document the canonicalization refused: the step fails with its error.
+fn refused(e: canon_md::CanonError) -> StepError {
+    StepError::Failed(e.to_string())
+}
+
 impl Ctx<'_> {
-    async fn canon_determinism(&mut self, d: &CanonDeterminismStep) -> StepResult {
+    async fn canon_determinism(
+        &mut self,
+        d: &CanonDeterminismStep,
+    ) -> std::result::Result<DeterminismObservation, StepError> {
         let client = self.client()?;
         let rows = client
             .query(d.source_sql.as_str(), &[])
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(Error::from)?;
         let mut docs = 0usize;
         let mut tokens = 0usize;
         let mut bytes_total = 0usize;
         client
             .batch_execute("CREATE TEMP TABLE canon_round_trip (n int PRIMARY KEY, canonical text NOT NULL, tokens jsonb NOT NULL)")
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(Error::from)?;
         let mut expected = Vec::new();
         for (n, row) in rows.iter().enumerate() {
-            let body: String = row.try_get(0).map_err(|e| e.to_string())?;
-            let a = canon_md::canonicalize(body.as_bytes()).map_err(|e| e.to_string())?;
-            let b = canon_md::canonicalize(body.as_bytes()).map_err(|e| e.to_string())?;
+            let body: String = row.try_get(0).map_err(Error::from)?;
+            let a = canon_md::canonicalize(body.as_bytes()).map_err(refused)?;
+            let b = canon_md::canonicalize(body.as_bytes()).map_err(refused)?;
             if a.bytes() != b.bytes() || a.tokens() != b.tokens() {
-                return Err(format!("document {n}: two runs differ"));
+                return Err(StepError::Failed(format!("document {n}: two runs differ")));
             }
-            let again = canon_md::canonicalize(a.bytes()).map_err(|e| e.to_string())?;
+            let again = canon_md::canonicalize(a.bytes()).map_err(refused)?;
             if again.bytes() != a.bytes() {
-                return Err(format!("document {n}: not idempotent"));
+                return Err(StepError::Failed(format!("document {n}: not idempotent")));
             }
             let toks: Vec<(usize, usize)> = a
                 .tokens()
                 .iter()
                 .map(|t| (t.byte_start, t.byte_end))
                 .collect();
+            let toks_json = serde_json::to_value(&toks).map_err(|e| {
+                Error::internal("token_positions", format!("token positions as JSON: {e}"))
+            })?;
             client
                 .execute(
                     "INSERT INTO canon_round_trip VALUES ($1, $2, $3)",
-                    &[
-                        &(n as i32),
-                        &a.text(),
-                        &serde_json::to_value(&toks).map_err(|e| e.to_string())?,
-                    ],
+                    &[&(n as i32), &a.text(), &toks_json],
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(Error::from)?;
             docs += 1;
             tokens += toks.len();
             bytes_total += a.len();
@@ -109,35 +116,54 @@ impl Ctx<'_> {
                 &[],
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(Error::from)?;
         for row in back {
             let n: i32 = row.get(0);
             let text: String = row.get(1);
-            let stored: Value = row.get(2);
-            let c = canon_md::canonicalize(text.as_bytes()).map_err(|e| e.to_string())?;
+            // The positions as the database returns them, decoded (jsonb of [start, end] pairs).
+            let stored: Option<Vec<(usize, usize)>> =
+                serde_json::from_value(row.get::<_, serde_json::Value>(2)).ok();
+            let c = canon_md::canonicalize(text.as_bytes()).map_err(refused)?;
             let toks: Vec<(usize, usize)> = c
                 .tokens()
                 .iter()
                 .map(|t| (t.byte_start, t.byte_end))
                 .collect();
-            let (sha, exp) = &expected[n as usize];
-            if &c.sha256_hex() != sha
-                || &toks != exp
-                || serde_json::to_value(&toks).ok().as_ref() != Some(&stored)
-            {
-                return Err(format!(
+            let (sha, exp) = usize::try_from(n)
+                .ok()
+                .and_then(|i| expected.get(i))
+                .ok_or_else(|| StepError::Failed(format!("document {n}: not written")))?;
+            if &c.sha256_hex() != sha || &toks != exp || stored.as_ref() != Some(&toks) {
+                return Err(StepError::Failed(format!(
                     "document {n}: positions changed across the database round trip"
-                ));
+                )));
             }
         }
         client
             .batch_execute("DROP TABLE canon_round_trip")
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(
-            json!({ "documents": docs, "tokens": tokens, "canonical_bytes": bytes_total, "deterministic": true, "idempotent": true, "round_trip_stable": true }),
-        )
+            .map_err(Error::from)?;
+        Ok(DeterminismObservation {
+            documents: docs,
+            tokens,
+            canonical_bytes: bytes_total,
+            deterministic: true,
+            idempotent: true,
+            round_trip_stable: true,
+        })
     }
+}
+
+/// Documents canonicalized twice, again from their canonical form and after a round trip
+/// through the database: their counts, and the three properties (else the step failed).
+#[derive(Debug, serde::Serialize)]
+pub struct DeterminismObservation {
+    pub documents: usize,
+    pub tokens: usize,
+    pub canonical_bytes: usize,
+    pub deterministic: bool,
+    pub idempotent: bool,
+    pub round_trip_stable: bool,
 }
 
 /// The vectors file checked, its summary and the rule version.

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde::Serialize;
+
+use crate::error::Error;
 
 use crate::migrate::{Injection, Runner};
 use crate::scenario::env::*;
@@ -17,21 +19,43 @@ impl StepKind for CrashKind {
     const NAME: &'static str = "crash";
     const READS_ONLY: bool = false;
     type Params = CrashStep;
-    type Observation = Value;
+    type Observation = CrashObservation;
 
-    async fn run(p: &CrashStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.crash(p).await?)
+    async fn run(
+        p: &CrashStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<CrashObservation, StepError> {
+        ctx.crash(p).await
     }
 }
 
+/// What a crash did: how and when the server was hit, where the deploy stopped, whether the
+/// server was restarted, and that the scenario's connection came back.
+#[derive(Debug, Serialize)]
+pub struct CrashObservation {
+    pub mode: CrashMode,
+    pub during_step: usize,
+    pub stop: CrashStop,
+    pub server_restarted: bool,
+    pub recovered: bool,
+}
+
+/// The deploy's failure-stop under the crash: the step (1-based) and the cause's kind.
+#[derive(Debug, Serialize)]
+pub struct CrashStop {
+    pub step: usize,
+    pub name: String,
+    pub cause: String,
+}
+
 impl Ctx<'_> {
-    async fn crash(&mut self, c: &CrashStep) -> StepResult {
-        let cfg = self.config().map_err(|e| err_text(&e))?;
+    async fn crash(&mut self, c: &CrashStep) -> std::result::Result<CrashObservation, StepError> {
+        let cfg = self.config()?;
         // The deploy runs on its own connection whose task we hold, so the client side can be cut.
         let (client, conn) = cfg
             .connect(tokio_postgres::NoTls)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(Error::from)?;
         let conn_task = tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -40,7 +64,7 @@ impl Ctx<'_> {
             client
                 .batch_execute("SET client_connection_check_interval = '100ms'")
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(Error::from)?;
         }
         let plan = self.runner.plan.clone();
         let mut runner = Runner::new(plan, self.runner.limits);
@@ -53,7 +77,7 @@ impl Ctx<'_> {
             (runner, r)
         });
         // Wait until the step sleeps inside its transaction.
-        let watcher = self.connect_db().await.map_err(|e| err_text(&e))?;
+        let watcher = self.connect_db().await?;
         until_sleeping(&watcher, true, "the step never reached its sleep").await?;
         match c.mode {
             CrashMode::KillServer => {
@@ -62,7 +86,7 @@ impl Ctx<'_> {
                     .own
                     .as_ref()
                     .ok_or("kill_server needs environment: container (its own server)")?;
-                pg.kill().await.map_err(|e| err_text(&e))?;
+                pg.kill().await?;
             }
             CrashMode::CutConnection => {
                 conn_task.abort();
@@ -75,8 +99,10 @@ impl Ctx<'_> {
                 .await?;
             }
         }
-        let (runner, res) = deploy.await.map_err(|e| e.to_string())?;
-        let outcome = res.map_err(|e| err_text(&e))?;
+        let (runner, res) = deploy
+            .await
+            .map_err(|e| Error::internal("deploy_task", format!("the deploy task failed: {e}")))?;
+        let outcome = res?;
         let stop = outcome
             .stopped
             .clone()
@@ -87,41 +113,45 @@ impl Ctx<'_> {
             self.client = None;
             self.sessions.clear();
             let pg = self.own.as_mut().ok_or("no own container")?;
-            pg.restart_after_kill().await.map_err(|e| err_text(&e))?;
+            pg.restart_after_kill().await?;
             restarted = true;
         }
-        self.client = Some(self.connect_db().await.map_err(|e| err_text(&e))?);
+        self.client = Some(self.connect_db().await?);
         // The stop stays recorded: a later deploy needs an explicit approval.
         self.runner = runner;
-        Ok(json!({
-            "mode": c.mode,
-            "during_step": c.during_step,
-            "stop": { "step": stop.index, "name": stop.step, "cause": stop.cause.kind },
-            "server_restarted": restarted,
-            "recovered": true,
-        }))
+        Ok(CrashObservation {
+            mode: c.mode,
+            during_step: c.during_step,
+            stop: CrashStop {
+                step: stop.index,
+                name: stop.step,
+                cause: stop.cause.kind,
+            },
+            server_restarted: restarted,
+            recovered: true,
+        })
     }
 }
 
 /// Polls (every 50 ms, at most 20 s) until a backend of this database sleeps in `pg_sleep`
-/// (`sleeping`) or none does; `failure` is the error when the deadline passes first.
+/// (`sleeping`) or none does; `failure` is the step's failure when the deadline passes first.
 async fn until_sleeping(
     watcher: &tokio_postgres::Client,
     sleeping: bool,
     failure: &str,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), StepError> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let n: i64 = watcher
             .query_one("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()", &[])
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(Error::from)?
             .get(0);
         if (n > 0) == sleeping {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(failure.to_string());
+            return Err(StepError::Failed(failure.to_string()));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

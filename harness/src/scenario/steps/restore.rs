@@ -3,13 +3,16 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
 
-use crate::restore;
+use crate::error::Error;
+use crate::restore::{self, Stage};
 use crate::scenario::env::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
 use crate::scenario::suite::DumpSet;
+
+type Res<T> = std::result::Result<T, StepError>;
 
 /// `prepare_dump`: a working copy of the dump set, mutated as the scenario asks.
 pub struct PrepareDumpKind;
@@ -18,10 +21,10 @@ impl StepKind for PrepareDumpKind {
     const NAME: &'static str = "prepare_dump";
     const READS_ONLY: bool = false;
     type Params = PrepareDump;
-    type Observation = Value;
+    type Observation = PrepareDumpObservation;
 
-    async fn run(p: &PrepareDump, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.prepare_dump(p)?)
+    async fn run(p: &PrepareDump, ctx: &mut Ctx<'_>) -> Res<PrepareDumpObservation> {
+        ctx.prepare_dump(p)
     }
 }
 
@@ -32,10 +35,10 @@ impl StepKind for RestoreTestKind {
     const NAME: &'static str = "restore_test";
     const READS_ONLY: bool = false;
     type Params = RestoreTestStep;
-    type Observation = Value;
+    type Observation = RestoreTestObservation;
 
-    async fn run(p: &RestoreTestStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.restore_test(p).await?)
+    async fn run(p: &RestoreTestStep, ctx: &mut Ctx<'_>) -> Res<RestoreTestObservation> {
+        ctx.restore_test(p).await
     }
 }
 
@@ -46,31 +49,213 @@ impl StepKind for PreflightKind {
     const NAME: &'static str = "preflight";
     const READS_ONLY: bool = true;
     type Params = PreflightStep;
-    type Observation = Value;
+    type Observation = PreflightObservation;
 
-    async fn run(p: &PreflightStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.preflight(p)?)
+    async fn run(p: &PreflightStep, ctx: &mut Ctx<'_>) -> Res<PreflightObservation> {
+        ctx.preflight(p)
     }
 }
 
+/// The working copy made: its mutation, the drift of its snapshot, whether the dump still
+/// matches its sums file.
+#[derive(Debug, Serialize)]
+pub struct PrepareDumpObservation {
+    pub mutation: Mutation,
+    /// None when the snapshot was left alone.
+    pub rowcount_drift: Option<DriftObservation>,
+    pub dump_matches_sums: bool,
+}
+
+/// Which counts of the snapshot were drifted.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum DriftObservation {
+    /// One named table (`schema.table`).
+    Table(String),
+    /// Several tables, or every table (`*`): how many.
+    Tables { tables_drifted: usize },
+}
+
+/// The verdict of a restore test step: `pass` or `fail` from its report, `refused` when it
+/// returned an error instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestoreVerdict {
+    Pass,
+    Fail,
+    Refused,
+}
+
+impl RestoreVerdict {
+    /// The verdict a scenario's `expect` asks for.
+    pub fn expected(e: RestoreExpect) -> Self {
+        match e {
+            RestoreExpect::Pass => RestoreVerdict::Pass,
+            RestoreExpect::Fail => RestoreVerdict::Fail,
+            RestoreExpect::Refused => RestoreVerdict::Refused,
+        }
+    }
+
+    /// Its name in the snapshot.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestoreVerdict::Pass => "pass",
+            RestoreVerdict::Fail => "fail",
+            RestoreVerdict::Refused => "refused",
+        }
+    }
+}
+
+impl std::fmt::Display for RestoreVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A restore test: its verdict, what it observed (by how far it got) and its containers.
+#[derive(Debug, Serialize)]
+pub struct RestoreTestObservation {
+    pub verdict: RestoreVerdict,
+    #[serde(flatten)]
+    pub outcome: RestoreTestOutcome,
+    pub containers_created: usize,
+    pub containers_left: usize,
+}
+
+/// Refused before provisioning (only the error's kind) or provisioned (its report's facts).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RestoreTestOutcome {
+    Refused { error_kind: &'static str },
+    Ran(Box<RanObservation>),
+}
+
+impl RestoreTestObservation {
+    /// The stage that stopped a provisioned test (none when refused or passed).
+    pub fn stopped_at(&self) -> Option<Stage> {
+        match &self.outcome {
+            RestoreTestOutcome::Ran(r) => r.stopped_at,
+            RestoreTestOutcome::Refused { .. } => None,
+        }
+    }
+
+    /// The kind of the error a refused test returned.
+    pub fn error_kind(&self) -> Option<&'static str> {
+        match &self.outcome {
+            RestoreTestOutcome::Refused { error_kind } => Some(error_kind),
+            RestoreTestOutcome::Ran(_) => None,
+        }
+    }
+
+    /// Whether pg_restore reported an error triage did not find benign (none if it never ran).
+    pub fn fatal_restore_errors(&self) -> Option<bool> {
+        match &self.outcome {
+            RestoreTestOutcome::Ran(r) => r.fatal_restore_errors,
+            RestoreTestOutcome::Refused { .. } => None,
+        }
+    }
+}
+
+/// The deterministic facts of a provisioned restore test's report.
+#[derive(Debug, Serialize)]
+pub struct RanObservation {
+    pub stopped_at: Option<Stage>,
+    pub restore_exit_code: Option<i64>,
+    /// Benign messages in full; fatal ones only counted (with -j their wording and number
+    /// depend on which worker hits the damage first).
+    pub benign_restore_errors: OrVaries<Option<Vec<BenignError>>>,
+    pub fatal_restore_errors: Option<bool>,
+    pub notes: OrVaries<usize>,
+    pub tables_restored: Option<usize>,
+    pub tables_expected: Option<usize>,
+    pub differences: Option<Vec<String>>,
+    pub key_tables_matching: Option<usize>,
+    pub dot_pair_active: Option<bool>,
+}
+
+/// A known-benign message of pg_restore: its kind and first line.
+#[derive(Debug, Serialize)]
+pub struct BenignError {
+    pub kind: String,
+    pub message: String,
+}
+
+/// A fact that is deterministic unless the restore hit a fatal error: after one, how far the
+/// parallel restore got (and so which benign messages and notes appeared) depends on timing,
+/// and the snapshot shows [`OrVaries::VARIES`] instead.
+#[derive(Debug)]
+pub enum OrVaries<T> {
+    Known(T),
+    Varies,
+}
+
+impl<T> OrVaries<T> {
+    /// What the snapshot shows for a fact that varies.
+    pub const VARIES: &'static str = "[varies after a fatal error]";
+
+    fn unless(varies: bool, known: impl FnOnce() -> T) -> Self {
+        if varies {
+            OrVaries::Varies
+        } else {
+            OrVaries::Known(known())
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for OrVaries<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            OrVaries::Known(t) => t.serialize(s),
+            OrVaries::Varies => s.serialize_str(Self::VARIES),
+        }
+    }
+}
+
+/// The backup-age preflight: the scenario clock, the limit and what the preflight did.
+#[derive(Debug, Serialize)]
+pub struct PreflightObservation {
+    pub age_minutes: i64,
+    pub max_age_minutes: i64,
+    pub outcome: PassStop,
+    /// The kind of the stop's error (none when it passed).
+    pub stop_kind: Option<&'static str>,
+}
+
+fn pass_stop(p: PassStop) -> &'static str {
+    match p {
+        PassStop::Pass => "pass",
+        PassStop::Stop => "stop",
+    }
+}
+
+/// An I/O error on a file of the working copy, as the harness error of that file.
+fn io<'a>(path: &'a Path, action: &'a str) -> impl FnOnce(std::io::Error) -> StepError + 'a {
+    move |e| StepError::Harness(Error::io(path, action, e))
+}
+
+/// An optional fact as the failure messages show it (`none` when absent).
+fn or_none(v: Option<impl std::fmt::Display>) -> String {
+    v.map_or_else(|| "none".to_string(), |v| v.to_string())
+}
+
 impl Ctx<'_> {
-    fn prepare_dump(&mut self, p: &PrepareDump) -> StepResult {
+    fn prepare_dump(&mut self, p: &PrepareDump) -> Res<PrepareDumpObservation> {
         let dir = self.tmp.path();
         let src = &self.suite.dumps;
         let name = |p: &Path| p.file_name().map(|n| n.to_os_string()).unwrap_or_default();
         let dump = dir.join(name(&src.dump));
         let sums = dir.join("SHA256SUMS");
         let rc = dir.join(name(&src.rowcounts));
-        let io = |e: std::io::Error| e.to_string();
-        std::fs::copy(&src.dump, &dump).map_err(io)?;
-        std::fs::copy(&src.sums, &sums).map_err(io)?;
-        std::fs::copy(&src.rowcounts, &rc).map_err(io)?;
+        const COPY: &str = "copy into the working copy";
+        std::fs::copy(&src.dump, &dump).map_err(io(&src.dump, COPY))?;
+        std::fs::copy(&src.sums, &sums).map_err(io(&src.sums, COPY))?;
+        std::fs::copy(&src.rowcounts, &rc).map_err(io(&src.rowcounts, COPY))?;
         // The other files the sums list (schema, log) come along, as a DBA copies a backup set.
         let src_dir = src.sums.parent().unwrap_or(Path::new("."));
-        for e in crate::checksum::parse_sums(&src.sums).map_err(|e| err_text(&e))? {
+        for e in crate::checksum::parse_sums(&src.sums)? {
             let (from, to) = (src_dir.join(&e.file), dir.join(&e.file));
             if from.is_file() && !to.exists() {
-                std::fs::copy(&from, &to).map_err(io)?;
+                std::fs::copy(&from, &to).map_err(io(&from, COPY))?;
             }
         }
         let mut recompute = Vec::new();
@@ -79,34 +264,35 @@ impl Ctx<'_> {
             Mutation::FlipByte => {
                 // In place: one byte read and written back (memory does not grow with the dump).
                 use std::io::{Read, Seek, SeekFrom, Write};
+                const FLIP: &str = "flip a byte of";
                 let mut f = std::fs::OpenOptions::new()
                     .read(true)
                     .write(true)
                     .open(&dump)
-                    .map_err(io)?;
-                let len = f.metadata().map_err(io)?.len();
+                    .map_err(io(&dump, FLIP))?;
+                let len = f.metadata().map_err(io(&dump, FLIP))?.len();
                 let off = p.offset.unwrap_or(len / 2).min(len.saturating_sub(1));
                 let mut b = [0u8; 1];
-                f.seek(SeekFrom::Start(off)).map_err(io)?;
-                f.read_exact(&mut b).map_err(io)?;
-                f.seek(SeekFrom::Start(off)).map_err(io)?;
-                f.write_all(&[b[0] ^ 0xff]).map_err(io)?;
+                f.seek(SeekFrom::Start(off)).map_err(io(&dump, FLIP))?;
+                f.read_exact(&mut b).map_err(io(&dump, FLIP))?;
+                f.seek(SeekFrom::Start(off)).map_err(io(&dump, FLIP))?;
+                f.write_all(&[b[0] ^ 0xff]).map_err(io(&dump, FLIP))?;
             }
             Mutation::Truncate => {
-                let len = std::fs::metadata(&dump).map_err(io)?.len();
+                const CUT: &str = "truncate";
+                let len = std::fs::metadata(&dump).map_err(io(&dump, CUT))?.len();
                 let keep = (len as f64 * p.keep_fraction.unwrap_or(0.5)) as u64;
                 let f = std::fs::OpenOptions::new()
                     .write(true)
                     .open(&dump)
-                    .map_err(io)?;
-                f.set_len(keep).map_err(io)?;
+                    .map_err(io(&dump, CUT))?;
+                f.set_len(keep).map_err(io(&dump, CUT))?;
                 recompute.push(dump.clone());
             }
         }
         self.drifted.clear();
         if let Some(drifts) = &p.rowcount_drift {
-            let mut counts =
-                crate::rowcounts::RowCounts::parse_file(&rc).map_err(|e| err_text(&e))?;
+            let mut counts = crate::rowcounts::RowCounts::parse_file(&rc)?;
             for d in drifts.items() {
                 if d.table == "*" {
                     for ((s, t), v) in counts.counts.iter_mut() {
@@ -128,53 +314,54 @@ impl Ctx<'_> {
             }
             self.drifted.sort();
             self.drifted.dedup();
-            std::fs::write(&rc, counts.render()).map_err(io)?;
+            std::fs::write(&rc, counts.render()).map_err(io(&rc, "write"))?;
             recompute.push(rc.clone());
         }
         if !recompute.is_empty() {
-            let entries = crate::checksum::parse_sums(&sums).map_err(|e| err_text(&e))?;
+            let entries = crate::checksum::parse_sums(&sums)?;
             let mut text = String::new();
             for e in entries {
                 let path = dir.join(&e.file);
                 let digest = if recompute.contains(&path) {
-                    crate::checksum::sha256_file(&path).map_err(|e| err_text(&e))?
+                    crate::checksum::sha256_file(&path)?
                 } else {
                     e.digest
                 };
                 text.push_str(&format!("{digest}  {}\n", e.name));
             }
-            std::fs::write(&sums, text).map_err(io)?;
+            std::fs::write(&sums, text).map_err(io(&sums, "write"))?;
         }
-        let entries = crate::checksum::parse_sums(&sums).map_err(|e| err_text(&e))?;
+        let entries = crate::checksum::parse_sums(&sums)?;
         let matches = crate::checksum::verify_listed(&dump, &sums, &entries).is_ok();
         self.dumps = DumpSet {
             dump,
             sums,
             rowcounts: rc,
         };
-        Ok(json!({
-            "mutation": p.mutate,
-            "rowcount_drift": match p.rowcount_drift.as_ref().map(|d| d.items()) {
-                None => json!(null),
-                Some([one]) if one.table != "*" => json!(one.table),
-                Some(_) => json!({ "tables_drifted": self.drifted.len() }),
+        Ok(PrepareDumpObservation {
+            mutation: p.mutate,
+            rowcount_drift: match p.rowcount_drift.as_ref().map(|d| d.items()) {
+                None => None,
+                Some([one]) if one.table != "*" => Some(DriftObservation::Table(one.table.clone())),
+                Some(_) => Some(DriftObservation::Tables {
+                    tables_drifted: self.drifted.len(),
+                }),
             },
-            "dump_matches_sums": matches,
-        }))
+            dump_matches_sums: matches,
+        })
     }
 
-    async fn restore_test(&mut self, r: &RestoreTestStep) -> StepResult {
+    async fn restore_test(&mut self, r: &RestoreTestStep) -> Res<RestoreTestObservation> {
         let opts = self.suite.restore_options(&self.dumps, &self.role);
         let before = crate::container::created_count(&self.role);
         let res = restore::restore_test(&self.suite.docker, &self.suite.run, &opts).await;
         let created = crate::container::created_count(&self.role) - before;
-        let left = count_role(&self.suite.docker, &self.suite.run, &self.role)
-            .await
-            .map_err(|e| err_text(&e))?;
-        let v = match &res {
-            Err(e) => {
-                json!({ "verdict": "refused", "error_kind": e.kind, "containers_created": created, "containers_left": left })
-            }
+        let left = count_role(&self.suite.docker, &self.suite.run, &self.role).await?;
+        let (verdict, outcome) = match &res {
+            Err(e) => (
+                RestoreVerdict::Refused,
+                RestoreTestOutcome::Refused { error_kind: e.kind },
+            ),
             Ok(rep) => {
                 // After a fatal error, how far the parallel restore got (and so which benign
                 // messages and notes appeared before it) depends on timing: not snapshotted.
@@ -182,68 +369,87 @@ impl Ctx<'_> {
                     .restore
                     .as_ref()
                     .is_some_and(|r| r.messages.iter().any(|m| !m.benign));
-                const VARIES: &str = "[varies after a fatal error]";
                 self.extra.artefacts.extend(
                     rep.verified
                         .iter()
                         .map(|v| (v.file.clone(), v.sha256.clone())),
                 );
-                json!({
-                    "verdict": rep.verdict,
-                    "stopped_at": rep.stopped_at,
-                    "restore_exit_code": rep.restore.as_ref().map(|r| r.exit_code),
-                    // Benign messages in full; fatal ones only counted (with -j their wording and
-                    // number depend on which worker hits the damage first).
-                    "benign_restore_errors": if fatal { json!(VARIES) } else { json!(rep.restore.as_ref().map(|r| r.messages.iter().filter(|m| m.benign).map(|m| json!({"kind": m.kind, "message": m.message.lines().next().unwrap_or("")})).collect::<Vec<_>>())) },
-                    "fatal_restore_errors": rep.restore.as_ref().map(|r| r.messages.iter().any(|m| !m.benign)),
-                    "notes": if fatal { json!(VARIES) } else { json!(rep.notes.len()) },
-                    "tables_restored": rep.smoke.as_ref().map(|s| s.tables_restored),
-                    "tables_expected": rep.smoke.as_ref().and_then(|s| s.tables_expected),
-                    "differences": rep.smoke.as_ref().map(|s| s.differences.iter().map(|d| d.relative()).collect::<Vec<_>>()),
-                    "key_tables_matching": rep.smoke.as_ref().map(|s| s.key_tables.iter().filter(|k| k.matches).count()),
-                    "dot_pair_active": rep.smoke.as_ref().map(|s| s.dot_pair_ok),
-                    "containers_created": created,
-                    "containers_left": left,
-                })
+                let smoke = rep.smoke.as_ref();
+                let ran = RanObservation {
+                    stopped_at: rep.stopped_at,
+                    restore_exit_code: rep.restore.as_ref().map(|r| r.exit_code),
+                    benign_restore_errors: OrVaries::unless(fatal, || {
+                        rep.restore.as_ref().map(|r| {
+                            r.messages
+                                .iter()
+                                .filter(|m| m.benign)
+                                .map(|m| BenignError {
+                                    kind: m.kind.clone(),
+                                    message: m.message.lines().next().unwrap_or("").to_string(),
+                                })
+                                .collect()
+                        })
+                    }),
+                    fatal_restore_errors: rep
+                        .restore
+                        .as_ref()
+                        .map(|r| r.messages.iter().any(|m| !m.benign)),
+                    notes: OrVaries::unless(fatal, || rep.notes.len()),
+                    tables_restored: smoke.map(|s| s.tables_restored),
+                    tables_expected: smoke.and_then(|s| s.tables_expected),
+                    differences: smoke
+                        .map(|s| s.differences.iter().map(|d| d.relative()).collect()),
+                    key_tables_matching: smoke
+                        .map(|s| s.key_tables.iter().filter(|k| k.matches).count()),
+                    dot_pair_active: smoke.and_then(|s| s.dot_pair_ok),
+                };
+                let verdict = if rep.verdict == "pass" {
+                    RestoreVerdict::Pass
+                } else {
+                    RestoreVerdict::Fail
+                };
+                (verdict, RestoreTestOutcome::Ran(Box::new(ran)))
             }
         };
-        let verdict = v["verdict"].as_str().unwrap_or("");
-        let want = match r.expect {
-            RestoreExpect::Pass => "pass",
-            RestoreExpect::Fail => "fail",
-            RestoreExpect::Refused => "refused",
+        let obs = RestoreTestObservation {
+            verdict,
+            outcome,
+            containers_created: created,
+            containers_left: left,
         };
-        if verdict != want {
+        let want = RestoreVerdict::expected(r.expect);
+        if obs.verdict != want {
             let why = match &res {
                 Err(e) => err_text(e),
                 Ok(rep) => rep.reason.clone().unwrap_or_default(),
             };
-            return Err(format!(
-                "restore test verdict {verdict}, expected {want}: {why}"
-            ));
+            return Err(StepError::Failed(format!(
+                "restore test verdict {}, expected {want}: {why}",
+                obs.verdict
+            )));
         }
         if let Some(want) = r.fatal_restore_errors {
-            if v["fatal_restore_errors"].as_bool() != Some(want) {
-                return Err(format!(
+            if obs.fatal_restore_errors() != Some(want) {
+                return Err(StepError::Failed(format!(
                     "fatal restore errors present: {}, expected {want} (triage of pg_restore's messages)",
-                    show(&v["fatal_restore_errors"])
-                ));
+                    or_none(obs.fatal_restore_errors())
+                )));
             }
         }
-        if let Some(s) = &r.stopped_at {
-            if v["stopped_at"].as_str() != Some(s.as_str()) {
-                return Err(format!(
+        if let Some(s) = r.stopped_at {
+            if obs.stopped_at() != Some(s) {
+                return Err(StepError::Failed(format!(
                     "restore test stopped at {}, expected {s}",
-                    show(&v["stopped_at"])
-                ));
+                    or_none(obs.stopped_at())
+                )));
             }
         }
-        if let Some(k) = &r.error_kind {
-            if v["error_kind"].as_str() != Some(k.as_str()) {
-                return Err(format!(
+        if let Some(k) = r.error_kind {
+            if obs.error_kind() != Some(k.as_str()) {
+                return Err(StepError::Failed(format!(
                     "restore test error kind {}, expected {k}",
-                    show(&v["error_kind"])
-                ));
+                    or_none(obs.error_kind())
+                )));
             }
         }
         if let (Ok(rep), false) = (&res, self.drifted.is_empty()) {
@@ -260,36 +466,37 @@ impl Ctx<'_> {
                 .filter(|t| !named.contains(t))
                 .collect();
             if !missed.is_empty() {
-                return Err(format!(
+                return Err(StepError::Failed(format!(
                     "the smoke test missed the drift of {} of {} drifted table(s): {}",
                     missed.len(),
                     self.drifted.len(),
                     missed.join(", ")
-                ));
+                )));
             }
         }
         if let Some(n) = r.containers_created {
             if created != n {
-                return Err(format!("{created} container(s) created, expected {n}"));
+                return Err(StepError::Failed(format!(
+                    "{created} container(s) created, expected {n}"
+                )));
             }
         }
         if left != 0 {
-            return Err(format!("{left} container(s) left after the restore test"));
+            return Err(StepError::Failed(format!(
+                "{left} container(s) left after the restore test"
+            )));
         }
-        if verdict != "pass" {
-            self.extra.failure_stops.push(format!(
-                "restore-test stopped: {}",
-                v["stopped_at"]
-                    .as_str()
-                    .or(v["error_kind"].as_str())
-                    .unwrap_or("?")
-            ));
+        if obs.verdict != RestoreVerdict::Pass {
+            let at = obs.stopped_at().map(Stage::as_str).or(obs.error_kind());
+            self.extra
+                .failure_stops
+                .push(format!("restore-test stopped: {}", at.unwrap_or("?")));
         }
-        Ok(v)
+        Ok(obs)
     }
 
-    fn preflight(&mut self, p: &PreflightStep) -> StepResult {
-        let info = crate::dumpinfo::inspect(&self.dumps.dump).map_err(|e| err_text(&e))?;
+    fn preflight(&mut self, p: &PreflightStep) -> Res<PreflightObservation> {
+        let info = crate::dumpinfo::inspect(&self.dumps.dump)?;
         let created = info.created.ok_or("dump has no creation time")?;
         let now = created + chrono::Duration::minutes(p.clock_minutes_after_dump);
         let res = crate::preflight::check_backup_age(Some(created), now, p.max_age_minutes);
@@ -298,20 +505,23 @@ impl Ctx<'_> {
             Err(e) => (PassStop::Stop, Some(e.kind)),
         };
         if outcome != p.expect {
-            return Err(format!(
+            return Err(StepError::Failed(format!(
                 "preflight {}, expected {}: {}",
-                show(&json!(outcome)),
-                show(&json!(p.expect)),
+                pass_stop(outcome),
+                pass_stop(p.expect),
                 res.err().map(|e| e.message).unwrap_or_default()
-            ));
+            )));
         }
         if let Some(k) = kind {
             self.extra
                 .failure_stops
                 .push(format!("preflight stop: {k}"));
         }
-        Ok(
-            json!({ "age_minutes": p.clock_minutes_after_dump, "max_age_minutes": p.max_age_minutes, "outcome": outcome, "stop_kind": kind }),
-        )
+        Ok(PreflightObservation {
+            age_minutes: p.clock_minutes_after_dump,
+            max_age_minutes: p.max_age_minutes,
+            outcome,
+            stop_kind: kind,
+        })
     }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use crate::error::Error;
 
 use crate::scenario::env::*;
 use crate::scenario::model::*;
@@ -24,7 +24,7 @@ impl StepKind for SessionKind {
         p: &SessionStep,
         ctx: &mut Ctx<'_>,
     ) -> std::result::Result<SessionObservation, StepError> {
-        let c = ctx.connect_db().await.map_err(|e| err_text(&e))?;
+        let c = ctx.connect_db().await?;
         if p.keep_open {
             c.batch_execute(&format!("BEGIN; {}", p.sql))
                 .await
@@ -114,10 +114,13 @@ impl StepKind for WritersStartKind {
     const NAME: &'static str = "writers_start";
     const READS_ONLY: bool = false;
     type Params = WritersStep;
-    type Observation = Value;
+    type Observation = WritersStartObservation;
 
-    async fn run(p: &WritersStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.writers_start(p).await?)
+    async fn run(
+        p: &WritersStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<WritersStartObservation, StepError> {
+        ctx.writers_start(p).await
     }
 }
 
@@ -128,22 +131,28 @@ impl StepKind for WritersStopKind {
     const NAME: &'static str = "writers_stop";
     const READS_ONLY: bool = false;
     type Params = WritersStep;
-    type Observation = Value;
+    type Observation = WritersStopObservation;
 
-    async fn run(p: &WritersStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
+    async fn run(
+        p: &WritersStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<WritersStopObservation, StepError> {
         let _ = p;
-        Ok(ctx.writers_stop().await?)
+        ctx.writers_stop().await
     }
 }
 
 impl Ctx<'_> {
-    async fn writers_start(&mut self, w: &WritersStep) -> StepResult {
+    async fn writers_start(
+        &mut self,
+        w: &WritersStep,
+    ) -> std::result::Result<WritersStartObservation, StepError> {
         let stop = Arc::new(AtomicBool::new(false));
         let committed = Arc::new(Mutex::new(Vec::new()));
         let failed = Arc::new(Mutex::new(0usize));
         let mut handles = Vec::new();
         for i in 0..w.count {
-            let c = self.connect_db().await.map_err(|e| err_text(&e))?;
+            let c = self.connect_db().await?;
             let (stop, committed, failed) = (stop.clone(), committed.clone(), failed.clone());
             handles.push(tokio::spawn(async move {
                 // Bounded: at most 5000 writes or until stopped; explicit ids leave the sequence alone.
@@ -181,14 +190,16 @@ impl Ctx<'_> {
             handles,
         });
         tokio::time::sleep(Duration::from_millis(200)).await;
-        Ok(json!({ "writers": w.count }))
+        Ok(WritersStartObservation { writers: w.count })
     }
 
-    async fn writers_stop(&mut self) -> StepResult {
+    async fn writers_stop(&mut self) -> std::result::Result<WritersStopObservation, StepError> {
         let w = self.writers.take().ok_or("no writers running")?;
         w.stop.store(true, Ordering::SeqCst);
         for h in w.handles {
-            h.await.map_err(|e| e.to_string())?;
+            h.await.map_err(|e| {
+                Error::internal("writer_task", format!("a writer task failed: {e}"))
+            })?;
         }
         let ids = w.committed.lock().map(|v| v.clone()).unwrap_or_default();
         let failed = w.failed.lock().map(|f| *f).unwrap_or(0);
@@ -199,19 +210,23 @@ impl Ctx<'_> {
                 &[&ids],
             )
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(Error::from)?
             .get(0);
         let missing = ids.len() as i64 - found;
         if ids.is_empty() {
             return Err("the writers committed nothing".into());
         }
         if missing != 0 {
-            return Err(format!(
+            return Err(StepError::Failed(format!(
                 "{missing} of {} committed writes are missing",
                 ids.len()
-            ));
+            )));
         }
-        Ok(json!({ "committed_writes_present": true, "missing": missing, "failed_writes": failed }))
+        Ok(WritersStopObservation {
+            committed_writes_present: true,
+            missing,
+            failed_writes: failed,
+        })
     }
 }
 
@@ -234,4 +249,19 @@ pub struct CommitObservation {
 pub struct ScalarObservation {
     pub sql: String,
     pub value: String,
+}
+
+/// Writers started (each on its own connection).
+#[derive(Debug, serde::Serialize)]
+pub struct WritersStartObservation {
+    pub writers: usize,
+}
+
+/// Writers stopped: every acknowledged commit present (else the step failed), and how many
+/// writes failed while they ran.
+#[derive(Debug, serde::Serialize)]
+pub struct WritersStopObservation {
+    pub committed_writes_present: bool,
+    pub missing: i64,
+    pub failed_writes: usize,
 }
