@@ -281,9 +281,15 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         image: o.image.clone(),
         dumps: dumps.clone(),
         plan_dir,
+        // The CLI's run checks the engine's foreign containers before and after: always.
+        needs_engine: true,
     })
     .await?;
-    let (docker, run, image) = (suite.docker.clone(), suite.run.clone(), suite.image.clone());
+    let (docker, run, image) = (
+        suite.docker()?.clone(),
+        suite.run.clone(),
+        suite.image.clone(),
+    );
     let before = suite.foreign_before.clone();
     let started = Instant::now();
     // `--env NAME`: its server is the baseline; held under a lease, fingerprinted before.

@@ -3,7 +3,8 @@
 //!
 //! Conventions (as datatest-stable / nextest expect): a malformed scenario file fails its own
 //! trial and the others still run; only what the selected trials need is prepared (under
-//! `--exact NAME` a library scenario starts no container, a clone scenario no baseline copy).
+//! `--exact NAME` a library scenario needs no Docker Engine at all, a clone scenario starts
+//! no baseline copy).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,8 +74,9 @@ fn main() -> ExitCode {
             return ExitCode::from(70);
         }
     };
-    // Listing (or a selection of malformed files only) needs no Docker; running does, and a
-    // missing engine fails every selected trial loudly.
+    // Listing (or a selection of malformed files only) needs no Docker, nor do library
+    // scenarios; any other selected trial needs the engine, and a missing one fails every
+    // selected trial loudly.
     let suite: Option<Result<Arc<Suite>, String>> = if selected.is_empty() {
         None
     } else {
@@ -85,13 +87,15 @@ fn main() -> ExitCode {
                 image: std::env::var("PG_IMAGE").ok(),
                 dumps: DumpSet::bundled(&repo),
                 plan_dir: None,
+                needs_engine: suite::needs_engine(&selected),
             }))
             .map(Arc::new)
             .map_err(|e| e.report()),
         )
     };
     if let Some(Ok(s)) = &suite {
-        let (docker, run_id) = (s.docker.clone(), s.run.run_id.clone());
+        // No engine (library scenarios only): nothing of the run to sweep on a signal.
+        let (docker, run_id) = (s.docker().ok().cloned(), s.run.run_id.clone());
         rt.spawn(async move {
             // Watchdog: on Ctrl-C / SIGTERM remove this run's containers and volumes, then exit.
             let mut term =
@@ -103,7 +107,9 @@ fn main() -> ExitCode {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
-            let _ = harness::docker::sweep_run(&docker, &run_id).await;
+            if let Some(docker) = &docker {
+                let _ = harness::docker::sweep_run(docker, &run_id).await;
+            }
             eprintln!("interrupted: containers and volumes of run {run_id} removed");
             // Trials are still running on other threads and cannot be cancelled; every
             // resource they hold was just removed, so leaving now drops nothing of value.

@@ -264,7 +264,7 @@ impl Ctx<'_> {
                         .await?;
                 }
                 crate::guard::ensure_target(
-                    &self.suite.docker,
+                    self.suite.docker()?,
                     &self.suite.run,
                     &b.pg.id,
                     b.env.as_deref(),
@@ -288,8 +288,8 @@ impl Ctx<'_> {
                 let seed = self.suite.seed().await?;
                 let mut spec = PgSpec::new(&self.suite.image.reference, &self.role);
                 spec.data_tar = Some(seed.path.to_path_buf());
-                let pg = PgContainer::start(&self.suite.docker, &self.suite.run, &spec).await?;
-                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await?;
+                let pg = PgContainer::start(self.suite.docker()?, &self.suite.run, &spec).await?;
+                crate::guard::ensure_owned(self.suite.docker()?, &self.suite.run, &pg.id).await?;
                 // A copy taken after clones existed carries them too: only the restore stays.
                 let admin = pg.connect("postgres").await?;
                 let extra = admin
@@ -321,8 +321,8 @@ impl Ctx<'_> {
                 let opts = self.suite.restore_options(&self.dumps, &self.role);
                 restore::preflight_inputs(&opts)?;
                 let spec = PgSpec::new(&self.suite.image.reference, &self.role);
-                let pg = PgContainer::start(&self.suite.docker, &self.suite.run, &spec).await?;
-                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await?;
+                let pg = PgContainer::start(self.suite.docker()?, &self.suite.run, &spec).await?;
+                crate::guard::ensure_owned(self.suite.docker()?, &self.suite.run, &pg.id).await?;
                 let (ro, _, _) =
                     restore::restore_into(&pg, &self.dumps.dump, self.suite.jobs).await?;
                 if !ro.passed {

@@ -129,7 +129,8 @@ pub(crate) fn random_key() -> Vec<u8> {
 
 /// Everything shared by the scenarios of one run.
 pub struct Suite {
-    pub docker: Docker,
+    /// The probed engine; `None` when no scenario of the run needs one ([`Suite::docker`]).
+    engine: Option<Docker>,
     pub run: RunIdentity,
     pub repo: PathBuf,
     pub image: ImageChoice,
@@ -162,18 +163,29 @@ pub struct SuiteOptions {
     pub dumps: DumpSet,
     /// `None`: `P0_PLAN_DIR` if set, else the embedded plan.
     pub plan_dir: Option<PathBuf>,
+    /// False when no scenario of the run needs a server (library scenarios only, e.g.
+    /// `--exact S20-…`): the engine is then neither probed nor swept, no image is resolved,
+    /// and the run works without Docker.
+    pub needs_engine: bool,
+}
+
+/// Whether any of `files` needs a server (every environment but `library`).
+pub fn needs_engine(files: &[&ScenarioFile]) -> bool {
+    files
+        .iter()
+        .any(|f| f.scenario.environment != crate::scenario::model::Environment::Library)
 }
 
 impl Suite {
     pub fn new(
-        docker: Docker,
+        engine: Option<Docker>,
         run: RunIdentity,
         repo: PathBuf,
         image: ImageChoice,
         dumps: DumpSet,
     ) -> Suite {
         Suite {
-            docker,
+            engine,
             run,
             repo,
             image,
@@ -197,16 +209,40 @@ impl Suite {
     /// [`Suite::warm_up`]) first needs it.
     #[tracing::instrument(name = "suite_open", skip_all, fields(run = %o.run.run_id))]
     pub async fn open(o: SuiteOptions) -> Result<Suite> {
+        if !o.needs_engine {
+            let image = ImageChoice {
+                reference: String::new(),
+                id: String::new(),
+                source: "none (no scenario of the run needs a server)",
+            };
+            let mut suite = Suite::new(None, o.run, o.repo, image, o.dumps);
+            if o.plan_dir.is_some() {
+                suite.plan_dir = o.plan_dir;
+            }
+            return Ok(suite);
+        }
         let docker = crate::docker::connect().await?;
         crate::docker::sweep(&docker, None, false).await?;
         let foreign_before = crate::docker::foreign_containers(&docker).await?;
         let image = crate::image::resolve(&docker, o.image.as_deref()).await?;
-        let mut suite = Suite::new(docker, o.run, o.repo, image, o.dumps);
+        let mut suite = Suite::new(Some(docker), o.run, o.repo, image, o.dumps);
         if o.plan_dir.is_some() {
             suite.plan_dir = o.plan_dir;
         }
         suite.foreign_before = foreign_before;
         Ok(suite)
+    }
+
+    /// The engine. An error only in a run opened for library scenarios alone
+    /// (`SuiteOptions::needs_engine` false) when a step asks for a server anyway.
+    pub fn docker(&self) -> Result<&Docker> {
+        self.engine.as_ref().ok_or_else(|| {
+            Error::internal(
+                "no_engine",
+                "This run was opened without a Docker Engine (its scenarios are library scenarios), and a step asked for one.",
+            )
+            .with_hint("Give the scenario `environment: clone` or `container` if it needs a database.")
+        })
     }
 
     /// The snapshots folder of the checkout (`snapshots/`).
@@ -225,7 +261,7 @@ impl Suite {
     /// outside the harness again (compare with [`Suite::foreign_before`]).
     pub async fn close(&self) -> Result<Vec<ForeignContainer>> {
         self.shutdown().await?;
-        crate::docker::foreign_containers(&self.docker).await
+        crate::docker::foreign_containers(self.docker()?).await
     }
 
     pub fn plan(&self) -> Result<Plan> {
@@ -243,8 +279,8 @@ impl Suite {
                 restore::preflight_inputs(&opts)?;
                 let mut spec = PgSpec::new(&self.image.reference, "baseline");
                 spec.settings = restore::fast_settings();
-                let pg = PgContainer::start(&self.docker, &self.run, &spec).await?;
-                crate::guard::ensure_owned(&self.docker, &self.run, &pg.id).await?;
+                let pg = PgContainer::start(self.docker()?, &self.run, &spec).await?;
+                crate::guard::ensure_owned(self.docker()?, &self.run, &pg.id).await?;
                 let t = Instant::now();
                 let (ro, _, _) = restore::restore_into(&pg, &self.dumps.dump, self.jobs).await?;
                 let restore_ms = t.elapsed().as_millis();
@@ -362,7 +398,10 @@ impl Suite {
 
     /// Remove the baseline container (end of run).
     pub async fn shutdown(&self) -> Result<()> {
-        crate::docker::sweep(&self.docker, Some(&self.run.run_id), true)
+        let Some(docker) = &self.engine else {
+            return Ok(());
+        };
+        crate::docker::sweep(docker, Some(&self.run.run_id), true)
             .await
             .map(|_| ())
     }

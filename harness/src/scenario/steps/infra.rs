@@ -41,7 +41,7 @@ impl StepKind for TeardownKind {
     ) -> std::result::Result<TeardownObservation, StepError> {
         let _ = p;
         ctx.teardown().await.map_err(|e| err_text(&e))?;
-        let mine = count_role(&ctx.suite.docker, &ctx.suite.run, &ctx.role)
+        let mine = count_role(ctx.suite.docker()?, &ctx.suite.run, &ctx.role)
             .await
             .map_err(|e| err_text(&e))?;
         if mine != 0 {
@@ -85,9 +85,9 @@ impl Ctx<'_> {
                 let other = RunIdentity::new();
                 let mut spec = PgSpec::new(&self.suite.image.reference, "foreign");
                 spec.publish = false;
-                let pg = PgContainer::start(&self.suite.docker, &other, &spec).await?;
+                let pg = PgContainer::start(self.suite.docker()?, &other, &spec).await?;
                 let res =
-                    crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &pg.id).await;
+                    crate::guard::ensure_owned(self.suite.docker()?, &self.suite.run, &pg.id).await;
                 pg.remove().await?;
                 return match res {
                     Ok(()) => Err("the guard accepted a container of another run".into()),
@@ -96,7 +96,7 @@ impl Ctx<'_> {
             }
             GuardTarget::Own => {
                 let id = self.pg()?.id.clone();
-                crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &id).await?;
+                crate::guard::ensure_owned(self.suite.docker()?, &self.suite.run, &id).await?;
                 return Ok(GuardObservation {
                     target: g.target,
                     refused: false,
@@ -104,7 +104,7 @@ impl Ctx<'_> {
                 });
             }
         };
-        match crate::guard::ensure_owned(&self.suite.docker, &self.suite.run, &target).await {
+        match crate::guard::ensure_owned(self.suite.docker()?, &self.suite.run, &target).await {
             Ok(()) => Err(format!("the guard accepted {target}").into()),
             Err(e) => Ok(refused(e)),
         }

@@ -354,9 +354,9 @@ impl Ctx<'_> {
     async fn restore_test(&mut self, r: &RestoreTestStep) -> Res<RestoreTestObservation> {
         let opts = self.suite.restore_options(&self.dumps, &self.role);
         let before = crate::container::created_count(&self.role);
-        let res = restore::restore_test(&self.suite.docker, &self.suite.run, &opts).await;
+        let res = restore::restore_test(self.suite.docker()?, &self.suite.run, &opts).await;
         let created = crate::container::created_count(&self.role) - before;
-        let left = count_role(&self.suite.docker, &self.suite.run, &self.role).await?;
+        let left = count_role(self.suite.docker()?, &self.suite.run, &self.role).await?;
         let (verdict, outcome) = match &res {
             Err(e) => (
                 RestoreVerdict::Refused,
