@@ -3,7 +3,8 @@
 //!
 //! * [`emit`] inserts a signal (the P0 trigger sends the NOTIFY), [`emit_mirrored`] also
 //!   appends it to a [`JsonlMirror`] (dry runs).
-//! * [`acknowledge`] acknowledges once; an unknown id or a second acknowledgement is an error.
+//! * [`acknowledge`] acknowledges once; an unknown id or a second acknowledgement is an error
+//!   ([`Acknowledgement`] names the three outcomes).
 //! * [`list`] / [`get`] read the backlog; [`Listener`] owns a `LISTEN` connection.
 //! * [`schema`] is the single Rust-side source of truth about the P0 signal table.
 
@@ -19,7 +20,7 @@ pub use listener::{Listener, Notification};
 pub use mirror::JsonlMirror;
 pub use schema::CHANNEL;
 pub use signal::{Signal, SignalKind};
-pub use store::{acknowledge, emit, emit_mirrored, get, list, SignalFilter};
+pub use store::{acknowledge, emit, emit_mirrored, get, list, Acknowledgement, SignalFilter};
 
 #[cfg(test)]
 mod tests {
@@ -77,6 +78,34 @@ mod tests {
         assert!(s.is_acknowledged());
         s.routed_to = "G-1".into();
         assert!(matches!(s.check(), Err(Error::InconsistentRow { .. })));
+    }
+
+    #[test]
+    fn acknowledgement_outcomes() -> Result<()> {
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let id = uuid::Uuid::nil();
+        let already = Err(Error::AlreadyAcknowledged {
+            id,
+            by: "g2-operator".into(),
+            at,
+        });
+        assert_eq!(
+            Acknowledgement::of(&already),
+            Some(Acknowledgement::AlreadyAcknowledged)
+        );
+        assert_eq!(
+            Acknowledgement::of(&Err(Error::UnknownSignal(id))),
+            Some(Acknowledgement::UnknownSignal)
+        );
+        assert_eq!(Acknowledgement::of(&Err(Error::BlankAcknowledger)), None);
+        for a in Acknowledgement::ALL {
+            let json = serde_json::to_string(&a)?;
+            assert_eq!(json, format!("\"{}\"", a.as_str()));
+            assert_eq!(a.to_string(), a.as_str());
+            assert_eq!(serde_json::from_str::<Acknowledgement>(&json)?, a);
+        }
+        assert!(serde_json::from_str::<Acknowledgement>("\"okay\"").is_err());
+        Ok(())
     }
 
     #[test]

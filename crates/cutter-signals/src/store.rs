@@ -1,6 +1,7 @@
 //! Emitting, acknowledging and listing signals in `cutter_governance.signal`.
 //! Works on a `Client` or a `Transaction`; the table's trigger does the NOTIFY at commit.
 
+use serde::{Deserialize, Serialize};
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
@@ -94,6 +95,54 @@ where
         mirror.append(&signal)?;
     }
     Ok(signal)
+}
+
+/// What an [`acknowledge`] call came to, as a scenario expects it and a report names it:
+/// acknowledged now, acknowledged before, or no such signal. Serialized snake_case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Acknowledgement {
+    /// Acknowledged by this call.
+    Ok,
+    /// [`Error::AlreadyAcknowledged`].
+    AlreadyAcknowledged,
+    /// [`Error::UnknownSignal`].
+    UnknownSignal,
+}
+
+impl Acknowledgement {
+    /// Every outcome, in a fixed order.
+    pub const ALL: [Acknowledgement; 3] = [
+        Acknowledgement::Ok,
+        Acknowledgement::AlreadyAcknowledged,
+        Acknowledgement::UnknownSignal,
+    ];
+
+    /// The outcome of an [`acknowledge`] result; `None` for any other error (the database,
+    /// a blank acknowledger, an inconsistent row): that is a failure, not an outcome.
+    pub fn of(result: &Result<Signal>) -> Option<Acknowledgement> {
+        match result {
+            Ok(_) => Some(Acknowledgement::Ok),
+            Err(Error::AlreadyAcknowledged { .. }) => Some(Acknowledgement::AlreadyAcknowledged),
+            Err(Error::UnknownSignal(_)) => Some(Acknowledgement::UnknownSignal),
+            Err(_) => None,
+        }
+    }
+
+    /// The outcome's name, as serialized.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Acknowledgement::Ok => "ok",
+            Acknowledgement::AlreadyAcknowledged => "already_acknowledged",
+            Acknowledgement::UnknownSignal => "unknown_signal",
+        }
+    }
+}
+
+impl std::fmt::Display for Acknowledgement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Marks a signal acknowledged by `by` (at the database's `now()`) and returns it.

@@ -47,6 +47,7 @@ mod envelope;
 mod error;
 mod row;
 mod sign;
+pub mod sql;
 mod verify;
 
 pub use credentials::{
@@ -62,7 +63,7 @@ pub use sign::{
     compute_signature_payload, sign_executor, sign_executor_at, sign_verifier, sign_verifier_at,
     CutPayload, Signer,
 };
-pub use verify::{verify, verify_pair, PairVerification, Verification};
+pub use verify::{verify, verify_pair, PairVerification, Verification, VerificationKind};
 
 /// Version prefix of `signature_payload` for this scheme.
 pub const SCHEME_PREFIX: &str = "v0.1:hmac-sha256:";

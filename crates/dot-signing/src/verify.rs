@@ -1,7 +1,7 @@
 //! Verification of signature rows and of the executor/verifier pair.
 //! Owns the distinct outcomes and their mapping to signals and change-set states.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::envelope::check_value_types;
@@ -57,21 +57,83 @@ pub enum Verification {
     },
 }
 
+/// The outcome of a [`Verification`] without its details: what a scenario expects and a
+/// report names. Serialized snake_case, as [`Verification::name`] spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationKind {
+    /// [`Verification::Valid`].
+    Valid,
+    /// [`Verification::MissingSignature`].
+    MissingSignature,
+    /// [`Verification::UnsupportedScheme`].
+    UnsupportedScheme,
+    /// [`Verification::TamperedPayload`].
+    TamperedPayload,
+    /// [`Verification::KeyUnavailable`].
+    KeyUnavailable,
+    /// [`Verification::WrongKey`].
+    WrongKey,
+    /// [`Verification::InconsistentRow`].
+    InconsistentRow,
+    /// [`Verification::ToolRevisionMismatch`].
+    ToolRevisionMismatch,
+}
+
+impl VerificationKind {
+    /// Every kind, in the order the checks run.
+    pub const ALL: [VerificationKind; 8] = [
+        VerificationKind::Valid,
+        VerificationKind::MissingSignature,
+        VerificationKind::UnsupportedScheme,
+        VerificationKind::TamperedPayload,
+        VerificationKind::KeyUnavailable,
+        VerificationKind::WrongKey,
+        VerificationKind::InconsistentRow,
+        VerificationKind::ToolRevisionMismatch,
+    ];
+
+    /// Stable name of the outcome, as serialized.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            VerificationKind::Valid => "valid",
+            VerificationKind::MissingSignature => "missing_signature",
+            VerificationKind::UnsupportedScheme => "unsupported_scheme",
+            VerificationKind::TamperedPayload => "tampered_payload",
+            VerificationKind::KeyUnavailable => "key_unavailable",
+            VerificationKind::WrongKey => "wrong_key",
+            VerificationKind::InconsistentRow => "inconsistent_row",
+            VerificationKind::ToolRevisionMismatch => "tool_revision_mismatch",
+        }
+    }
+}
+
+impl std::fmt::Display for VerificationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Verification {
+    /// The outcome without its details ([`VerificationKind`]).
+    pub fn kind(&self) -> VerificationKind {
+        match self {
+            Verification::Valid => VerificationKind::Valid,
+            Verification::MissingSignature => VerificationKind::MissingSignature,
+            Verification::UnsupportedScheme { .. } => VerificationKind::UnsupportedScheme,
+            Verification::TamperedPayload { .. } => VerificationKind::TamperedPayload,
+            Verification::KeyUnavailable { .. } => VerificationKind::KeyUnavailable,
+            Verification::WrongKey => VerificationKind::WrongKey,
+            Verification::InconsistentRow { .. } => VerificationKind::InconsistentRow,
+            Verification::ToolRevisionMismatch { .. } => VerificationKind::ToolRevisionMismatch,
+        }
+    }
+
     /// Stable name of the outcome (`valid`, `missing_signature`, `unsupported_scheme`,
     /// `tampered_payload`, `key_unavailable`, `wrong_key`, `inconsistent_row`,
-    /// `tool_revision_mismatch`).
+    /// `tool_revision_mismatch`): the name of its [`VerificationKind`].
     pub fn name(&self) -> &'static str {
-        match self {
-            Verification::Valid => "valid",
-            Verification::MissingSignature => "missing_signature",
-            Verification::UnsupportedScheme { .. } => "unsupported_scheme",
-            Verification::TamperedPayload { .. } => "tampered_payload",
-            Verification::KeyUnavailable { .. } => "key_unavailable",
-            Verification::WrongKey => "wrong_key",
-            Verification::InconsistentRow { .. } => "inconsistent_row",
-            Verification::ToolRevisionMismatch { .. } => "tool_revision_mismatch",
-        }
+        self.kind().as_str()
     }
 
     /// `true` only for [`Verification::Valid`].
@@ -316,4 +378,53 @@ fn check_linkage(e: &SignatureRow, v: &SignatureRow) -> Result<(), String> {
         return Err("the verifier envelope does not bind the executor's payload_hash".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kind serializes as its name and parses back; an unknown name is refused.
+    #[test]
+    fn kinds_round_trip_through_serde() {
+        for k in VerificationKind::ALL {
+            let json = serde_json::to_string(&k).expect("serialize");
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(k.to_string(), k.as_str());
+            let back: VerificationKind = serde_json::from_str(&json).expect("parse");
+            assert_eq!(back, k);
+        }
+        assert!(serde_json::from_str::<VerificationKind>("\"tamperd_payload\"").is_err());
+    }
+
+    /// Every outcome's name is its kind's name and the `outcome` tag it serializes with.
+    #[test]
+    fn outcome_names_are_their_kinds() {
+        let s = || String::from("x");
+        let all = [
+            Verification::Valid,
+            Verification::MissingSignature,
+            Verification::UnsupportedScheme { scheme: s() },
+            Verification::TamperedPayload {
+                stored: s(),
+                recomputed: s(),
+            },
+            Verification::KeyUnavailable {
+                credential_ref: s(),
+                reason: s(),
+            },
+            Verification::WrongKey,
+            Verification::InconsistentRow { reason: s() },
+            Verification::ToolRevisionMismatch {
+                registered: s(),
+                signed: s(),
+            },
+        ];
+        for (v, k) in all.iter().zip(VerificationKind::ALL) {
+            assert_eq!(v.kind(), k);
+            assert_eq!(v.name(), k.as_str());
+            let tag = serde_json::to_value(v).expect("serialize")["outcome"].clone();
+            assert_eq!(tag, serde_json::json!(k.as_str()));
+        }
+    }
 }
