@@ -294,15 +294,54 @@ pub enum Status {
     NoOp,
 }
 
+/// The classification of a database failure (the closed set [`classify_db_error`] and the
+/// verify phase report); serialized snake_case, as snapshots and scenario files name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// SQLSTATE 55P03.
+    LockTimeout,
+    /// SQLSTATE 57014 with "statement timeout".
+    StatementTimeout,
+    /// Any other 57014.
+    QueryCanceled,
+    /// Connection closed, an I/O error, class 08, 57P01-57P03.
+    ConnectionLost,
+    /// P0001 "injected ..." (a failure the scenario injected).
+    Injected,
+    /// A verify raised (or failed with any SQL error).
+    VerifyFailed,
+    /// Anything else.
+    SqlError,
+}
+
+impl FailureKind {
+    /// The kind's name (`lock_timeout`, ...), as serialized.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::LockTimeout => "lock_timeout",
+            FailureKind::StatementTimeout => "statement_timeout",
+            FailureKind::QueryCanceled => "query_canceled",
+            FailureKind::ConnectionLost => "connection_lost",
+            FailureKind::Injected => "injected",
+            FailureKind::VerifyFailed => "verify_failed",
+            FailureKind::SqlError => "sql_error",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A database failure with its classification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbFailure {
     pub sqlstate: Option<String>,
-    /// `lock_timeout` (55P03), `statement_timeout` (57014 "statement timeout"),
-    /// `query_canceled` (other 57014), `connection_lost` (connection closed, I/O error,
-    /// class 08, 57P01-57P03), `injected` (P0001 "injected ..."), `verify_failed` (a verify
-    /// raised), `sql_error` (anything else).
-    pub kind: String,
+    /// What kind of failure it is (see [`FailureKind`]).
+    pub kind: FailureKind,
     pub message: String,
     /// The server's DETAIL, e.g. which object depends on the one being dropped.
     pub detail: Option<String>,
@@ -327,17 +366,17 @@ pub fn classify_db_error(e: &tokio_postgres::Error) -> DbFailure {
         let code = db.code().code();
         let message = db.message().to_string();
         let kind = match code {
-            "55P03" => "lock_timeout",
-            "57014" if message.contains("statement timeout") => "statement_timeout",
-            "57014" => "query_canceled",
-            "57P01" | "57P02" | "57P03" => "connection_lost",
-            c if c.starts_with("08") => "connection_lost",
-            "P0001" if message.starts_with("injected") => "injected",
-            _ => "sql_error",
+            "55P03" => FailureKind::LockTimeout,
+            "57014" if message.contains("statement timeout") => FailureKind::StatementTimeout,
+            "57014" => FailureKind::QueryCanceled,
+            "57P01" | "57P02" | "57P03" => FailureKind::ConnectionLost,
+            c if c.starts_with("08") => FailureKind::ConnectionLost,
+            "P0001" if message.starts_with("injected") => FailureKind::Injected,
+            _ => FailureKind::SqlError,
         };
         return DbFailure {
             sqlstate: Some(code.to_string()),
-            kind: kind.to_string(),
+            kind,
             message,
             detail: db.detail().map(str::to_string),
         };
@@ -347,11 +386,10 @@ pub fn classify_db_error(e: &tokio_postgres::Error) -> DbFailure {
     DbFailure {
         sqlstate: None,
         kind: if e.is_closed() || io {
-            "connection_lost"
+            FailureKind::ConnectionLost
         } else {
-            "sql_error"
-        }
-        .to_string(),
+            FailureKind::SqlError
+        },
         message: e.to_string(),
         detail: None,
     }
@@ -360,8 +398,8 @@ pub fn classify_db_error(e: &tokio_postgres::Error) -> DbFailure {
 /// In the verify phase a raised error (or any SQL error) means "verify failed"; timeouts and
 /// a lost connection keep their own kind.
 fn as_verify_failure(mut f: DbFailure) -> DbFailure {
-    if matches!(f.kind.as_str(), "sql_error" | "injected") {
-        f.kind = "verify_failed".to_string();
+    if matches!(f.kind, FailureKind::SqlError | FailureKind::Injected) {
+        f.kind = FailureKind::VerifyFailed;
     }
     f
 }
@@ -1196,7 +1234,7 @@ mod tests {
             phase: Phase::Deploy,
             cause: DbFailure {
                 sqlstate: Some("55P03".into()),
-                kind: "lock_timeout".into(),
+                kind: FailureKind::LockTimeout,
                 message: "canceling statement due to lock timeout".into(),
                 detail: None,
             },

@@ -140,7 +140,11 @@ fn expected(events: &[StepEvent]) -> BTreeMap<(usize, Run), (usize, usize)> {
     for (n, e) in events.iter().enumerate() {
         let ran = matches!(e.status, Status::Ok | Status::Failed);
         // A lost connection may fail a transaction before its first statement reached the server.
-        let lo = usize::from(e.error.as_ref().is_none_or(|f| f.kind != "connection_lost"));
+        let lo = usize::from(
+            e.error
+                .as_ref()
+                .is_none_or(|f| f.kind != crate::migrate::FailureKind::ConnectionLost),
+        );
         match (e.phase, e.status) {
             (Phase::Deploy, Status::NoOp) => add((e.index, Run::Precheck), 0, 1),
             (Phase::Deploy, _) if ran => {
@@ -281,7 +285,7 @@ mod tests {
         let mut failed = ev(3, Phase::Verify, Status::Failed);
         failed.error = Some(DbFailure {
             sqlstate: Some("P0001".into()),
-            kind: "verify_failed".into(),
+            kind: crate::migrate::FailureKind::VerifyFailed,
             message: "injected verify failure".into(),
             detail: None,
         });
@@ -491,7 +495,7 @@ mod tests {
         let mut e = ev(1, Phase::Deploy, Status::Failed);
         e.error = Some(DbFailure {
             sqlstate: None,
-            kind: "connection_lost".into(),
+            kind: crate::migrate::FailureKind::ConnectionLost,
             message: "connection closed".into(),
             detail: None,
         });

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use harness::fingerprint::{self, diff_data, diff_schema, Fingerprint, SchemaFingerprint};
-use harness::migrate::{Injection, Limits, Phase, Plan, Runner, Status};
+use harness::migrate::{FailureKind, Injection, Limits, Phase, Plan, Runner, Status};
 use tokio_postgres::{Client, NoTls};
 
 const IGNORE: &str = "needs HARNESS_TEST_PG; the scenario suite covers this against containers";
@@ -267,7 +267,12 @@ async fn fail_before_and_inside_leave_nothing_of_the_step() {
                     .clone()
                     .unwrap_or_else(|| panic!("{inj:?} did not stop"));
                 assert_eq!((stop.index, stop.phase), (k, Phase::Deploy), "{inj:?}");
-                assert_eq!(stop.cause.kind, "injected", "{inj:?}: {}", stop.cause);
+                assert_eq!(
+                    stop.cause.kind,
+                    FailureKind::Injected,
+                    "{inj:?}: {}",
+                    stop.cause
+                );
                 assert_eq!(stop.cause.sqlstate.as_deref(), Some("P0001"));
                 assert_eq!(o.applied.len(), k - 1);
                 // later steps are skipped, never attempted
@@ -322,7 +327,7 @@ async fn verify_failure_stops_until_approved() {
             .expect("deploy");
         let stop = o.stopped.clone().expect("stopped");
         assert_eq!((stop.index, stop.phase), (3, Phase::Verify));
-        assert_eq!(stop.cause.kind, "verify_failed");
+        assert_eq!(stop.cause.kind, FailureKind::VerifyFailed);
         assert_eq!(stop.cause.sqlstate.as_deref(), Some("P0001"));
         assert_eq!(stop.cause.message, "injected verify failure");
         assert_eq!(o.applied, ["01_schema", "02_dot_tool_revision"]);
@@ -389,7 +394,12 @@ async fn statement_timeout_and_connection_loss_are_classified() {
         let stop = o.stopped.expect("stopped");
         assert_eq!((stop.index, stop.phase), (4, Phase::Deploy));
         eprintln!("--- statement timeout: {stop}");
-        assert_eq!(stop.cause.kind, "statement_timeout", "{}", stop.cause);
+        assert_eq!(
+            stop.cause.kind,
+            FailureKind::StatementTimeout,
+            "{}",
+            stop.cause
+        );
         assert_eq!(stop.cause.sqlstate.as_deref(), Some("57014"));
         assert_eq!(o.applied.len(), 3);
         r.revert(&c, Some(&archive_path(tmp.path(), "a")))
@@ -442,7 +452,12 @@ async fn statement_timeout_and_connection_loss_are_classified() {
         let stop = o.stopped.expect("stopped");
         assert_eq!((stop.index, stop.phase), (3, Phase::Deploy));
         eprintln!("--- terminated backend: {stop}");
-        assert_eq!(stop.cause.kind, "connection_lost", "{}", stop.cause);
+        assert_eq!(
+            stop.cause.kind,
+            FailureKind::ConnectionLost,
+            "{}",
+            stop.cause
+        );
         // step 3 rolled back with the connection; revert (new connection) gives the baseline
         r.revert(&c, Some(&archive_path(tmp.path(), "b")))
             .await
@@ -475,7 +490,7 @@ async fn lock_timeout_at_step_02() {
         let stop = o.stopped.expect("stopped");
         assert_eq!((stop.index, stop.phase), (2, Phase::Deploy), "{stop}");
         eprintln!("--- lock timeout: {stop}");
-        assert_eq!(stop.cause.kind, "lock_timeout");
+        assert_eq!(stop.cause.kind, FailureKind::LockTimeout);
         assert_eq!(stop.cause.sqlstate.as_deref(), Some("55P03"));
         assert_eq!(o.applied, ["01_schema"]);
         holder.batch_execute("ROLLBACK").await.expect("release");

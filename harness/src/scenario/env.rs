@@ -66,8 +66,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) drifted: Vec<String>,
 }
 
-pub(crate) type StepResult = std::result::Result<Value, String>;
-
 pub(crate) fn err_text(e: &Error) -> String {
     format!("[{}] {}", e.kind, e.message)
 }
@@ -81,15 +79,6 @@ pub(crate) fn err_any<E: std::fmt::Display + 'static>(e: &E) -> String {
     match (e as &dyn std::any::Any).downcast_ref::<tokio_postgres::Error>() {
         Some(pe) => migrate::classify_db_error(pe).to_string(),
         None => e.to_string(),
-    }
-}
-
-/// A JSON value for a failure message: strings bare, null as `none`, never Debug-formatted.
-pub(crate) fn show(v: &Value) -> String {
-    match v {
-        Value::Null => "none".into(),
-        Value::String(s) => s.clone(),
-        v => v.to_string(),
     }
 }
 

@@ -279,9 +279,10 @@ pub struct DeployExpect {
     /// 1-based step that stopped the run.
     #[serde(default)]
     pub stop_step: Option<usize>,
-    /// Failure kind (lock_timeout, statement_timeout, injected, verify_failed, connection_lost, ...).
+    /// Failure kind (`lock_timeout`, `statement_timeout`, `injected`, `verify_failed`,
+    /// `connection_lost`, ...: the runner's [`crate::migrate::FailureKind`]).
     #[serde(default)]
-    pub cause: Option<String>,
+    pub cause: Option<crate::migrate::FailureKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -449,25 +450,26 @@ pub struct VerifyStep {
     /// Verify with other keys than the signers' (fresh random keys for both DOTs).
     #[serde(default)]
     pub wrong_key: bool,
-    /// Outcomes expected, in signature order (`valid`, `tampered_payload`, `missing_signature`, `tool_revision_mismatch`, ...).
-    pub expect: Vec<String>,
+    /// Outcomes expected, in signature order (`valid`, `tampered_payload`, `missing_signature`,
+    /// `tool_revision_mismatch`, ...).
+    pub expect: Vec<dot_signing::VerificationKind>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwaitSignalStep {
-    pub kind: String,
+    pub kind: cutter_signals::SignalKind,
     pub change_set: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcknowledgeStep {
-    pub kind: String,
+    pub kind: cutter_signals::SignalKind,
     pub change_set: String,
     pub by: String,
     /// `ok`, `already_acknowledged` or `unknown_signal`.
-    pub expect: String,
+    pub expect: cutter_signals::Acknowledgement,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

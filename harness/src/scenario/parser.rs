@@ -222,6 +222,55 @@ mod tests {
         }
     }
 
+    /// A typo in a deploy's expected failure cause, a verification outcome, a signal kind or an
+    /// acknowledgement outcome fails at parse time naming its line, like any closed set.
+    #[test]
+    fn a_typo_in_a_cause_or_an_outcome_names_its_line() {
+        let head =
+            "id: S99\ntitle: t\nexpected: e\nenvironment: clone\nsteps:\n  - snapshot: base\n";
+        for (step, typo) in [
+            (
+                "  - deploy: {expect: {outcome: stopped, stop_step: 3, cause: injectd}}\n",
+                "injectd",
+            ),
+            (
+                "  - verify: {change_set: cs1, expect: [valid, tamperd_payload]}\n",
+                "tamperd_payload",
+            ),
+            (
+                "  - await_signal: {kind: dot_pair_drfit, change_set: cs1}\n",
+                "dot_pair_drfit",
+            ),
+            (
+                "  - acknowledge: {kind: dot_pair_drift, change_set: cs1, by: g2, expect: okay}\n",
+                "okay",
+            ),
+        ] {
+            let e = parse_text(
+                Path::new("scenarios/S99-typo.yaml"),
+                &format!("{head}{step}"),
+            )
+            .expect_err("a typo must be refused");
+            assert_eq!(e.kind, "scenario_malformed");
+            assert!(
+                e.message.starts_with("scenarios/S99-typo.yaml:7:"),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains(typo), "{}", e.message);
+        }
+        let good = format!(
+            "{head}  - deploy: {{expect: {{outcome: stopped, stop_step: 3, cause: injected}}}}\n"
+        );
+        let f = parse_text(Path::new("scenarios/S99-good.yaml"), &good).expect("parses");
+        match &f.scenario.steps[1] {
+            crate::scenario::model::Step::Deploy(d) => {
+                assert_eq!(d.expect.cause, Some(crate::migrate::FailureKind::Injected))
+            }
+            other => panic!("not a deploy: {other:?}"),
+        }
+    }
+
     /// The test runner's convention: a malformed file is an error beside its own path, the
     /// others parse; the CLI's `discover` refuses the whole plan with that file's error.
     #[test]

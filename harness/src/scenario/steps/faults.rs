@@ -45,7 +45,7 @@ pub struct CrashObservation {
 pub struct CrashStop {
     pub step: usize,
     pub name: String,
-    pub cause: String,
+    pub cause: crate::migrate::FailureKind,
 }
 
 impl Ctx<'_> {

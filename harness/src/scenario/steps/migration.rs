@@ -1,11 +1,13 @@
 //! Migration steps: fingerprints (`snapshot`, `compare`), the P0 runner (`deploy`, `revert`)
 //! and the Đ32 approval of a retry (`approve_retry`).
 
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::fingerprint::{self, ChangeKind, Fingerprint};
-use crate::migrate::{self, Injection, Limits};
+use crate::migrate::{self, FailureKind, Injection, Limits, Phase, Status};
 use crate::scenario::env::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
@@ -41,10 +43,13 @@ impl StepKind for DeployKind {
     const NAME: &'static str = "deploy";
     const READS_ONLY: bool = false;
     type Params = DeployStep;
-    type Observation = Value;
+    type Observation = DeployObservation;
 
-    async fn run(p: &DeployStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.deploy(p).await?)
+    async fn run(
+        p: &DeployStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<DeployObservation, StepError> {
+        ctx.deploy(p).await
     }
 }
 
@@ -76,10 +81,13 @@ impl StepKind for RevertKind {
     const NAME: &'static str = "revert";
     const READS_ONLY: bool = false;
     type Params = RevertStep;
-    type Observation = Value;
+    type Observation = RevertObservation;
 
-    async fn run(p: &RevertStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.revert(p).await?)
+    async fn run(
+        p: &RevertStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<RevertObservation, StepError> {
+        ctx.revert(p).await
     }
 }
 
@@ -90,15 +98,154 @@ impl StepKind for CompareKind {
     const NAME: &'static str = "compare";
     const READS_ONLY: bool = true;
     type Params = CompareStep;
-    type Observation = Value;
+    type Observation = CompareObservation;
 
-    async fn run(p: &CompareStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.compare(p).await?)
+    async fn run(
+        p: &CompareStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<CompareObservation, StepError> {
+        ctx.compare(p).await
+    }
+}
+
+/// One phase of one step of a runner call, as the snapshot shows it.
+#[derive(Debug, Serialize)]
+pub struct EventObservation {
+    /// The 1-based step.
+    pub step: usize,
+    pub phase: Phase,
+    pub status: Status,
+    /// The failure's kind, only when the phase failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<FailureKind>,
+}
+
+impl EventObservation {
+    fn of(e: &migrate::StepEvent) -> Self {
+        EventObservation {
+            step: e.index,
+            phase: e.phase,
+            status: e.status,
+            cause: e.error.as_ref().map(|f| f.kind),
+        }
+    }
+}
+
+/// Where and why a deploy stopped.
+#[derive(Debug, Serialize)]
+pub struct StopObservation {
+    /// The 1-based step.
+    pub step: usize,
+    pub name: String,
+    pub phase: Phase,
+    pub cause: FailureKind,
+    pub sqlstate: Option<String>,
+}
+
+/// What a deploy did: refused before running, or ran (to the end or to a failure-stop).
+#[derive(Debug, Serialize)]
+pub struct DeployObservation {
+    pub outcome: DeployOutcomeKind,
+    #[serde(flatten)]
+    pub result: DeployResult,
+    /// The server's record of the statements it ran (only when the scenario asks for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_record: Option<Vec<String>>,
+}
+
+/// The part of a [`DeployObservation`] that depends on whether the runner ran at all.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum DeployResult {
+    /// Refused before running anything, with the refusal's error kind.
+    Refused { error_kind: &'static str },
+    /// Ran: its events, the steps it applied, and its stop (none when applied).
+    Ran {
+        events: Vec<EventObservation>,
+        applied: Vec<String>,
+        stop: Option<StopObservation>,
+    },
+}
+
+impl DeployResult {
+    fn stop(&self) -> Option<&StopObservation> {
+        match self {
+            DeployResult::Refused { .. } => None,
+            DeployResult::Ran { stop, .. } => stop.as_ref(),
+        }
+    }
+}
+
+/// The governance archive a revert wrote before dropping the schema.
+#[derive(Debug, Serialize)]
+pub struct ArchiveObservation {
+    /// Rows per table.
+    pub tables: BTreeMap<String, usize>,
+    pub sha256_recorded: bool,
+}
+
+/// What a revert did.
+#[derive(Debug, Serialize)]
+pub struct RevertObservation {
+    pub noop: bool,
+    pub events: Vec<EventObservation>,
+    pub archive: Option<ArchiveObservation>,
+}
+
+/// The data changes of a compare: listed, or `ignored` when the scenario ignores data.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataChanges {
+    Ignored,
+    #[serde(untagged)]
+    Listed(Vec<String>),
+}
+
+/// Two fingerprints compared: equal or different, and what changed.
+#[derive(Debug, Serialize)]
+pub struct CompareObservation {
+    pub with: String,
+    /// `equal` or `differs`.
+    pub schema: Equality,
+    /// `equal` or `differs`.
+    pub data: Equality,
+    pub schema_changes: Vec<String>,
+    pub data_changes: DataChanges,
+    /// Only when the scenario asks for it: `equal` or `differs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_objects: Option<Equality>,
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Deploy => "deploy",
+        Phase::Verify => "verify",
+        Phase::Revert => "revert",
+    }
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok",
+        Status::Failed => "failed",
+        Status::Skipped => "skipped",
+        Status::NoOp => "noop",
+    }
+}
+
+fn equality(eq: bool) -> Equality {
+    if eq {
+        Equality::Equal
+    } else {
+        Equality::Differs
     }
 }
 
 impl Ctx<'_> {
-    async fn deploy(&mut self, d: &DeployStep) -> StepResult {
+    async fn deploy(
+        &mut self,
+        d: &DeployStep,
+    ) -> std::result::Result<DeployObservation, StepError> {
         let mut limits = Limits::default();
         if let Some(l) = d.lock_timeout_ms {
             limits.lock_timeout_ms = l;
@@ -134,65 +281,89 @@ impl Ctx<'_> {
                         "step {} {} {}: {}",
                         e.index,
                         e.step,
-                        show(&json!(e.phase)),
-                        show(&json!(e.status))
+                        phase_name(e.phase),
+                        status_name(e.status)
                     )
                 })
                 .collect::<Vec<_>>()
                 .join("; "),
             Err(e) => err_text(e),
         };
-        let mut v = match res {
-            Err(e) => json!({ "outcome": "refused", "error_kind": e.kind }),
+        let (outcome, result) = match res {
+            Err(e) => (
+                DeployOutcomeKind::Refused,
+                DeployResult::Refused { error_kind: e.kind },
+            ),
             Ok(o) => {
                 if let Some(s) = &o.stopped {
                     self.extra.failure_stops.push(s.to_string());
                 }
-                json!({
-                    "outcome": if o.stopped.is_some() { "stopped" } else { "applied" },
-                    "events": o.events.iter().map(event_json).collect::<Vec<_>>(),
-                    "applied": o.applied,
-                    "stop": o.stopped.as_ref().map(|s| json!({ "step": s.index, "name": s.step, "phase": s.phase, "cause": s.cause.kind, "sqlstate": s.cause.sqlstate })),
-                })
+                let outcome = if o.stopped.is_some() {
+                    DeployOutcomeKind::Stopped
+                } else {
+                    DeployOutcomeKind::Applied
+                };
+                let stop = o.stopped.map(|s| StopObservation {
+                    step: s.index,
+                    name: s.step,
+                    phase: s.phase,
+                    cause: s.cause.kind,
+                    sqlstate: s.cause.sqlstate,
+                });
+                (
+                    outcome,
+                    DeployResult::Ran {
+                        events: o.events.iter().map(EventObservation::of).collect(),
+                        applied: o.applied,
+                        stop,
+                    },
+                )
             }
         };
-        if d.server_record {
-            v["server_record"] = json!(record.iter().map(|s| s.label()).collect::<Vec<_>>());
-        }
-        let outcome = v["outcome"].as_str().unwrap_or("");
-        let want = match d.expect.outcome {
-            DeployOutcomeKind::Applied => "applied",
-            DeployOutcomeKind::Stopped => "stopped",
-            DeployOutcomeKind::Refused => "refused",
+        let obs = DeployObservation {
+            outcome,
+            result,
+            server_record: d
+                .server_record
+                .then(|| record.iter().map(|s| s.label()).collect()),
         };
+        let want = d.expect.outcome;
         // The stop's own words first (step, phase, cause, server message), then the events.
         let stop_text = self
             .runner
             .stopped()
             .map(|s| s.to_string())
             .unwrap_or_else(|| "no failure-stop".into());
-        if outcome != want {
-            return Err(format!(
-                "deploy {outcome}, expected {want}: {stop_text}; events: {events_text}"
-            ));
+        let word = |k: DeployOutcomeKind| match k {
+            DeployOutcomeKind::Applied => "applied",
+            DeployOutcomeKind::Stopped => "stopped",
+            DeployOutcomeKind::Refused => "refused",
+        };
+        if obs.outcome != want {
+            return Err(StepError::Failed(format!(
+                "deploy {}, expected {}: {stop_text}; events: {events_text}",
+                word(obs.outcome),
+                word(want)
+            )));
         }
+        let stop = obs.result.stop();
         if let Some(k) = d.expect.stop_step {
-            if v["stop"]["step"].as_u64() != Some(k as u64) {
-                return Err(format!(
-                    "deploy stopped at step {}, expected {k}: {stop_text}",
-                    show(&v["stop"]["step"])
-                ));
+            if stop.map(|s| s.step) != Some(k) {
+                let at = stop.map_or("none".to_string(), |s| s.step.to_string());
+                return Err(StepError::Failed(format!(
+                    "deploy stopped at step {at}, expected {k}: {stop_text}"
+                )));
             }
         }
-        if let Some(c) = &d.expect.cause {
-            if v["stop"]["cause"].as_str() != Some(c.as_str()) {
-                return Err(format!(
-                    "failure cause {}, expected {c}: {stop_text}",
-                    show(&v["stop"]["cause"])
-                ));
+        if let Some(c) = d.expect.cause {
+            if stop.map(|s| s.cause) != Some(c) {
+                let got = stop.map_or("none", |s| s.cause.as_str());
+                return Err(StepError::Failed(format!(
+                    "failure cause {got}, expected {c}: {stop_text}"
+                )));
             }
         }
-        Ok(v)
+        Ok(obs)
     }
 
     /// The server's record of the runner's latest call: its end marker logged, the server log
@@ -200,63 +371,68 @@ impl Ctx<'_> {
     async fn server_record(
         &self,
         since: i64,
-    ) -> std::result::Result<Vec<crate::serverlog::ServerStatement>, String> {
+    ) -> std::result::Result<Vec<crate::serverlog::ServerStatement>, StepError> {
         let client = self.client()?;
         let pg = match (&self.own, self.suite.baseline.get()) {
             (Some(p), _) => p,
             (None, Some(b)) => &b.pg,
-            (None, None) => return Err("no server for this scenario".into()),
+            (None, None) => return Err(StepError::from("no server for this scenario")),
         };
-        let marker = self
-            .runner
-            .mark_server_log(client)
-            .await
-            .map_err(|e| err_text(&e))?;
+        let marker = self.runner.mark_server_log(client).await?;
         let log = pg
             .log_until(since, &marker, std::time::Duration::from_secs(120))
-            .await
-            .map_err(|e| err_text(&e))?;
+            .await?;
         Ok(crate::serverlog::parse(&log, &self.runner.call_tag()))
     }
 
-    async fn revert(&mut self, r: &RevertStep) -> StepResult {
+    async fn revert(
+        &mut self,
+        r: &RevertStep,
+    ) -> std::result::Result<RevertObservation, StepError> {
         let archive = self.tmp.path().join(format!(
             "governance-archive-{}.jsonl",
             Uuid::new_v4().simple()
         ));
         let client = self.client.as_ref().ok_or("revert needs a database")?;
         let since = chrono::Utc::now().timestamp() - 1;
-        let o = self
-            .runner
-            .revert(client, Some(&archive))
-            .await
-            .map_err(|e| err_text(&e))?;
+        let o = self.runner.revert(client, Some(&archive)).await?;
         let record = self.server_record(since).await?;
         crate::serverlog::check(&o.events, &record)?;
         if let Some(s) = &o.stopped {
-            return Err(format!("revert stopped: {s}"));
+            return Err(StepError::Failed(format!("revert stopped: {s}")));
         }
         if let Some(n) = r.expect_noop {
             if o.noop != n {
-                return Err(format!("revert noop = {}, expected {n}", o.noop));
+                return Err(StepError::Failed(format!(
+                    "revert noop = {}, expected {n}",
+                    o.noop
+                )));
             }
         }
-        let archive_v = o.archive.as_ref().map(|a| {
+        let archive_obs = o.archive.as_ref().map(|a| {
             self.extra.artefacts.push((
                 format!("governance archive ({})", self.file.scenario.id),
                 a.sha256.clone(),
             ));
-            json!({ "tables": a.tables, "sha256_recorded": a.sha256.len() == 64 })
+            ArchiveObservation {
+                tables: a.tables.clone(),
+                sha256_recorded: a.sha256.len() == 64,
+            }
         });
-        if r.archive && archive_v.is_none() {
+        if r.archive && archive_obs.is_none() {
             return Err("expected governance rows to be archived before the drop, but no archive was written".into());
         }
-        Ok(
-            json!({ "noop": o.noop, "events": o.events.iter().map(event_json).collect::<Vec<_>>(), "archive": archive_v }),
-        )
+        Ok(RevertObservation {
+            noop: o.noop,
+            events: o.events.iter().map(EventObservation::of).collect(),
+            archive: archive_obs,
+        })
     }
 
-    async fn compare(&mut self, c: &CompareStep) -> StepResult {
+    async fn compare(
+        &mut self,
+        c: &CompareStep,
+    ) -> std::result::Result<CompareObservation, StepError> {
         let base = self
             .snapshots
             .get(&c.with)
@@ -311,11 +487,11 @@ impl Ctx<'_> {
             })
             .collect();
         if !undetected.is_empty() {
-            return Err(format!(
+            return Err(StepError::Failed(format!(
                 "the data fingerprint comparison did not detect the change of {} since snapshot {}",
                 undetected.join(", "),
                 c.with
-            ));
+            )));
         }
         check(c.schema, schema_eq, "schema")?;
         check(c.data, data_eq, "data")?;
@@ -353,30 +529,31 @@ impl Ctx<'_> {
                 format!("{} {}.{} {rows}", sigil(d.kind), d.schema, d.table)
             })
             .collect();
-        let mut v = json!({
-            "with": c.with,
-            "schema": if schema_eq { "equal" } else { "differs" },
-            "data": if data_eq { "equal" } else { "differs" },
-            "schema_changes": schema_changes,
-            "data_changes": if c.data == Equality::Ignore { json!("ignored") } else { json!(data_changes) },
-        });
-        if let Some(e) = existing {
-            v["existing_objects"] = json!(e);
-        }
-        Ok(v)
+        Ok(CompareObservation {
+            with: c.with.clone(),
+            schema: equality(schema_eq),
+            data: equality(data_eq),
+            schema_changes,
+            data_changes: if c.data == Equality::Ignore {
+                DataChanges::Ignored
+            } else {
+                DataChanges::Listed(data_changes)
+            },
+            existing_objects: existing,
+        })
     }
 }
 
 /// `existing_objects` of a compare: the schema changes outside the schemas that are new since
 /// the snapshot (objects of pre-existing schemas, and unqualified ones such as extensions).
-/// `equal` fails naming each such object; returns `equal` or `differs`.
+/// `equal` fails naming each such object; returns [`Equality::Equal`] or [`Equality::Differs`].
 fn existing_objects(
     c: &CompareStep,
     want: Equality,
     base: &Fingerprint,
     now: &Fingerprint,
     diff: &fingerprint::FingerprintDiff,
-) -> std::result::Result<&'static str, String> {
+) -> std::result::Result<Equality, String> {
     let schemas = |f: &Fingerprint| -> std::collections::BTreeSet<String> {
         f.schema
             .objects
@@ -422,7 +599,7 @@ fn existing_objects(
             "no object outside the new schema(s) changed since snapshot {}, expected a difference",
             c.with
         )),
-        _ => Ok(if eq { "equal" } else { "differs" }),
+        _ => Ok(equality(eq)),
     }
 }
 
@@ -438,16 +615,8 @@ fn to_injection(i: &Inject) -> Injection {
     }
 }
 
-fn event_json(e: &migrate::StepEvent) -> Value {
-    let mut v = json!({ "step": e.index, "phase": e.phase, "status": e.status });
-    if let Some(err) = &e.error {
-        v["cause"] = json!(err.kind);
-    }
-    v
-}
-
 /// The size of a named fingerprint.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize)]
 pub struct SnapshotObservation {
     pub name: String,
     pub schema_objects: usize,
@@ -455,7 +624,7 @@ pub struct SnapshotObservation {
 }
 
 /// A retry approval, recorded by the runner (the step fails when the runner refuses it).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ApprovalObservation {
     pub approved_by: String,
     pub recorded: bool,

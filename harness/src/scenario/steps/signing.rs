@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use cutter_signals::{Acknowledgement, SignalKind};
+use dot_signing::{sql, VerificationKind};
+use serde::Serialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::scenario::env::*;
@@ -18,11 +21,27 @@ impl StepKind for ChangeSetKind {
     const NAME: &'static str = "change_set";
     const READS_ONLY: bool = false;
     type Params = ChangeSetStep;
-    type Observation = Value;
+    type Observation = ChangeSetObservation;
 
-    async fn run(p: &ChangeSetStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.change_set(p).await?)
+    async fn run(
+        p: &ChangeSetStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<ChangeSetObservation, StepError> {
+        ctx.change_set(p).await
     }
+}
+
+/// A registered change set: its canonical source and its units' token spans.
+#[derive(Debug, Serialize)]
+pub struct ChangeSetObservation {
+    pub name: String,
+    pub canonical_sha256: String,
+    /// Tokens of the canonical source.
+    pub tokens: usize,
+    /// `[start, end]` token positions (inclusive) of each unit.
+    pub units: Vec<[usize; 2]>,
+    /// Always `draft` (as registered).
+    pub state: &'static str,
 }
 
 /// `sign`: a DOT signature of a change set.
@@ -32,11 +51,29 @@ impl StepKind for SignKind {
     const NAME: &'static str = "sign";
     const READS_ONLY: bool = false;
     type Params = SignStep;
-    type Observation = Value;
+    type Observation = SignObservation;
 
-    async fn run(p: &SignStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.sign(p).await?)
+    async fn run(
+        p: &SignStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<SignObservation, StepError> {
+        ctx.sign(p).await
     }
+}
+
+/// A signature the database accepted.
+#[derive(Debug, Serialize)]
+pub struct SignObservation {
+    pub kind: SignatureKind,
+    pub signer_dot_id: i32,
+    pub accepted_by_database: bool,
+    /// The signed envelope names the change set signed.
+    pub envelope_change_set_matches: bool,
+    /// What the row references: `change_set` or `signature`.
+    pub references: &'static str,
+    /// The signature's scheme prefix (`v0.1:hmac-sha256`).
+    pub scheme: String,
+    pub payload_hash_hex_len: usize,
 }
 
 /// `broken_reference`: a signature row that breaks the cross-reference rule.
@@ -46,14 +83,38 @@ impl StepKind for BrokenReferenceKind {
     const NAME: &'static str = "broken_reference";
     const READS_ONLY: bool = false;
     type Params = BrokenReferenceStep;
-    type Observation = Value;
+    type Observation = BrokenReferenceObservation;
 
     async fn run(
         p: &BrokenReferenceStep,
         ctx: &mut Ctx<'_>,
-    ) -> std::result::Result<Value, StepError> {
-        Ok(ctx.broken_reference(p).await?)
+    ) -> std::result::Result<BrokenReferenceObservation, StepError> {
+        ctx.broken_reference(p).await
     }
+}
+
+/// A broken cross reference, rejected by the library and by the database.
+#[derive(Debug, Serialize)]
+pub struct BrokenReferenceObservation {
+    pub references: BrokenReferences,
+    pub library: LibraryRejection,
+    pub database: DatabaseRejection,
+}
+
+/// The library's refusal of a cross reference.
+#[derive(Debug, Serialize)]
+pub struct LibraryRejection {
+    pub rejected: bool,
+    /// The signing error's name (`cross_reference_missing`, ...).
+    pub error: &'static str,
+}
+
+/// The database's refusal of a row (empty strings when the error was not the server's).
+#[derive(Debug, Serialize)]
+pub struct DatabaseRejection {
+    pub rejected: bool,
+    pub sqlstate: String,
+    pub constraint: String,
 }
 
 /// `verify`: verification of a change set's signatures, its verdict as expected.
@@ -63,11 +124,34 @@ impl StepKind for VerifyKind {
     const NAME: &'static str = "verify";
     const READS_ONLY: bool = false;
     type Params = VerifyStep;
-    type Observation = Value;
+    type Observation = VerifyObservation;
 
-    async fn run(p: &VerifyStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.verify(p).await?)
+    async fn run(
+        p: &VerifyStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<VerifyObservation, StepError> {
+        ctx.verify(p).await
     }
+}
+
+/// The verdict on a change set's signatures, the signals it emitted and the state it left.
+#[derive(Debug, Serialize)]
+pub struct VerifyObservation {
+    /// Executor's, then verifier's.
+    pub outcomes: Vec<VerificationKind>,
+    pub signals_emitted: Vec<EmittedSignal>,
+    /// The state read back from the database.
+    pub change_set_state: String,
+    /// The state the verdict calls for.
+    pub expected_state: &'static str,
+}
+
+/// A signal stored for a failed verification.
+#[derive(Debug, Serialize)]
+pub struct EmittedSignal {
+    pub kind: SignalKind,
+    pub routed_to: String,
+    pub emitter_dot_id: i32,
 }
 
 /// `await_signal`: the NOTIFY of a routed signal, received by the listener.
@@ -84,20 +168,16 @@ impl StepKind for AwaitSignalKind {
         ctx: &mut Ctx<'_>,
     ) -> std::result::Result<SignalObservation, StepError> {
         let cs = ctx.cs(&p.change_set)?.id;
-        let kind: cutter_signals::SignalKind = p
-            .kind
-            .parse()
-            .map_err(|e: cutter_signals::Error| e.to_string())?;
         let l = ctx
             .listener
             .as_mut()
             .ok_or("no listener: a verify step must run first")?;
         let n = l
-            .await_signal(kind, cs, Duration::from_secs(10))
+            .await_signal(p.kind, cs, Duration::from_secs(10))
             .await
-            .map_err(|e| format!("no {} signal observed: {e}", p.kind))?;
+            .map_err(|e| StepError::Failed(format!("no {} signal observed: {e}", p.kind)))?;
         Ok(SignalObservation {
-            kind: n.kind.as_str(),
+            kind: n.kind,
             routed_to: n.routed_to,
             emitter_dot_id: n.emitter_dot_id,
             channel: cutter_signals::CHANNEL,
@@ -106,9 +186,9 @@ impl StepKind for AwaitSignalKind {
 }
 
 /// The notification received on the signal channel for the change set.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize)]
 pub struct SignalObservation {
-    pub kind: &'static str,
+    pub kind: SignalKind,
     pub routed_to: String,
     pub emitter_dot_id: i32,
     pub channel: &'static str,
@@ -121,45 +201,85 @@ impl StepKind for AcknowledgeKind {
     const NAME: &'static str = "acknowledge";
     const READS_ONLY: bool = false;
     type Params = AcknowledgeStep;
-    type Observation = Value;
+    type Observation = AcknowledgeObservation;
 
-    async fn run(p: &AcknowledgeStep, ctx: &mut Ctx<'_>) -> std::result::Result<Value, StepError> {
-        Ok(ctx.acknowledge(p).await?)
+    async fn run(
+        p: &AcknowledgeStep,
+        ctx: &mut Ctx<'_>,
+    ) -> std::result::Result<AcknowledgeObservation, StepError> {
+        ctx.acknowledge(p).await
     }
 }
 
+/// An acknowledgement as expected.
+#[derive(Debug, Serialize)]
+pub struct AcknowledgeObservation {
+    pub kind: SignalKind,
+    pub by: String,
+    pub result: Acknowledgement,
+    /// Who the signal is acknowledged by (only when this call acknowledged it).
+    pub acknowledged_by: Option<String>,
+}
+
+/// A database error as a step failure: its server message and SQLSTATE.
+fn db_failed(e: &tokio_postgres::Error) -> StepError {
+    StepError::Failed(err_any(e))
+}
+
+/// The parameters of a signature row, in [`sql::SIGNATURE_COLUMNS`] order.
+fn signature_params(
+    c: &dot_signing::SignatureColumns,
+) -> [&(dyn tokio_postgres::types::ToSql + Sync); 11] {
+    [
+        &c.id,
+        &c.signature_kind,
+        &c.payload_envelope,
+        &c.payload_hash,
+        &c.signature_payload,
+        &c.signed_at,
+        &c.signer_dot_id,
+        &c.signer_tool_revision,
+        &c.credential_ref,
+        &c.change_set_id,
+        &c.verifies_signature_id,
+    ]
+}
+
 impl Ctx<'_> {
-    fn cs(&self, name: &str) -> std::result::Result<&ChangeSetState, String> {
+    fn cs(&self, name: &str) -> std::result::Result<&ChangeSetState, StepError> {
         self.change_sets
             .get(name)
-            .ok_or_else(|| format!("no change set named {name}"))
+            .ok_or_else(|| StepError::Failed(format!("no change set named {name}")))
     }
 
-    async fn change_set(&mut self, c: &ChangeSetStep) -> StepResult {
+    async fn change_set(
+        &mut self,
+        c: &ChangeSetStep,
+    ) -> std::result::Result<ChangeSetObservation, StepError> {
         let client = self.client()?;
         let body: String = client
             .query_one(c.source_sql.as_str(), &[])
             .await
-            .map_err(|e| err_any(&e))?
+            .map_err(|e| db_failed(&e))?
             .try_get(0)
-            .map_err(|e| err_any(&e))?;
+            .map_err(|e| db_failed(&e))?;
         let canon = canon_md::canonicalize(body.as_bytes()).map_err(|e| err_any(&e))?;
         let toks = canon.tokens();
         if toks.len() < c.units || c.units == 0 {
-            return Err(format!(
+            return Err(StepError::Failed(format!(
                 "source has {} tokens, cannot make {} units",
                 toks.len(),
                 c.units
-            ));
+            )));
         }
         let id = Uuid::new_v4();
         client
             .execute(
-                "INSERT INTO cutter_governance.cut_change_set (id, state, source_ref, source_canonical_sha256) VALUES ($1, 'draft', $2, $3)",
+                sql::INSERT_CHANGE_SET,
                 &[&id, &c.source_sql, &canon.sha256_hex()],
             )
             .await
-            .map_err(|e| err_any(&e))?;
+            .map_err(|e| db_failed(&e))?;
         let per = toks.len() / c.units;
         let mut units = Vec::new();
         let mut spans = Vec::new();
@@ -175,16 +295,22 @@ impl Ctx<'_> {
                 .map_err(|e| err_any(&e))?;
             client
                 .execute(
-                    "INSERT INTO cutter_governance.cut_unit (change_set_id, byte_start, byte_end, start_token_position, end_token_position) VALUES ($1, $2, $3, $4, $5)",
-                    &[&id, &(first.byte_start as i64), &(last.byte_end as i64), &(span.start_token_position as i32), &(span.end_token_position as i32)],
+                    sql::INSERT_UNIT,
+                    &[
+                        &id,
+                        &(first.byte_start as i64),
+                        &(last.byte_end as i64),
+                        &(span.start_token_position as i32),
+                        &(span.end_token_position as i32),
+                    ],
                 )
                 .await
-                .map_err(|e| err_any(&e))?;
+                .map_err(|e| db_failed(&e))?;
             units.push(dot_signing::Unit {
                 start_token_position: span.start_token_position as u64,
                 end_token_position: span.end_token_position as u64,
             });
-            spans.push(json!([span.start_token_position, span.end_token_position]));
+            spans.push([span.start_token_position, span.end_token_position]);
         }
         let sha = canon.sha256_hex();
         self.change_sets.insert(
@@ -196,9 +322,13 @@ impl Ctx<'_> {
                 executor: None,
             },
         );
-        Ok(
-            json!({ "name": c.name, "canonical_sha256": sha, "tokens": toks.len(), "units": spans, "state": "draft" }),
-        )
+        Ok(ChangeSetObservation {
+            name: c.name.clone(),
+            canonical_sha256: sha,
+            tokens: toks.len(),
+            units: spans,
+            state: "draft",
+        })
     }
 
     fn cut_payload(&self, cs: &ChangeSetState) -> dot_signing::CutPayload {
@@ -210,33 +340,25 @@ impl Ctx<'_> {
         }
     }
 
-    async fn registered_revision(&self, dot: i32) -> std::result::Result<String, String> {
+    async fn registered_revision(&self, dot: i32) -> std::result::Result<String, StepError> {
         let row = self
             .client()?
-            .query_one("SELECT tool_revision FROM cutter_governance.dot_tool_revision WHERE dot_id = $1 ORDER BY registered_at DESC LIMIT 1", &[&dot])
+            .query_one(sql::SELECT_REGISTERED_TOOL_REVISION, &[&dot])
             .await
-            .map_err(|e| e.to_string())?;
-        row.try_get(0).map_err(|e| e.to_string())
+            .map_err(|e| db_failed(&e))?;
+        row.try_get(0).map_err(|e| db_failed(&e))
     }
 
     async fn insert_signature(
-        &self,
-        row: &dot_signing::SignatureRow,
-    ) -> std::result::Result<(), tokio_postgres::Error> {
-        let c = row.to_columns();
-        self.client
-            .as_ref()
-            .expect("checked by caller")
-            .execute(
-                "INSERT INTO cutter_governance.dot_pair_signature (id, signature_kind, payload_envelope, payload_hash, signature_payload, signed_at, signer_dot_id, signer_tool_revision, credential_ref, change_set_id, verifies_signature_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-                &[&c.id, &c.signature_kind, &c.payload_envelope, &c.payload_hash, &c.signature_payload, &c.signed_at, &c.signer_dot_id, &c.signer_tool_revision, &c.credential_ref, &c.change_set_id, &c.verifies_signature_id],
-            )
+        client: &tokio_postgres::Client,
+        cols: &dot_signing::SignatureColumns,
+    ) -> std::result::Result<u64, tokio_postgres::Error> {
+        client
+            .execute(sql::INSERT_SIGNATURE, &signature_params(cols))
             .await
-            .map(|_| ())
     }
 
-    async fn sign(&mut self, s: &SignStep) -> StepResult {
-        self.client()?;
+    async fn sign(&mut self, s: &SignStep) -> std::result::Result<SignObservation, StepError> {
         let (dot, cref) = match s.kind {
             SignatureKind::ExecutorCut => (992, "mem:dot-992"),
             SignatureKind::VerifierCut => (991, "mem:dot-991"),
@@ -263,28 +385,40 @@ impl Ctx<'_> {
             }
         }
         .map_err(|e| e.to_string())?;
-        self.insert_signature(&row)
+        Self::insert_signature(self.client()?, &row.to_columns())
             .await
-            .map_err(|e| format!("the database rejected the {:?} signature: {e}", s.kind))?;
+            .map_err(|e| {
+                StepError::Failed(format!(
+                    "the database rejected the {:?} signature: {e}",
+                    s.kind
+                ))
+            })?;
         let same_cs = row.change_set_id() == Some(self.cs(&s.change_set)?.id);
         if s.kind == SignatureKind::ExecutorCut {
             if let Some(c) = self.change_sets.get_mut(&s.change_set) {
                 c.executor = Some(row.clone());
             }
         }
-        let (cs_col, sig_col) = row.references.to_columns();
-        Ok(json!({
-            "kind": s.kind,
-            "signer_dot_id": row.signer_dot_id,
-            "accepted_by_database": true,
-            "envelope_change_set_matches": same_cs,
-            "references": if cs_col.is_some() { "change_set" } else if sig_col.is_some() { "signature" } else { "none" },
-            "scheme": row.signature_payload.split(':').take(2).collect::<Vec<_>>().join(":"),
-            "payload_hash_hex_len": row.payload_hash.len(),
-        }))
+        Ok(SignObservation {
+            kind: s.kind,
+            signer_dot_id: row.signer_dot_id,
+            accepted_by_database: true,
+            envelope_change_set_matches: same_cs,
+            references: row.references.target_name(),
+            scheme: row
+                .signature_payload
+                .split(':')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(":"),
+            payload_hash_hex_len: row.payload_hash.len(),
+        })
     }
 
-    async fn broken_reference(&mut self, b: &BrokenReferenceStep) -> StepResult {
+    async fn broken_reference(
+        &mut self,
+        b: &BrokenReferenceStep,
+    ) -> std::result::Result<BrokenReferenceObservation, StepError> {
         let cs = self.cs(&b.change_set)?;
         let exec = cs.executor.clone().ok_or("sign the executor_cut first")?;
         let (csid, sig) = match b.references {
@@ -299,14 +433,7 @@ impl Ctx<'_> {
         cols.id = Uuid::new_v4();
         cols.change_set_id = csid;
         cols.verifies_signature_id = sig;
-        let db = self
-            .client()?
-            .execute(
-                "INSERT INTO cutter_governance.dot_pair_signature (id, signature_kind, payload_envelope, payload_hash, signature_payload, signed_at, signer_dot_id, signer_tool_revision, credential_ref, change_set_id, verifies_signature_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-                &[&cols.id, &cols.signature_kind, &cols.payload_envelope, &cols.payload_hash, &cols.signature_payload, &cols.signed_at, &cols.signer_dot_id, &cols.signer_tool_revision, &cols.credential_ref, &cols.change_set_id, &cols.verifies_signature_id],
-            )
-            .await;
-        let constraint = match db {
+        let (sqlstate, constraint) = match Self::insert_signature(self.client()?, &cols).await {
             Ok(_) => return Err("the database accepted a broken cross reference".into()),
             Err(e) => e
                 .as_db_error()
@@ -318,14 +445,23 @@ impl Ctx<'_> {
                 })
                 .unwrap_or_default(),
         };
-        Ok(
-            json!({ "references": b.references, "library": { "rejected": true, "error": lib }, "database": { "rejected": true, "sqlstate": constraint.0, "constraint": constraint.1 } }),
-        )
+        Ok(BrokenReferenceObservation {
+            references: b.references,
+            library: LibraryRejection {
+                rejected: true,
+                error: lib,
+            },
+            database: DatabaseRejection {
+                rejected: true,
+                sqlstate,
+                constraint,
+            },
+        })
     }
 
-    async fn ensure_listener(&mut self) -> std::result::Result<(), String> {
+    async fn ensure_listener(&mut self) -> std::result::Result<(), StepError> {
         if self.listener.is_none() {
-            let cfg = self.config().map_err(|e| err_text(&e))?;
+            let cfg = self.config()?;
             self.listener = Some(
                 cutter_signals::Listener::connect(&cfg)
                     .await
@@ -338,56 +474,55 @@ impl Ctx<'_> {
     async fn load_signatures(
         &self,
         cs: Uuid,
-    ) -> std::result::Result<Vec<dot_signing::SignatureRow>, String> {
+    ) -> std::result::Result<Vec<dot_signing::SignatureRow>, StepError> {
         let rows = self
             .client()?
-            .query(
-                "SELECT s.id, s.signature_kind, s.payload_envelope, s.payload_hash, s.signature_payload, s.signed_at, s.signer_dot_id, s.signer_tool_revision, s.credential_ref, s.change_set_id, s.verifies_signature_id \
-                 FROM cutter_governance.dot_pair_signature s \
-                 WHERE s.change_set_id = $1 OR s.verifies_signature_id IN (SELECT id FROM cutter_governance.dot_pair_signature WHERE change_set_id = $1) \
-                 ORDER BY s.signature_kind",
-                &[&cs],
-            )
+            .query(sql::SELECT_SIGNATURES_OF_CHANGE_SET, &[&cs])
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| db_failed(&e))?;
         rows.iter()
             .map(|r| {
                 let cols = dot_signing::SignatureColumns {
-                    id: r.get(0),
-                    signature_kind: r.get(1),
-                    payload_envelope: r.get(2),
-                    payload_hash: r.get(3),
-                    signature_payload: r.get(4),
-                    signed_at: r.get(5),
-                    signer_dot_id: r.get(6),
-                    signer_tool_revision: r.get(7),
-                    credential_ref: r.get(8),
-                    change_set_id: r.get(9),
-                    verifies_signature_id: r.get(10),
+                    id: r.try_get(0)?,
+                    signature_kind: r.try_get(1)?,
+                    payload_envelope: r.try_get(2)?,
+                    payload_hash: r.try_get(3)?,
+                    signature_payload: r.try_get(4)?,
+                    signed_at: r.try_get(5)?,
+                    signer_dot_id: r.try_get(6)?,
+                    signer_tool_revision: r.try_get(7)?,
+                    credential_ref: r.try_get(8)?,
+                    change_set_id: r.try_get(9)?,
+                    verifies_signature_id: r.try_get(10)?,
                 };
-                dot_signing::SignatureRow::from_columns(cols).map_err(|e| e.to_string())
+                Ok(cols)
+            })
+            .map(|c: std::result::Result<_, tokio_postgres::Error>| {
+                let cols = c.map_err(|e| db_failed(&e))?;
+                dot_signing::SignatureRow::from_columns(cols)
+                    .map_err(|e| StepError::Failed(e.to_string()))
             })
             .collect()
     }
 
-    async fn verify(&mut self, v: &VerifyStep) -> StepResult {
+    async fn verify(
+        &mut self,
+        v: &VerifyStep,
+    ) -> std::result::Result<VerifyObservation, StepError> {
         self.ensure_listener().await?;
         let cs_id = self.cs(&v.change_set)?.id;
         let client = self.client()?;
         if v.tamper_payload {
             client
-                .execute(
-                    "UPDATE cutter_governance.dot_pair_signature SET payload_envelope = jsonb_set(payload_envelope, '{canonical_sha256}', to_jsonb(repeat('0', 64))) WHERE change_set_id = $1",
-                    &[&cs_id],
-                )
+                .execute(sql::TAMPER_ENVELOPES_OF_CHANGE_SET, &[&cs_id])
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| db_failed(&e))?;
         }
         if v.drop_signature {
             client
-                .execute("DELETE FROM cutter_governance.dot_pair_signature WHERE verifies_signature_id IN (SELECT id FROM cutter_governance.dot_pair_signature WHERE change_set_id = $1)", &[&cs_id])
+                .execute(sql::DELETE_VERIFIER_SIGNATURES_OF_CHANGE_SET, &[&cs_id])
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| db_failed(&e))?;
         }
         let rows = self.load_signatures(cs_id).await?;
         let exec = rows.iter().find(|r| r.signer_dot_id == 992);
@@ -412,12 +547,12 @@ impl Ctx<'_> {
         for (dot, row) in [(992, exec), (991, verif)] {
             let registered = self.registered_revision(dot).await?;
             let res = dot_signing::verify(row, keys, &registered);
-            outcomes.push(res.name().to_string());
+            outcomes.push(res.kind());
             if let Some(kind) = res.signal_kind() {
-                let k: cutter_signals::SignalKind = kind
+                let k: SignalKind = kind
                     .parse()
                     .map_err(|e: cutter_signals::Error| e.to_string())?;
-                if k == cutter_signals::SignalKind::DotPairDrift {
+                if k == SignalKind::DotPairDrift {
                     drift = true;
                 }
                 let sig = cutter_signals::emit(
@@ -429,57 +564,64 @@ impl Ctx<'_> {
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-                signals.push(json!({ "kind": sig.kind.as_str(), "routed_to": sig.routed_to, "emitter_dot_id": sig.emitter_dot_id }));
+                signals.push(EmittedSignal {
+                    kind: sig.kind,
+                    routed_to: sig.routed_to,
+                    emitter_dot_id: sig.emitter_dot_id,
+                });
             }
         }
         let state = if drift {
             self.client()?
-                .execute("UPDATE cutter_governance.cut_change_set SET state = 'invalid_drift', tool_revision_match = false, updated_at = now() WHERE id = $1", &[&cs_id])
+                .execute(sql::MARK_CHANGE_SET_INVALID_DRIFT, &[&cs_id])
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| db_failed(&e))?;
             "invalid_drift"
-        } else if outcomes.iter().all(|o| o == "valid") {
+        } else if outcomes.iter().all(|o| *o == VerificationKind::Valid) {
             self.client()?
-                .execute("UPDATE cutter_governance.cut_change_set SET state = 'verified', tool_revision_match = true, updated_at = now() WHERE id = $1", &[&cs_id])
+                .execute(sql::MARK_CHANGE_SET_VERIFIED, &[&cs_id])
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| db_failed(&e))?;
             "verified"
         } else {
             "draft"
         };
         let db_state: String = self
             .client()?
-            .query_one(
-                "SELECT state FROM cutter_governance.cut_change_set WHERE id = $1",
-                &[&cs_id],
-            )
+            .query_one(sql::SELECT_CHANGE_SET_STATE, &[&cs_id])
             .await
-            .map_err(|e| e.to_string())?
-            .get(0);
+            .map_err(|e| db_failed(&e))?
+            .try_get(0)
+            .map_err(|e| db_failed(&e))?;
         if outcomes != v.expect {
-            return Err(format!(
+            let names = |o: &[VerificationKind]| {
+                o.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            };
+            return Err(StepError::Failed(format!(
                 "verification of change set {} gave {}, expected {}",
                 v.change_set,
-                outcomes.join(", "),
-                v.expect.join(", ")
-            ));
+                names(&outcomes),
+                names(&v.expect)
+            )));
         }
-        Ok(
-            json!({ "outcomes": outcomes, "signals_emitted": signals, "change_set_state": db_state, "expected_state": state }),
-        )
+        Ok(VerifyObservation {
+            outcomes,
+            signals_emitted: signals,
+            change_set_state: db_state,
+            expected_state: state,
+        })
     }
 
-    async fn acknowledge(&mut self, a: &AcknowledgeStep) -> StepResult {
+    async fn acknowledge(
+        &mut self,
+        a: &AcknowledgeStep,
+    ) -> std::result::Result<AcknowledgeObservation, StepError> {
         let cs = self.cs(&a.change_set)?.id;
-        let kind: cutter_signals::SignalKind = a
-            .kind
-            .parse()
-            .map_err(|e: cutter_signals::Error| e.to_string())?;
-        let id = if a.expect == "unknown_signal" {
+        let id = if a.expect == Acknowledgement::UnknownSignal {
             Uuid::new_v4()
         } else {
             let f = cutter_signals::SignalFilter {
-                kind: Some(kind),
+                kind: Some(a.kind),
                 change_set_id: Some(cs),
                 acknowledged: None,
                 limit: Some(1),
@@ -487,26 +629,25 @@ impl Ctx<'_> {
             let list = cutter_signals::list(self.client()?, &f)
                 .await
                 .map_err(|e| e.to_string())?;
-            list.first()
-                .map(|s| s.id)
-                .ok_or_else(|| format!("no {} signal stored for {}", a.kind, a.change_set))?
+            list.first().map(|s| s.id).ok_or_else(|| {
+                StepError::Failed(format!("no {} signal stored for {}", a.kind, a.change_set))
+            })?
         };
         let res = cutter_signals::acknowledge(self.client()?, id, &a.by).await;
-        let got = match &res {
-            Ok(_) => "ok",
-            Err(cutter_signals::Error::AlreadyAcknowledged { .. }) => "already_acknowledged",
-            Err(cutter_signals::Error::UnknownSignal(_)) => "unknown_signal",
-            Err(_) => "error",
-        };
-        if got != a.expect {
-            return Err(format!(
-                "acknowledge gave {got}, expected {}: {:?}",
+        let got = Acknowledgement::of(&res);
+        if got != Some(a.expect) {
+            return Err(StepError::Failed(format!(
+                "acknowledge gave {}, expected {}: {:?}",
+                got.map_or("error", Acknowledgement::as_str),
                 a.expect,
                 res.err().map(|e| e.to_string())
-            ));
+            )));
         }
-        Ok(
-            json!({ "kind": a.kind, "by": a.by, "result": got, "acknowledged_by": res.ok().and_then(|s| s.acknowledged_by) }),
-        )
+        Ok(AcknowledgeObservation {
+            kind: a.kind,
+            by: a.by.clone(),
+            result: a.expect,
+            acknowledged_by: res.ok().and_then(|s| s.acknowledged_by),
+        })
     }
 }
