@@ -490,6 +490,12 @@ pub enum GuardTarget {
     Own,
 }
 
+/// `teardown: {}`: no parameters (the step always removes the environment and checks that no
+/// container of the scenario is left; an unknown key is an error).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeardownStep {}
+
 /// One step of a scenario.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -518,7 +524,7 @@ pub enum Step {
     Acknowledge(AcknowledgeStep),
     Guard(GuardStep),
     /// Remove the scenario's environment and check no container of it is left.
-    Teardown(bool),
+    Teardown(TeardownStep),
 }
 
 impl Step {

@@ -32,18 +32,15 @@ pub struct TeardownKind;
 impl StepKind for TeardownKind {
     const NAME: &'static str = "teardown";
     const READS_ONLY: bool = false;
-    type Params = bool;
+    type Params = TeardownStep;
     type Observation = TeardownObservation;
 
     async fn run(
-        p: &bool,
+        _: &TeardownStep,
         ctx: &mut Ctx<'_>,
     ) -> std::result::Result<TeardownObservation, StepError> {
-        let _ = p;
-        ctx.teardown().await.map_err(|e| err_text(&e))?;
-        let mine = count_role(ctx.suite.docker()?, &ctx.suite.run, &ctx.role)
-            .await
-            .map_err(|e| err_text(&e))?;
+        ctx.teardown().await?;
+        let mine = count_role(ctx.suite.docker()?, &ctx.suite.run, &ctx.role).await?;
         if mine != 0 {
             return Err(StepError::from(format!(
                 "{mine} container(s) of this scenario left after teardown"
