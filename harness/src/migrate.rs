@@ -296,8 +296,21 @@ pub enum Status {
 
 /// The classification of a database failure (the closed set [`classify_db_error`] and the
 /// verify phase report); serialized snake_case, as snapshots and scenario files name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum FailureKind {
     /// SQLSTATE 55P03.
     LockTimeout,
@@ -317,22 +330,8 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// The kind's name (`lock_timeout`, ...), as serialized.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            FailureKind::LockTimeout => "lock_timeout",
-            FailureKind::StatementTimeout => "statement_timeout",
-            FailureKind::QueryCanceled => "query_canceled",
-            FailureKind::ConnectionLost => "connection_lost",
-            FailureKind::Injected => "injected",
-            FailureKind::VerifyFailed => "verify_failed",
-            FailureKind::SqlError => "sql_error",
-        }
-    }
-}
-
-impl std::fmt::Display for FailureKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 

@@ -539,8 +539,20 @@ pub struct Timings {
 
 /// The stage of a provisioned restore test at which a failure stopped it (its report's
 /// `stopped_at`, and what a scenario's `restore_test` may expect).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Stage {
     /// `pg_restore` reported an error triage did not find benign.
     Restore,
@@ -553,17 +565,7 @@ pub enum Stage {
 impl Stage {
     /// Its name in reports and scenario files (`restore`, `smoke`, `content`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Restore => "restore",
-            Stage::Smoke => "smoke",
-            Stage::Content => "content",
-        }
-    }
-}
-
-impl std::fmt::Display for Stage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

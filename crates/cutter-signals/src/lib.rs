@@ -25,10 +25,11 @@ pub use store::{acknowledge, emit, emit_mirrored, get, list, Acknowledgement, Si
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::IntoEnumIterator;
 
     #[test]
     fn kind_round_trips_through_str_and_serde() -> Result<()> {
-        for kind in SignalKind::ALL {
+        for kind in SignalKind::iter() {
             assert_eq!(kind.as_str().parse::<SignalKind>()?, kind);
             assert_eq!(kind.to_string(), kind.as_str());
             let json = serde_json::to_string(&kind)?;
@@ -98,7 +99,7 @@ mod tests {
             Some(Acknowledgement::UnknownSignal)
         );
         assert_eq!(Acknowledgement::of(&Err(Error::BlankAcknowledger)), None);
-        for a in Acknowledgement::ALL {
+        for a in Acknowledgement::iter() {
             let json = serde_json::to_string(&a)?;
             assert_eq!(json, format!("\"{}\"", a.as_str()));
             assert_eq!(a.to_string(), a.as_str());

@@ -157,7 +157,7 @@ mod tests {
         assert!(DEPLOY_06.contains(&format!("'{CHANNEL}'")));
         assert!(DEPLOY_06.contains(&format!("routed_to = '{ROUTED_TO}'")));
         assert!(DEPLOY_06.contains(&format!("CREATE TRIGGER {NOTIFY_TRIGGER}")));
-        for kind in crate::SignalKind::ALL {
+        for kind in <crate::SignalKind as strum::IntoEnumIterator>::iter() {
             assert!(DEPLOY_06.contains(&format!("'{}'", kind.as_str())));
         }
         for key in [

@@ -1,11 +1,11 @@
 //! Signal kinds and the stored signal record.
 //! `SignalKind` maps to the `kind` CHECK of `cutter_governance.signal`; `Signal` is one row.
 
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use strum::IntoEnumIterator;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -13,8 +13,21 @@ use crate::error::{Error, Result};
 use crate::schema::{col, ROUTED_TO};
 
 /// What went wrong in the DOT pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SignalKind {
     /// Executor and verifier tool revisions disagree.
     DotPairDrift,
@@ -23,21 +36,9 @@ pub enum SignalKind {
 }
 
 impl SignalKind {
-    /// Every kind, in a fixed order.
-    pub const ALL: [SignalKind; 2] = [SignalKind::DotPairDrift, SignalKind::SignatureFailure];
-
     /// The value stored in `signal.kind`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SignalKind::DotPairDrift => "dot_pair_drift",
-            SignalKind::SignatureFailure => "signature_failure",
-        }
-    }
-}
-
-impl fmt::Display for SignalKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
@@ -45,8 +46,7 @@ impl FromStr for SignalKind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        SignalKind::ALL
-            .into_iter()
+        SignalKind::iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| Error::UnknownKind(s.to_owned()))
     }

@@ -99,8 +99,21 @@ where
 
 /// What an [`acknowledge`] call came to, as a scenario expects it and a report names it:
 /// acknowledged now, acknowledged before, or no such signal. Serialized snake_case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Acknowledgement {
     /// Acknowledged by this call.
     Ok,
@@ -111,13 +124,6 @@ pub enum Acknowledgement {
 }
 
 impl Acknowledgement {
-    /// Every outcome, in a fixed order.
-    pub const ALL: [Acknowledgement; 3] = [
-        Acknowledgement::Ok,
-        Acknowledgement::AlreadyAcknowledged,
-        Acknowledgement::UnknownSignal,
-    ];
-
     /// The outcome of an [`acknowledge`] result; `None` for any other error (the database,
     /// a blank acknowledger, an inconsistent row): that is a failure, not an outcome.
     pub fn of(result: &Result<Signal>) -> Option<Acknowledgement> {
@@ -130,18 +136,8 @@ impl Acknowledgement {
     }
 
     /// The outcome's name, as serialized.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Acknowledgement::Ok => "ok",
-            Acknowledgement::AlreadyAcknowledged => "already_acknowledged",
-            Acknowledgement::UnknownSignal => "unknown_signal",
-        }
-    }
-}
-
-impl std::fmt::Display for Acknowledgement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 

@@ -59,8 +59,21 @@ pub enum Verification {
 
 /// The outcome of a [`Verification`] without its details: what a scenario expects and a
 /// report names. Serialized snake_case, as [`Verification::name`] spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum VerificationKind {
     /// [`Verification::Valid`].
     Valid,
@@ -81,36 +94,9 @@ pub enum VerificationKind {
 }
 
 impl VerificationKind {
-    /// Every kind, in the order the checks run.
-    pub const ALL: [VerificationKind; 8] = [
-        VerificationKind::Valid,
-        VerificationKind::MissingSignature,
-        VerificationKind::UnsupportedScheme,
-        VerificationKind::TamperedPayload,
-        VerificationKind::KeyUnavailable,
-        VerificationKind::WrongKey,
-        VerificationKind::InconsistentRow,
-        VerificationKind::ToolRevisionMismatch,
-    ];
-
     /// Stable name of the outcome, as serialized.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            VerificationKind::Valid => "valid",
-            VerificationKind::MissingSignature => "missing_signature",
-            VerificationKind::UnsupportedScheme => "unsupported_scheme",
-            VerificationKind::TamperedPayload => "tampered_payload",
-            VerificationKind::KeyUnavailable => "key_unavailable",
-            VerificationKind::WrongKey => "wrong_key",
-            VerificationKind::InconsistentRow => "inconsistent_row",
-            VerificationKind::ToolRevisionMismatch => "tool_revision_mismatch",
-        }
-    }
-}
-
-impl std::fmt::Display for VerificationKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
@@ -383,11 +369,12 @@ fn check_linkage(e: &SignatureRow, v: &SignatureRow) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::IntoEnumIterator;
 
     /// A kind serializes as its name and parses back; an unknown name is refused.
     #[test]
     fn kinds_round_trip_through_serde() {
-        for k in VerificationKind::ALL {
+        for k in VerificationKind::iter() {
             let json = serde_json::to_string(&k).expect("serialize");
             assert_eq!(json, format!("\"{}\"", k.as_str()));
             assert_eq!(k.to_string(), k.as_str());
@@ -420,7 +407,7 @@ mod tests {
                 signed: s(),
             },
         ];
-        for (v, k) in all.iter().zip(VerificationKind::ALL) {
+        for (v, k) in all.iter().zip(VerificationKind::iter()) {
             assert_eq!(v.kind(), k);
             assert_eq!(v.name(), k.as_str());
             let tag = serde_json::to_value(v).expect("serialize")["outcome"].clone();

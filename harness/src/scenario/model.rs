@@ -135,8 +135,20 @@ pub struct RestoreTestStep {
 /// (the sums file and every listed file's checksum, the dump's header and table of contents,
 /// the row-count snapshot, the checks file, the content-hash file; `restore::preflight_inputs`).
 /// Compared with `Error.kind` through [`RefusalKind::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RefusalKind {
     /// A listed file's SHA-256 differs from the sums file (`checksum`).
     ChecksumMismatch,
@@ -173,52 +185,9 @@ pub enum RefusalKind {
 }
 
 impl RefusalKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [RefusalKind; 16] = [
-        RefusalKind::ChecksumMismatch,
-        RefusalKind::SumsMalformed,
-        RefusalKind::SumsNoEntry,
-        RefusalKind::FileNotFound,
-        RefusalKind::IoError,
-        RefusalKind::DiskFull,
-        RefusalKind::PsvMalformed,
-        RefusalKind::DumpEmpty,
-        RefusalKind::DumpNotCustomFormat,
-        RefusalKind::DumpTruncated,
-        RefusalKind::DumpVersionUnsupported,
-        RefusalKind::DumpCorrupt,
-        RefusalKind::ChecksMalformed,
-        RefusalKind::DumpLacksTables,
-        RefusalKind::ContentMalformed,
-        RefusalKind::ContentDefinition,
-    ];
-
     /// The `Error.kind` it stands for (its name in a scenario file too).
     pub fn as_str(self) -> &'static str {
-        match self {
-            RefusalKind::ChecksumMismatch => "checksum_mismatch",
-            RefusalKind::SumsMalformed => "sums_malformed",
-            RefusalKind::SumsNoEntry => "sums_no_entry",
-            RefusalKind::FileNotFound => "file_not_found",
-            RefusalKind::IoError => "io_error",
-            RefusalKind::DiskFull => "disk_full",
-            RefusalKind::PsvMalformed => "psv_malformed",
-            RefusalKind::DumpEmpty => "dump_empty",
-            RefusalKind::DumpNotCustomFormat => "dump_not_custom_format",
-            RefusalKind::DumpTruncated => "dump_truncated",
-            RefusalKind::DumpVersionUnsupported => "dump_version_unsupported",
-            RefusalKind::DumpCorrupt => "dump_corrupt",
-            RefusalKind::ChecksMalformed => "checks_malformed",
-            RefusalKind::DumpLacksTables => "dump_lacks_tables",
-            RefusalKind::ContentMalformed => "content_malformed",
-            RefusalKind::ContentDefinition => "content_definition",
-        }
-    }
-}
-
-impl std::fmt::Display for RefusalKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -561,11 +530,12 @@ impl Step {
 #[cfg(test)]
 mod restore_test_step_tests {
     use super::*;
+    use strum::IntoEnumIterator;
 
     /// Each refusal kind is spelled the same in a scenario file as in `Error.kind`.
     #[test]
     fn refusal_kinds_serialize_as_their_error_kinds() {
-        for k in RefusalKind::ALL {
+        for k in RefusalKind::iter() {
             let v = serde_json::to_value(k).expect("serialize");
             assert_eq!(v, serde_json::json!(k.as_str()));
             let back: RefusalKind = serde_json::from_value(v).expect("deserialize");
@@ -584,7 +554,7 @@ mod restore_test_step_tests {
             include_str!("../checks.rs"),
             include_str!("../fingerprint.rs"),
         ];
-        for k in RefusalKind::ALL {
+        for k in RefusalKind::iter() {
             let quoted = format!("\"{}\"", k.as_str());
             assert!(
                 sources.iter().any(|s| s.contains(&quoted)),
