@@ -144,6 +144,8 @@ pub struct Suite {
     pub(crate) pristine: tokio::sync::OnceCell<Fingerprint>,
     /// Stamp of that fingerprint: clones prove their tables against it (`Stamp::for_clone`).
     pub(crate) pristine_stamp: tokio::sync::OnceCell<fingerprint::Stamp>,
+    /// Held by the clone taking the pristine fingerprint; other untouched clones wait for it.
+    pub(crate) pristine_lock: tokio::sync::Mutex<()>,
     /// Set when the run holds a scenario that starts from the seed: the copy is then taken
     /// before the first clone database exists (so it holds the restored database only).
     pub(crate) seed_wanted: AtomicBool,
@@ -198,6 +200,7 @@ impl Suite {
             seed_wanted: AtomicBool::new(false),
             clone_lock: tokio::sync::Mutex::new(()),
             pristine_stamp: tokio::sync::OnceCell::new(),
+            pristine_lock: tokio::sync::Mutex::new(()),
             keys: key_store(),
             foreign_before: Vec::new(),
         }
