@@ -1,10 +1,9 @@
-//! Fingerprints and the P0 runner against a real PostgreSQL 16 (not containers).
+//! Fingerprints and the P0 runner against a real PostgreSQL 16: one container of its own,
+//! with the bundled fixture restored into it, and the nine checks below run one after another.
 //!
-//! Needs `HARNESS_TEST_PG` (a libpq key/value connection string without `dbname`, e.g.
-//! `host=127.0.0.1 port=55432 user=postgres`) of a superuser, and a template database
-//! (`HARNESS_TEST_TEMPLATE`, default `fm_base`) holding the Directus bootstrap plus the
-//! fixture-gen output. Each test clones the template into its own `fm_*` database and drops it
-//! at the end. Run with `cargo test -p dryrun-harness --test db_fingerprint_migrate -- --ignored`.
+//! Each check clones the restored database (the template) into its own `fm_*` database and
+//! drops it at the end. One test starts the container, runs every check (a failing one does
+//! not stop the others), removes the container and names each check that failed.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -15,29 +14,26 @@ use harness::fingerprint::{self, diff_data, diff_schema, Fingerprint, SchemaFing
 use harness::migrate::{FailureKind, Injection, Limits, Phase, Plan, Runner, Status};
 use tokio_postgres::{Client, NoTls};
 
-const IGNORE: &str = "needs HARNESS_TEST_PG; the scenario suite covers this against containers";
+use harness::container::{PgContainer, PgSpec, DB_NAME};
+use harness::docker::RunIdentity;
 
-fn base_conn() -> String {
-    match std::env::var("HARNESS_TEST_PG") {
-        Ok(s) if !s.trim().is_empty() => s,
-        _ => panic!(
-            "HARNESS_TEST_PG is not set. These tests need a PostgreSQL 16 superuser connection \
-             string without dbname, e.g. HARNESS_TEST_PG='host=127.0.0.1 port=55432 user=postgres', \
-             and a template database (HARNESS_TEST_TEMPLATE, default fm_base) with the Directus \
-             bootstrap and the fixture-gen output loaded. ({IGNORE})"
-        ),
-    }
-}
+mod common;
+use common::{docker_and_image, SweepOnDrop};
+
+/// The restored container's connection (without a database), set once by the test.
+static BASE: std::sync::OnceLock<tokio_postgres::Config> = std::sync::OnceLock::new();
 
 fn template() -> String {
-    std::env::var("HARNESS_TEST_TEMPLATE").unwrap_or_else(|_| "fm_base".to_string())
+    DB_NAME.to_string()
 }
 
 async fn connect(db: &str) -> Client {
-    let conn = format!("{} dbname={db}", base_conn());
-    let (client, connection) = tokio_postgres::connect(&conn, NoTls)
+    let mut cfg = BASE.get().expect("the container is up").clone();
+    cfg.dbname(db);
+    let (client, connection) = cfg
+        .connect(NoTls)
         .await
-        .unwrap_or_else(|e| panic!("cannot connect to {conn}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot connect to database {db}: {e}"));
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -116,8 +112,6 @@ async fn prefix_schemas(client: &Client, tmp: &Path) -> Vec<SchemaFingerprint> {
     out
 }
 
-#[tokio::test]
-#[ignore = "needs HARNESS_TEST_PG; the scenario suite covers this against containers"]
 async fn deploy_all_verify_revert_to_baseline_twice() {
     with_db("t_deploy_revert", |db| async move {
         let c = connect(&db).await;
@@ -208,8 +202,6 @@ async fn deploy_all_verify_revert_to_baseline_twice() {
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs HARNESS_TEST_PG; the scenario suite covers this against containers"]
 async fn deploy_revert_deploy_equals_first_deploy() {
     with_db("t_redeploy", |db| async move {
         let c = connect(&db).await;
@@ -249,8 +241,6 @@ async fn deploy_revert_deploy_equals_first_deploy() {
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs HARNESS_TEST_PG; the scenario suite covers this against containers"]
 async fn fail_before_and_inside_leave_nothing_of_the_step() {
     with_db("t_fail_steps", |db| async move {
         let c = connect(&db).await;
@@ -313,8 +303,6 @@ async fn fail_before_and_inside_leave_nothing_of_the_step() {
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs HARNESS_TEST_PG; the scenario suite covers this against containers"]
 async fn verify_failure_stops_until_approved() {
     with_db("t_verify_fail", |db| async move {
         let c = connect(&db).await;
@@ -375,8 +363,6 @@ async fn verify_failure_stops_until_approved() {
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs HARNESS_TEST_PG; the scenario suite covers this against containers"]
 async fn statement_timeout_and_connection_loss_are_classified() {
     with_db("t_timeouts", |db| async move {
         let c = connect(&db).await;
@@ -471,8 +457,6 @@ async fn statement_timeout_and_connection_loss_are_classified() {
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs HARNESS_TEST_PG; the scenario suite covers this against containers"]
 async fn lock_timeout_at_step_02() {
     with_db("t_lock", |db| async move {
         let c = connect(&db).await;
@@ -508,8 +492,6 @@ async fn lock_timeout_at_step_02() {
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs HARNESS_TEST_PG; the scenario suite covers this against containers"]
 async fn revert_archives_governance_rows() {
     with_db("t_archive", |db| async move {
         let c = connect(&db).await;
@@ -590,8 +572,6 @@ fn copy_plan(to: &Path) {
     }
 }
 
-#[tokio::test]
-#[ignore = "needs HARNESS_TEST_PG; the scenario suite covers this against containers"]
 async fn broken_revert_is_named_by_the_diff() {
     with_db("t_broken_revert", |db| async move {
         let c = connect(&db).await;
@@ -665,8 +645,6 @@ async fn broken_revert_is_named_by_the_diff() {
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs HARNESS_TEST_PG; the scenario suite covers this against containers"]
 async fn data_fingerprint_names_the_changed_table_and_keeps_the_session() {
     with_db("t_data_diff", |db| async move {
         let c = connect(&db).await;
@@ -728,4 +706,78 @@ async fn data_fingerprint_names_the_changed_table_and_keeps_the_session() {
         assert_eq!(only.tables[&table], now.data.tables[&table]);
     })
     .await;
+}
+
+/// The one test: a container with the bundled fixture restored, every check in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p0_runner_and_fingerprints_on_a_restored_fixture() {
+    let (docker, image) = docker_and_image().await;
+    let run = RunIdentity::new();
+    let _sweep = SweepOnDrop {
+        docker: docker.clone(),
+        run_id: run.run_id.clone(),
+    };
+    let mut spec = PgSpec::new(&image, "test-fingerprint-migrate");
+    spec.settings = harness::restore::fast_settings();
+    let pg = PgContainer::start(&docker, &run, &spec)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    let dump = common::repo().join("fixtures/directus_full_fixture.dump");
+    harness::restore::restore_into(&pg, &dump, 2)
+        .await
+        .unwrap_or_else(|e| panic!("restore of the bundled fixture: {}", e.report()));
+    let base = pg.pg_config("postgres").expect("config");
+    BASE.set(base).expect("set once");
+    let checks: Vec<(&str, futures_util::future::BoxFuture<'static, ()>)> = vec![
+        (
+            "deploy_all_verify_revert_to_baseline_twice",
+            deploy_all_verify_revert_to_baseline_twice().boxed(),
+        ),
+        (
+            "deploy_revert_deploy_equals_first_deploy",
+            deploy_revert_deploy_equals_first_deploy().boxed(),
+        ),
+        (
+            "fail_before_and_inside_leave_nothing_of_the_step",
+            fail_before_and_inside_leave_nothing_of_the_step().boxed(),
+        ),
+        (
+            "verify_failure_stops_until_approved",
+            verify_failure_stops_until_approved().boxed(),
+        ),
+        (
+            "statement_timeout_and_connection_loss_are_classified",
+            statement_timeout_and_connection_loss_are_classified().boxed(),
+        ),
+        ("lock_timeout_at_step_02", lock_timeout_at_step_02().boxed()),
+        (
+            "revert_archives_governance_rows",
+            revert_archives_governance_rows().boxed(),
+        ),
+        (
+            "broken_revert_is_named_by_the_diff",
+            broken_revert_is_named_by_the_diff().boxed(),
+        ),
+        (
+            "data_fingerprint_names_the_changed_table_and_keeps_the_session",
+            data_fingerprint_names_the_changed_table_and_keeps_the_session().boxed(),
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (name, check) in checks {
+        if std::panic::AssertUnwindSafe(check)
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            failed.push(name);
+        }
+    }
+    pg.remove()
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    assert!(
+        failed.is_empty(),
+        "failed checks (their panics are above): {failed:?}"
+    );
 }
