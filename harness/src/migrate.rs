@@ -271,8 +271,9 @@ const INJECT_VERIFY: &str =
     "DO $inject$ BEGIN RAISE EXCEPTION 'injected verify failure'; END $inject$";
 
 /// What a step was doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Phase {
     Deploy,
     Verify,
@@ -280,8 +281,9 @@ pub enum Phase {
 }
 
 /// How a step's phase ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     /// It ran and succeeded.
     Ok,
@@ -291,6 +293,7 @@ pub enum Status {
     Skipped,
     /// Nothing to do: already applied (deploy), or the schema was absent (revert).
     #[serde(rename = "noop")]
+    #[strum(serialize = "noop")]
     NoOp,
 }
 
@@ -429,15 +432,10 @@ pub struct FailureStop {
 
 impl std::fmt::Display for FailureStop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let phase = match self.phase {
-            Phase::Deploy => "deploy",
-            Phase::Verify => "verify",
-            Phase::Revert => "revert",
-        };
         write!(
             f,
-            "step {} {} ({phase}) failed: {}",
-            self.index, self.step, self.cause
+            "step {} {} ({}) failed: {}",
+            self.index, self.step, self.phase, self.cause
         )
     }
 }
@@ -1154,6 +1152,18 @@ fn write_archive(path: &Path, dump: &[(String, Vec<String>)]) -> Result<ArchiveA
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A phase or status reads the same in a failure message as in a snapshot.
+    #[test]
+    fn phase_and_status_display_as_serialized() {
+        for p in [Phase::Deploy, Phase::Verify, Phase::Revert] {
+            assert_eq!(serde_json::to_value(p).ok(), Some(p.to_string().into()));
+        }
+        for st in [Status::Ok, Status::Failed, Status::Skipped, Status::NoOp] {
+            assert_eq!(serde_json::to_value(st).ok(), Some(st.to_string().into()));
+        }
+        assert_eq!(Status::NoOp.to_string(), "noop");
+    }
 
     #[test]
     fn embedded_plan_has_seven_steps_with_hashes() {

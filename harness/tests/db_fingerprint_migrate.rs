@@ -23,10 +23,6 @@ use common::{docker_and_image, SweepOnDrop};
 /// The restored container's connection (without a database), set once by the test.
 static BASE: std::sync::OnceLock<tokio_postgres::Config> = std::sync::OnceLock::new();
 
-fn template() -> String {
-    DB_NAME.to_string()
-}
-
 async fn connect(db: &str) -> Client {
     let mut cfg = BASE.get().expect("the container is up").clone();
     cfg.dbname(db);
@@ -48,7 +44,7 @@ where
 {
     let db = format!("fm_{name}");
     let admin = connect("postgres").await;
-    let tpl = template();
+    let tpl = DB_NAME;
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .await
@@ -57,7 +53,7 @@ where
         .batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {tpl}"))
         .await
         .unwrap_or_else(|e| {
-            panic!("CREATE DATABASE {db} TEMPLATE {tpl} failed ({e:?}); create the template first (see the module doc)")
+            panic!("CREATE DATABASE {db} TEMPLATE {tpl} failed ({e:?}): the restored fixture is the template")
         });
     let result = std::panic::AssertUnwindSafe(body(db.clone()))
         .catch_unwind()

@@ -200,8 +200,9 @@ pub struct PreflightStep {
     pub expect: PassStop,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PassStop {
     Pass,
     Stop,
@@ -254,8 +255,9 @@ pub struct DeployExpect {
     pub cause: Option<crate::migrate::FailureKind>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DeployOutcomeKind {
     Applied,
     Stopped,

@@ -212,23 +212,21 @@ impl Suite {
     /// [`Suite::warm_up`]) first needs it.
     #[tracing::instrument(name = "suite_open", skip_all, fields(run = %o.run.run_id))]
     pub async fn open(o: SuiteOptions) -> Result<Suite> {
-        if !o.needs_engine {
+        let (engine, image, foreign_before) = if o.needs_engine {
+            let docker = crate::docker::connect().await?;
+            crate::docker::sweep(&docker, None, false).await?;
+            let foreign = crate::docker::foreign_containers(&docker).await?;
+            let image = crate::image::resolve(&docker, o.image.as_deref()).await?;
+            (Some(docker), image, foreign)
+        } else {
             let image = ImageChoice {
                 reference: String::new(),
                 id: String::new(),
                 source: "none (no scenario of the run needs a server)",
             };
-            let mut suite = Suite::new(None, o.run, o.repo, image, o.dumps);
-            if o.plan_dir.is_some() {
-                suite.plan_dir = o.plan_dir;
-            }
-            return Ok(suite);
-        }
-        let docker = crate::docker::connect().await?;
-        crate::docker::sweep(&docker, None, false).await?;
-        let foreign_before = crate::docker::foreign_containers(&docker).await?;
-        let image = crate::image::resolve(&docker, o.image.as_deref()).await?;
-        let mut suite = Suite::new(Some(docker), o.run, o.repo, image, o.dumps);
+            (None, image, Vec::new())
+        };
+        let mut suite = Suite::new(engine, o.run, o.repo, image, o.dumps);
         if o.plan_dir.is_some() {
             suite.plan_dir = o.plan_dir;
         }

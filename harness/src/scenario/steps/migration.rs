@@ -216,23 +216,6 @@ pub struct CompareObservation {
     pub existing_objects: Option<Equality>,
 }
 
-fn phase_name(p: Phase) -> &'static str {
-    match p {
-        Phase::Deploy => "deploy",
-        Phase::Verify => "verify",
-        Phase::Revert => "revert",
-    }
-}
-
-fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Ok => "ok",
-        Status::Failed => "failed",
-        Status::Skipped => "skipped",
-        Status::NoOp => "noop",
-    }
-}
-
 fn equality(eq: bool) -> Equality {
     if eq {
         Equality::Equal
@@ -276,15 +259,7 @@ impl Ctx<'_> {
             Ok(o) => o
                 .events
                 .iter()
-                .map(|e| {
-                    format!(
-                        "step {} {} {}: {}",
-                        e.index,
-                        e.step,
-                        phase_name(e.phase),
-                        status_name(e.status)
-                    )
-                })
+                .map(|e| format!("step {} {} {}: {}", e.index, e.step, e.phase, e.status))
                 .collect::<Vec<_>>()
                 .join("; "),
             Err(e) => err_text(e),
@@ -334,16 +309,10 @@ impl Ctx<'_> {
             .stopped()
             .map(|s| s.to_string())
             .unwrap_or_else(|| "no failure-stop".into());
-        let word = |k: DeployOutcomeKind| match k {
-            DeployOutcomeKind::Applied => "applied",
-            DeployOutcomeKind::Stopped => "stopped",
-            DeployOutcomeKind::Refused => "refused",
-        };
         if obs.outcome != want {
             return Err(StepError::Failed(format!(
-                "deploy {}, expected {}: {stop_text}; events: {events_text}",
-                word(obs.outcome),
-                word(want)
+                "deploy {}, expected {want}: {stop_text}; events: {events_text}",
+                obs.outcome
             )));
         }
         let stop = obs.result.stop();

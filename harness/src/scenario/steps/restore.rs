@@ -78,8 +78,9 @@ pub enum DriftObservation {
 
 /// The verdict of a restore test step: `pass` or `fail` from its report, `refused` when it
 /// returned an error instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RestoreVerdict {
     Pass,
     Fail,
@@ -94,21 +95,6 @@ impl RestoreVerdict {
             RestoreExpect::Fail => RestoreVerdict::Fail,
             RestoreExpect::Refused => RestoreVerdict::Refused,
         }
-    }
-
-    /// Its name in the snapshot.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RestoreVerdict::Pass => "pass",
-            RestoreVerdict::Fail => "fail",
-            RestoreVerdict::Refused => "refused",
-        }
-    }
-}
-
-impl std::fmt::Display for RestoreVerdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -219,13 +205,6 @@ pub struct PreflightObservation {
     pub outcome: PassStop,
     /// The kind of the stop's error (none when it passed).
     pub stop_kind: Option<&'static str>,
-}
-
-fn pass_stop(p: PassStop) -> &'static str {
-    match p {
-        PassStop::Pass => "pass",
-        PassStop::Stop => "stop",
-    }
 }
 
 /// An I/O error on a file of the working copy, as the harness error of that file.
@@ -507,8 +486,8 @@ impl Ctx<'_> {
         if outcome != p.expect {
             return Err(StepError::Failed(format!(
                 "preflight {}, expected {}: {}",
-                pass_stop(outcome),
-                pass_stop(p.expect),
+                outcome,
+                p.expect,
                 res.err().map(|e| e.message).unwrap_or_default()
             )));
         }

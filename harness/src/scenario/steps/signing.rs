@@ -39,9 +39,9 @@ pub struct ChangeSetObservation {
     /// Tokens of the canonical source.
     pub tokens: usize,
     /// `[start, end]` token positions (inclusive) of each unit.
-    pub units: Vec<[usize; 2]>,
-    /// Always `draft` (as registered).
-    pub state: &'static str,
+    pub units: Vec<[u64; 2]>,
+    /// The change set's state as the database holds it after registration (`draft`).
+    pub state: String,
 }
 
 /// `sign`: a DOT signature of a change set.
@@ -282,7 +282,6 @@ impl Ctx<'_> {
             .map_err(|e| db_failed(&e))?;
         let per = toks.len() / c.units;
         let mut units = Vec::new();
-        let mut spans = Vec::new();
         for u in 0..c.units {
             let first = &toks[u * per];
             let last = if u + 1 == c.units {
@@ -310,9 +309,18 @@ impl Ctx<'_> {
                 start_token_position: span.start_token_position as u64,
                 end_token_position: span.end_token_position as u64,
             });
-            spans.push([span.start_token_position, span.end_token_position]);
         }
+        // What the database holds now (registered as `draft`), read back, not assumed.
+        let state: String = client
+            .query_one(sql::SELECT_CHANGE_SET_STATE, &[&id])
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| db_failed(&e))?;
         let sha = canon.sha256_hex();
+        let spans = units
+            .iter()
+            .map(|u| [u.start_token_position, u.end_token_position])
+            .collect();
         self.change_sets.insert(
             c.name.clone(),
             ChangeSetState {
@@ -327,7 +335,7 @@ impl Ctx<'_> {
             canonical_sha256: sha,
             tokens: toks.len(),
             units: spans,
-            state: "draft",
+            state,
         })
     }
 
