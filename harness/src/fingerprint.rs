@@ -1342,6 +1342,120 @@ mod tests {
         assert!(!unchanged(3, 3, Some(51), -1));
     }
 
+    fn cat(name: &str, relkind: &str) -> CatalogTable {
+        CatalogTable {
+            schema: "public".into(),
+            name: name.into(),
+            relkind: relkind.into(),
+            populated: true,
+            oid: 100,
+            relfilenode: 200,
+            bytes: 8192,
+            descriptor: "id int4".into(),
+            builtin_types: true,
+            leaves: None,
+            leaves_plain: None,
+        }
+    }
+
+    fn stamp_of(tables: &[CatalogTable]) -> Stamp {
+        Stamp {
+            database: "d/1".into(),
+            horizon: 1000,
+            tables: tables
+                .iter()
+                .map(|t| {
+                    let st = TableStamp {
+                        oid: t.oid,
+                        relfilenode: t.relfilenode,
+                        descriptor: t.descriptor.clone(),
+                        data: TableData {
+                            row_count: 3,
+                            content_sha256: Some("h".into()),
+                        },
+                    };
+                    (t.key(), st)
+                })
+                .collect(),
+        }
+    }
+
+    fn names(c: &[(CatalogTable, TableData)]) -> Vec<String> {
+        c.iter().map(|(t, _)| t.name.clone()).collect()
+    }
+
+    #[test]
+    fn only_tables_with_the_same_identity_storage_and_columns_are_candidates() {
+        let base = cat("t", "r");
+        let prev = stamp_of(&[base.clone()]);
+        let got = proof_candidates(std::slice::from_ref(&base), &prev, None);
+        assert_eq!(names(&got), ["t"]);
+        assert_eq!(got[0].1, prev.tables[&base.key()].data, "the earlier data");
+        // Each way the table may have been replaced or rewritten drops it.
+        let mut changed = Vec::new();
+        for (why, f) in [
+            (
+                "another oid (dropped and re-created)",
+                (|t: &mut CatalogTable| t.oid += 1) as fn(&mut CatalogTable),
+            ),
+            (
+                "another relfilenode (TRUNCATE, VACUUM FULL, CLUSTER, rewrite)",
+                |t| t.relfilenode += 1,
+            ),
+            ("another column list", |t| t.descriptor.push_str(", x text")),
+            ("a non-built-in column type", |t| t.builtin_types = false),
+            ("a partitioned parent", |t| t.relkind = "p".into()),
+            ("a view", |t| t.relkind = "v".into()),
+            ("an unpopulated materialized view", |t| {
+                t.relkind = "m".into();
+                t.populated = false;
+            }),
+            ("not in the earlier stamp", |t| t.name = "u".into()),
+        ] {
+            let mut t = base.clone();
+            f(&mut t);
+            if !proof_candidates(&[t], &prev, None).is_empty() {
+                changed.push(why);
+            }
+        }
+        assert!(changed.is_empty(), "taken as candidates: {changed:?}");
+        // A populated materialized view with an unchanged identity is one.
+        let mut mv = base.clone();
+        mv.relkind = "m".into();
+        assert_eq!(names(&proof_candidates(&[mv], &prev, None)), ["t"]);
+        // Earlier data that cannot be taken over: relfilenode 0 (mapped catalog), an
+        // unpopulated view's -1 count, no content hash.
+        for g in [
+            (|s: &mut TableStamp| s.relfilenode = 0) as fn(&mut TableStamp),
+            |s| s.data.row_count = -1,
+            |s| s.data.content_sha256 = None,
+        ] {
+            let mut t = base.clone();
+            let mut p = prev.clone();
+            if let Some(s) = p.tables.get_mut(&base.key()) {
+                g(s);
+                t.relfilenode = s.relfilenode;
+            }
+            assert!(proof_candidates(&[t], &p, None).is_empty());
+        }
+        // An empty table is a candidate like any other (its proof is the count 0, no rows).
+        let mut empty = prev.clone();
+        if let Some(s) = empty.tables.get_mut(&base.key()) {
+            s.data.row_count = 0;
+        }
+        assert_eq!(
+            names(&proof_candidates(std::slice::from_ref(&base), &empty, None)),
+            ["t"]
+        );
+        // `only` restricts the candidates to the tables named.
+        let other = cat("o", "r");
+        let prev2 = stamp_of(&[base.clone(), other.clone()]);
+        let both = [base.clone(), other.clone()];
+        assert_eq!(names(&proof_candidates(&both, &prev2, None)), ["t", "o"]);
+        let only = [other.key()];
+        assert_eq!(names(&proof_candidates(&both, &prev2, Some(&only))), ["o"]);
+    }
+
     fn schema_fp(items: &[(&str, &str, &str)]) -> SchemaFingerprint {
         SchemaFingerprint {
             objects: items

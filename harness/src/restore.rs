@@ -101,7 +101,9 @@ pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
     let counted_ok = match errors_ignored {
         Some(n) if jobs <= 1 => n as usize == messages.len(),
         Some(n) => n as usize >= messages.len(),
-        None => messages.is_empty(),
+        // pg_restore prints the count whenever it ignored an error; messages without it
+        // mean the run stopped on one (or the log is not pg_restore's): never a pass.
+        None => false,
     };
     let passed = (exit_code == 0 && messages.is_empty())
         || (exit_code == 1 && !messages.is_empty() && all_benign && counted_ok);
@@ -998,6 +1000,36 @@ mod tests {
             "non-zero exit without messages must fail"
         );
         assert!(triage(0, "", 1).passed);
+    }
+
+    #[test]
+    fn counts_bind_the_messages_exit_codes_bind_the_outcome() {
+        let one = "pg_restore: error: could not execute query: ERROR:  role \"w\" does not exist\nCommand was: X\npg_restore: warning: errors ignored on restore: 1\n";
+        // Parallel restore: each worker may print the same error, the count is at least the messages.
+        assert!(
+            triage(1, one, 2).passed,
+            "jobs=2, count equal to the messages"
+        );
+        let under = "pg_restore: error: could not execute query: ERROR:  role \"w\" does not exist\nCommand was: X\npg_restore: error: could not execute query: ERROR:  role \"v\" does not exist\nCommand was: Y\npg_restore: warning: errors ignored on restore: 1\n";
+        assert!(
+            !triage(1, under, 2).passed,
+            "jobs=2, count below the messages"
+        );
+        // jobs=0 means one job (as reported), so the exact count rule applies.
+        let doubled = "pg_restore: error: could not execute query: ERROR:  role \"w\" does not exist\nCommand was: X\npg_restore: warning: errors ignored on restore: 2\n";
+        assert!(!triage(1, doubled, 0).passed);
+        assert_eq!(triage(1, doubled, 0).jobs, 1);
+        // A benign message but no count line: pg_restore stopped, or the log is not its own.
+        let uncounted = "pg_restore: error: could not execute query: ERROR:  role \"w\" does not exist\nCommand was: X\n";
+        assert!(!triage(1, uncounted, 1).passed);
+        // Exit 0 with a real error message, and exit 2 with none, both fail.
+        let real = "pg_restore: error: could not execute query: ERROR:  syntax error\n";
+        assert!(!triage(0, real, 1).passed);
+        assert!(!triage(2, "", 1).passed);
+        assert!(
+            !triage(2, one, 1).passed,
+            "only exit 1 may carry ignored errors"
+        );
     }
 
     #[test]
