@@ -491,4 +491,49 @@ mod tests {
         let e = verify_set(&sums, &entries, &p("other.dump"), None).unwrap_err();
         assert_eq!(e.kind, "sums_no_entry");
     }
+    #[test]
+    fn escaped_names_unescape_newline_carriage_return_and_backslash() {
+        let h = sha256_bytes(b"x");
+        let text = format!("\\{h}  a\\nb\\rc\\\\d.dump\n");
+        let e = parse_sums_text(&text, Path::new("SHA256SUMS")).unwrap();
+        assert_eq!(e[0].name, "a\nb\rc\\d.dump");
+        let bad = format!("\\{h}  a\\tb.dump\n");
+        assert!(parse_sums_text(&bad, Path::new("SHA256SUMS")).is_err());
+    }
+
+    #[test]
+    fn listed_dump_and_row_count_file_are_verified_by_name_and_a_tampered_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        std::fs::write(p("x.dump"), b"dump").unwrap();
+        std::fs::write(p("rc.psv"), b"counts").unwrap();
+        let sums = p("SHA256SUMS");
+        let text = format!(
+            "{}  x.dump\n{}  rc.psv\n",
+            sha256_bytes(b"dump"),
+            sha256_bytes(b"counts")
+        );
+        std::fs::write(&sums, &text).unwrap();
+        let entries = parse_sums(&sums).unwrap();
+        let c = verify_set(&sums, &entries, &p("x.dump"), Some(&p("rc.psv"))).unwrap();
+        let got: Vec<(FileRole, FileVerdict)> =
+            c.files.iter().map(|f| (f.role, f.verdict)).collect();
+        assert_eq!(
+            got,
+            [
+                (FileRole::Dump, FileVerdict::Verified),
+                (FileRole::RowCounts, FileVerdict::Verified)
+            ]
+        );
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+        std::fs::write(p("rc.psv"), b"tampered").unwrap();
+        let e = verify_set(&sums, &entries, &p("x.dump"), Some(&p("rc.psv"))).unwrap_err();
+        assert_eq!(e.kind, "checksum_mismatch");
+        assert!(e.message.contains("rc.psv"), "{}", e.message);
+        std::fs::write(p("rc.psv"), b"counts").unwrap();
+        std::fs::write(p("x.dump"), b"tampered").unwrap();
+        let e = verify_set(&sums, &entries, &p("x.dump"), None).unwrap_err();
+        assert_eq!(e.kind, "checksum_mismatch");
+        assert!(e.message.contains("x.dump"), "{}", e.message);
+    }
 }
