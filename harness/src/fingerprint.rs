@@ -1387,7 +1387,7 @@ mod tests {
     #[test]
     fn only_tables_with_the_same_identity_storage_and_columns_are_candidates() {
         let base = cat("t", "r");
-        let prev = stamp_of(&[base.clone()]);
+        let prev = stamp_of(std::slice::from_ref(&base));
         let got = proof_candidates(std::slice::from_ref(&base), &prev, None);
         assert_eq!(names(&got), ["t"]);
         assert_eq!(got[0].1, prev.tables[&base.key()].data, "the earlier data");
