@@ -503,15 +503,20 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         ));
     }
     report.attempts.push(attempt);
-    report.closure = match report.attempts.last() {
+    report.closure = closure_line(report.attempts.last());
+    write(&o.report, &report)?;
+    Ok(report)
+}
+
+/// The report's closure line: what the last attempt proves (a pass awaits the sign-offs).
+fn closure_line(last: Option<&Attempt>) -> String {
+    match last {
         Some(a) if a.is_pass() => format!(
             "HB-05 passed {}/{} (awaiting Đ32 and G-4 sign-off)",
             a.passed, a.expected
         ),
         _ => "HB-05 NOT passed".into(),
-    };
-    write(&o.report, &report)?;
-    Ok(report)
+    }
 }
 
 /// Attach the persistent environment `name` as the suite's baseline: refuse another dump or
@@ -952,6 +957,16 @@ mod tests {
         // Reports from before `expected` was recorded: their total stands.
         assert!(attempt(26, 26, 0).is_pass());
         assert!(!attempt(25, 26, 0).is_pass());
+    }
+
+    #[test]
+    fn the_closure_line_follows_the_last_attempt() {
+        assert_eq!(
+            closure_line(Some(&attempt(26, 26, 26))),
+            "HB-05 passed 26/26 (awaiting Đ32 and G-4 sign-off)"
+        );
+        assert_eq!(closure_line(Some(&attempt(25, 26, 26))), "HB-05 NOT passed");
+        assert_eq!(closure_line(None), "HB-05 NOT passed");
     }
 
     #[test]
