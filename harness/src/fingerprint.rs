@@ -744,6 +744,12 @@ fn proof_sql(t: &CatalogTable, horizon32: u32) -> String {
     )
 }
 
+/// The 32-bit xid of a 64-bit one (`txid_snapshot_xmin`'s epoch dropped): what `age(xid)`
+/// takes. Any other value would move the horizon and could prove a changed table unchanged.
+fn xid32(xid64: u64) -> u32 {
+    (xid64 & 0xffff_ffff) as u32
+}
+
 /// The candidates proven unchanged, with the data of `prev`.
 async fn prove_unchanged<'a>(
     clients: &[&'a Client],
@@ -753,7 +759,7 @@ async fn prove_unchanged<'a>(
     let Some(prev) = prev else {
         return Ok(BTreeMap::new());
     };
-    let horizon32 = (prev.horizon & 0xffff_ffff) as u32;
+    let horizon32 = xid32(prev.horizon);
     let queue = std::sync::Mutex::new(candidates.iter().collect::<std::collections::VecDeque<_>>());
     let proven = std::sync::Mutex::new(BTreeMap::new());
     let worker = |c: &'a Client| {
@@ -1323,6 +1329,13 @@ fn json_line(fields: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_horizon_keeps_the_xid_and_drops_the_epoch() {
+        assert_eq!(xid32(800), 800);
+        assert_eq!(xid32((3 << 32) | 800), 800);
+        assert_eq!(xid32(u64::from(u32::MAX)), u32::MAX);
+    }
 
     #[test]
     fn the_proof_takes_only_older_rows_with_the_same_count() {
