@@ -965,6 +965,25 @@ fn first_line(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// `--keep` must mark its container so that a plain sweep (`dryrun gc`, the next run's
+    /// start-up sweep) spares it once this process has exited (a cargo-mutants survivor:
+    /// dropping the label was seen by no unit test).
+    #[test]
+    fn kept_containers_carry_the_label_the_sweep_spares() {
+        let k = KeepAs::kept();
+        let mut labels = crate::docker::RunIdentity::new().labels("restore-test");
+        labels.extend(k.labels.iter().cloned());
+        // Its owner has exited (pid 0 has no /proc entry).
+        labels.insert(crate::docker::LABEL_OWNER_PID.into(), "0".into());
+        assert_eq!(
+            crate::docker::protection(&labels),
+            crate::docker::Protection::Kept
+        );
+        assert!(!crate::docker::sweepable(&labels, false), "plain gc");
+        assert!(crate::docker::sweepable(&labels, true), "gc --all");
+        assert!(!k.publish && !k.only_if_passed && k.name.is_none());
+    }
+
     /// A stage serializes (and parses) as the name its `as_str` gives the reports.
     #[test]
     fn stages_serialize_as_their_names() {
