@@ -456,21 +456,37 @@ mod tests {
         }
     }
 
+    /// A folder holding `files` and a `SHA256SUMS` listing each `(content, name)` of `listed`,
+    /// and the parsed entries.
+    fn backup_set(
+        files: &[(&str, &[u8])],
+        listed: &[(&[u8], &str)],
+    ) -> (tempfile::TempDir, PathBuf, Vec<SumEntry>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let text: String = listed
+            .iter()
+            .map(|(content, name)| format!("{}  {name}\n", sha256_bytes(content)))
+            .collect();
+        let sums = dir.path().join("SHA256SUMS");
+        std::fs::write(&sums, text).unwrap();
+        let entries = parse_sums(&sums).unwrap();
+        (dir, sums, entries)
+    }
+
     #[test]
     fn verify_set_renamed_absent_and_tampered() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = |n: &str| dir.path().join(n);
-        std::fs::write(p("renamed.dump"), b"dump").unwrap();
-        std::fs::write(p("s.sql"), b"schema").unwrap();
-        let sums = p("SHA256SUMS");
-        let text = format!(
-            "{}  /prod/orig.dump\n{}  ./s.sql\n{}  gone/pg_dump.stderr\n",
-            sha256_bytes(b"dump"),
-            sha256_bytes(b"schema"),
-            sha256_bytes(b"x")
+        let (dir, sums, entries) = backup_set(
+            &[("renamed.dump", b"dump"), ("s.sql", b"schema")],
+            &[
+                (b"dump", "/prod/orig.dump"),
+                (b"schema", "./s.sql"),
+                (b"x", "gone/pg_dump.stderr"),
+            ],
         );
-        std::fs::write(&sums, &text).unwrap();
-        let entries = parse_sums(&sums).unwrap();
+        let p = |n: &str| dir.path().join(n);
         let c = verify_set(&sums, &entries, &p("renamed.dump"), None).unwrap();
         let v: Vec<FileVerdict> = c.files.iter().map(|f| f.verdict).collect();
         assert_eq!(
@@ -491,6 +507,7 @@ mod tests {
         let e = verify_set(&sums, &entries, &p("other.dump"), None).unwrap_err();
         assert_eq!(e.kind, "sums_no_entry");
     }
+
     #[test]
     fn escaped_names_unescape_newline_carriage_return_and_backslash() {
         let h = sha256_bytes(b"x");
@@ -503,18 +520,11 @@ mod tests {
 
     #[test]
     fn listed_dump_and_row_count_file_are_verified_by_name_and_a_tampered_one_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = |n: &str| dir.path().join(n);
-        std::fs::write(p("x.dump"), b"dump").unwrap();
-        std::fs::write(p("rc.psv"), b"counts").unwrap();
-        let sums = p("SHA256SUMS");
-        let text = format!(
-            "{}  x.dump\n{}  rc.psv\n",
-            sha256_bytes(b"dump"),
-            sha256_bytes(b"counts")
+        let (dir, sums, entries) = backup_set(
+            &[("x.dump", b"dump"), ("rc.psv", b"counts")],
+            &[(b"dump", "x.dump"), (b"counts", "rc.psv")],
         );
-        std::fs::write(&sums, &text).unwrap();
-        let entries = parse_sums(&sums).unwrap();
+        let p = |n: &str| dir.path().join(n);
         let c = verify_set(&sums, &entries, &p("x.dump"), Some(&p("rc.psv"))).unwrap();
         let got: Vec<(FileRole, FileVerdict)> =
             c.files.iter().map(|f| (f.role, f.verdict)).collect();
