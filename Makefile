@@ -43,7 +43,7 @@ fixture: image
 fixture-prod: image
 	$(DRYRUN) fixture --seed 1 --scale 30 --out out/fixture-prod --force
 
-# Side-by-side figures (manual method vs harness, restore, clone, peak RSS) → BENCHMARKS.md.
+# Side-by-side figures (manual method vs harness, restore, clone, peak RSS, CPU time) → BENCHMARKS.md.
 # The script builds the release binary and makes sure the image exists itself.
 # SAMPLE=n manual-method samples (default 3); NEXTEST=1 also times the two nextest shards.
 bench:

@@ -13,7 +13,9 @@
 #   6. optional (NEXTEST=1): the scenario suite split in two with cargo nextest --partition;
 #   7. the data fingerprint vs the binary COPY floor, full and "unchanged" proof, both fixtures;
 #   8. per scenario at both scales (from the two suite runs of 2): elapsed, and every data
-#      fingerprint the scenario took (its info log line: tables proven unchanged / hashed, ms).
+#      fingerprint the scenario took (its info log line: tables proven unchanged / hashed, ms);
+#   9. CPU time of the whole machine (/proc/stat) around the manual method, both suites and the
+#      restore-test: the CPU the ratio targets leave the suite and the restore floor (figure 7).
 #
 # Scripting the docker CLI is right here: the manual method is what is being compared. The
 # harness itself never uses the CLI. The manual method publishes no port; nothing connects
@@ -95,6 +97,10 @@ stats() {
 }
 field() { echo "$1" | awk -v i="$2" '{ print $i }'; }   # field "a b c" 2 → b
 met() { if [ "$(calc "$1")" = 1 ]; then echo met; else echo "**not met**"; fi; }  # met "x <= y"
+# Busy CPU time of the whole machine so far, in seconds (all cores: user, nice, system, irq,
+# softirq of /proc/stat). A difference around a measurement is what it cost the machine,
+# Docker's daemons and the servers in the containers included (and others' load, if any).
+busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
 peak_rss_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
 # Conditions. Every 2 s a background sampler records what others do meanwhile: running
 # containers that are neither this script's nor owned (label owner-pid) by one of its processes,
@@ -171,7 +177,7 @@ machine() {
 
 # ---------------------------------------------------------------------------------------------
 # 1. The manual method (SPEC §2), one scenario: prints
-#    "t_total t_start_to_ready t_copy t_restore t_smoke t_teardown t_start_to_restored rc errors tables"
+#    "t_total t_start_to_ready t_copy t_restore t_smoke t_teardown t_start_to_restored rc errors tables cpu_s"
 SMOKE_SQL="SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema','pg_toast')),
   (SELECT count(*) FROM public.tac_logical_unit), (SELECT count(*) FROM public.tac_unit_version),
@@ -182,9 +188,10 @@ SMOKE_SQL="SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid 
   (SELECT count(*) FROM public.directus_activity)"
 
 manual_one() {
-  local dump=$1 tag=$2 ct="$BENCH_ID-$2" vol="$BENCH_ID-$2-data" pw t0 t1 t2 t3 t4 t5 rc=0 errs smoke
+  local dump=$1 tag=$2 ct="$BENCH_ID-$2" vol="$BENCH_ID-$2-data" pw t0 t1 t2 t3 t4 t5 c0 c5 rc=0 errs smoke
   local i=0
   pw=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  c0=$(busy_s)
   t0=$(now)
   docker volume create --label "$BENCH_LABEL" --label "$RUN_LABEL" "$vol" >/dev/null
   docker run -d --name "$ct" --label "$BENCH_LABEL" --label "$RUN_LABEL" \
@@ -206,9 +213,10 @@ manual_one() {
   docker rm "$ct" >/dev/null
   docker volume rm "$vol" >/dev/null
   t5=$(now)
+  c5=$(busy_s)
   errs=$(grep -c '^pg_restore: error:' "$WORK/$tag.stderr" || true)
   echo "$smoke" >"$WORK/$tag.smoke"
-  echo "$(calc "$t5-$t0") $(calc "$t1-$t0") $(calc "$t2-$t1") $(calc "$t3-$t2") $(calc "$t4-$t3") $(calc "$t5-$t4") $(calc "$t3-$t0") $rc $errs ${smoke%%|*}"
+  echo "$(calc "$t5-$t0") $(calc "$t1-$t0") $(calc "$t2-$t1") $(calc "$t3-$t2") $(calc "$t4-$t3") $(calc "$t5-$t4") $(calc "$t3-$t0") $rc $errs ${smoke%%|*} $(calc "$c5-$c0")"
 }
 
 # measure_manual NAME DUMP N → $WORK/manual-NAME.txt (one line per sample)
@@ -230,16 +238,18 @@ manual_stat() { field "$(awk -v c="$2" '{ print $c }' "$WORK/manual-$1.txt" | st
 # 2. The harness suite: measure_suite NAME [dryrun run options] → wall, exit code, peak RSS,
 #    closure JSON in $WORK/suite-NAME/.
 measure_suite() {
-  local name=$1 t0 t1 rc=0
+  local name=$1 t0 t1 c0 c1 rc=0
   shift
   conditions "harness suite, $name"
   log "harness suite, $name: dryrun run $*"
+  c0=$(busy_s)
   t0=$(now)
   # --log harness=info: one "data fingerprint" line per fingerprint (section 8); nothing else changes.
   /usr/bin/time -v -o "$WORK/suite-$name.time" "$DRYRUN" run --log harness=info \
     --report "$WORK/suite-$name" "$@" >"$WORK/suite-$name.log" 2>&1 || rc=$?
   t1=$(now)
-  echo "$(calc "$t1-$t0") $rc" >"$WORK/suite-$name.wall"
+  c1=$(busy_s)
+  echo "$(calc "$t1-$t0") $rc $(calc "$c1-$c0")" >"$WORK/suite-$name.wall"
   log "  $(fmt "$(calc "$t1-$t0")") s, exit $rc"
   if [ ! -f "$WORK/suite-$name/hb05-closure.json" ]; then
     log "  no closure report (exit $rc); last lines of the log:"; tail -n 15 "$WORK/suite-$name.log" >&2
@@ -247,6 +257,7 @@ measure_suite() {
 }
 suite_wall() { field "$(cat "$WORK/suite-$1.wall")" 1; }
 suite_rc() { field "$(cat "$WORK/suite-$1.wall")" 2; }
+suite_cpu() { field "$(cat "$WORK/suite-$1.wall")" 3; }
 suite_json() { jq -r "$2" "$WORK/suite-$1/hb05-closure.json" 2>/dev/null || echo "?"; }
 suite_passed() { suite_json "$1" '.attempts[-1] | "\(.passed)/\(.total)"'; }
 suite_scen_passed() { suite_json "$1" '.attempts[-1] | "\([.scenarios[] | select(.passed)] | length)/\(.scenarios | length)"'; }
@@ -255,14 +266,16 @@ suite_ok() { [ "$(suite_json "$1" '.attempts[-1] | .passed == .total and .total 
 # ---------------------------------------------------------------------------------------------
 # 3. Restore alone: measure_restore NAME [restore-test options] → restore-test.json, peak RSS.
 measure_restore() {
-  local name=$1 rc=0
+  local name=$1 rc=0 c0
   shift
   conditions "dryrun restore-test (prod) $name"
   log "dryrun restore-test, production scale, $name: $*"
+  c0=$(busy_s)
   /usr/bin/time -v -o "$WORK/rt-$name.time" "$DRYRUN" restore-test --dump "$PROD_DUMP" \
     --sums "$PROD_SUMS" --rowcounts "$PROD_PSV" --report "$WORK/rt-$name" "$@" \
     >"$WORK/rt-$name.log" 2>&1 || rc=$?
   echo "$rc" >"$WORK/rt-$name.rc"
+  calc "$(busy_s) - $c0" >"$WORK/rt-$name.cpu"
   [ -f "$WORK/rt-$name/restore-test.json" ] || { tail -n 15 "$WORK/rt-$name.log" >&2; die "restore-test $name wrote no report (exit $rc)"; }
   log "  $(grep -m1 '^verify ' "$WORK/rt-$name.log" || true) (exit $rc)"
 }
@@ -425,6 +438,10 @@ report() {
   rss_rt=$(peak_rss_mib "$WORK/rt-j2.time"); rss_sp=$(peak_rss_mib "$WORK/suite-prod.time")
   rss_sf=$(peak_rss_mib "$WORK/suite-fixture.time")
   suite_f=$(suite_passed fixture); suite_p=$(suite_passed prod)
+  local cores mcf mcp scf scp rcpu
+  cores=$(nproc)
+  mcf=$(manual_stat fixture 11 1); mcp=$(manual_stat prod 11 1)
+  scf=$(suite_cpu fixture); scp=$(suite_cpu prod); rcpu=$(cat "$WORK/rt-j2.cpu")
 
   echo "# Benchmarks"
   echo
@@ -463,6 +480,11 @@ report() {
   echo "| 6 | \"unchanged\" proof, production scale ($(fig prod proven) of $(fig prod tables) tables proven, nothing read) | $(fmt "$(fig prod unchanged2_s)" 2) s | ≤ 1 s: $(met "$(fig prod unchanged2_s) <= 1") |"
   echo "| 6 | scan floor of that proof: \`count(*)\` of every table, 2 connections (every heap page read) | $(fmt "$(fig prod scan2_s)" 2) s; proof / scan floor $(fmt "$(calc "$(fig prod unchanged2_s) / $(fig prod scan2_s)")" 2)× | — |"
   echo "| 6 | data fingerprint after one row changed, production scale | $(fmt "$(fig prod onerow2_s)" 2) s | — |"
+  echo "| 7 | machine CPU time (all cores busy, /proc/stat), manual method per scenario: bundled / production scale | $(fmt "$mcf") / $(fmt "$mcp") CPU-s ($(fmt "$(calc "$mcf / $mf")" 2) / $(fmt "$(calc "$mcp / $mp")" 2) cores busy on average) | — |"
+  echo "| 7 | machine CPU time, harness suite: bundled / production scale | $(fmt "$scf") / $(fmt "$scp") CPU-s; ÷ $cores cores = $(fmt "$(calc "$scf / $cores")") / $(fmt "$(calc "$scp / $cores")") s, the least wall that work takes here | — |"
+  echo "| 7 | CPU time the ratio targets leave the suite: 26 × manual wall ÷ 8 (bundled), ÷ 5 (production) × $cores cores | $(fmt "$(calc "$mfs / 8 * $cores")") / $(fmt "$(calc "$mps / 5 * $cores")") CPU-s (the suite used $(fmt "$(calc "100 * $scf / ($mfs / 8 * $cores)")" 0)% / $(fmt "$(calc "100 * $scp / ($mps / 5 * $cores)")" 0)% of it) | — |"
+  echo "| 7 | machine CPU time, one \`restore-test\` at production scale (-j 2, fast settings; verify, provision, upload, restore, smoke, content proof, teardown) | $(fmt "$rcpu") CPU-s in $(fmt "$h_tot") s | — |"
+  echo "| 7 | restore floor at production scale: the 5 full restores the suite demands (S01, S04, S06, S26, the baseline; S05's partial one not counted) × one restore-test's CPU ÷ $cores cores | ≈ $(fmt "$(calc "5 * $rcpu / $cores")") s of wall (the 5× target allows $(fmt "$(calc "$mps / 5")") s for the whole suite) | — |"
   echo
   echo "Targets: bundled suite 26/26 $(suite_ok fixture && echo met || echo '**not met**');" \
     "production-scale suite 26/26 $(suite_ok prod && echo met || echo '**not met**');" \
@@ -509,7 +531,7 @@ report() {
   echo "Database \`directus\` $(fmt "$(calc "$(cat "$WORK/clone-size.txt") / 1048576")") MiB; \`CREATE DATABASE c TEMPLATE directus STRATEGY FILE_COPY\` (psql \`\\timing\` inside the container, then \`DROP DATABASE c\`): $(tr '\n' ' ' <"$WORK/clone.txt")ms;" \
     "median $(fmt "$clone" 0) ms = $(fmt "$clone_pct")% of the harness restore stage, $(fmt "$clone_pct_seed")% of a seed-method pg_restore."
   echo
-  echo "### Suite: time per scenario strategy (scenarios run 3 at a time; elapsed summed per strategy)"
+  echo "### Suite: time per scenario strategy (scenarios run $(jq -r '.jobs // 4' "$WORK/suite-prod/hb05-closure.json" 2>/dev/null || echo 4) at a time; elapsed summed per strategy)"
   echo
   echo "| fixture | strategy | scenarios | sum of elapsed | slowest |"
   echo "|---|---|---|---|---|"
