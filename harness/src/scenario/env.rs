@@ -64,6 +64,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) role: String,
     /// Tables whose snapshot count `prepare_dump` drifted: a restore test must name each.
     pub(crate) drifted: Vec<String>,
+    /// The step running now: its line and kind (for its evidence).
+    pub(crate) at: (usize, &'static str),
+    /// Inside `for_each_step`: the plan step k (1-based).
+    pub(crate) k: Option<usize>,
 }
 
 pub(crate) fn err_text(e: &Error) -> String {
@@ -132,13 +136,17 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         clone_horizon: None,
         pristine: false,
         drifted: Vec::new(),
+        at: (0, ""),
+        k: None,
     };
+    // (line, message) of the first failure.
     let mut failure: Option<(usize, String)> = None;
+    let first_line = file.step_lines.first().copied().unwrap_or(1);
     let t = Instant::now();
     let setup = ctx.setup().await;
     tracing::debug!(scenario = %sc.id, ms = t.elapsed().as_millis() as u64, "setup");
     if let Err(e) = setup {
-        failure = Some((0, format!("setup failed: {}", err_text(&e))));
+        failure = Some((first_line, format!("setup failed: {}", err_text(&e))));
     }
     if failure.is_none() {
         crate::fault::hit("scenario").await;
@@ -146,7 +154,19 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
     if failure.is_none() {
         for (i, step) in sc.steps.iter().enumerate() {
             let t = Instant::now();
-            let res = crate::scenario::steps::dispatch(&mut ctx, step).await;
+            let line = file.step_lines.get(i).copied().unwrap_or(1);
+            let res = match step {
+                Step::ForEachStep(body) => {
+                    let lines = file.body_lines.get(i).cloned().unwrap_or_default();
+                    for_each_step(&mut ctx, body, &lines, line).await
+                }
+                _ => {
+                    ctx.at = (line, step.name());
+                    crate::scenario::steps::dispatch(&mut ctx, step)
+                        .await
+                        .map_err(|e| (line, e.to_string()))
+                }
+            };
             tracing::debug!(scenario = %sc.id, step = step.name(), ms = t.elapsed().as_millis() as u64, ok = res.is_ok(), "step");
             match res {
                 Ok(v) => {
@@ -156,8 +176,8 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
                     }
                     ctx.obs.push(o);
                 }
-                Err(msg) => {
-                    failure = Some((i, msg.to_string()));
+                Err((line, msg)) => {
+                    failure = Some((line, msg));
                     break;
                 }
             }
@@ -174,8 +194,8 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         extra: ctx.extra.clone(),
     };
     match (failure, teardown) {
-        (Some((i, m)), _) => Err(Failure {
-            location: file.location(i),
+        (Some((line, m)), _) => Err(Failure {
+            location: format!("{}:{line}", file.path.display()),
             message: m,
             partial: outcome,
         }),
@@ -188,7 +208,98 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
     }
 }
 
+/// `for_each_step`: its body once for each step k of the plan, in plan order. Every k must
+/// observe the same outcome (the observations are written relative to the plan: `k`, `last`,
+/// equal / differs), so the snapshot holds k = 1's once; a k that observes otherwise fails,
+/// naming k, its step and the body line. Returns `{body: [...]}` or `(line, message)`.
+async fn for_each_step(
+    ctx: &mut Ctx<'_>,
+    body: &[Step],
+    lines: &[usize],
+    line: usize,
+) -> std::result::Result<Value, (usize, String)> {
+    let names = ctx.runner.plan.step_names();
+    let n = names.len();
+    ctx.at = (line, "for_each_step");
+    ctx.evidence(json!({ "iterations": n, "steps": names }));
+    let mut first: Option<Vec<Value>> = None;
+    for (k0, name) in names.iter().enumerate() {
+        let k = k0 + 1;
+        ctx.k = Some(k);
+        let mut seen = Vec::with_capacity(body.len());
+        for (j, step) in body.iter().enumerate() {
+            let at = lines.get(j).copied().unwrap_or(line);
+            let here = || format!("k = {k} of {n} ({name})");
+            if matches!(step, Step::ForEachStep(_)) {
+                ctx.k = None;
+                return Err((at, "for_each_step cannot be nested".into()));
+            }
+            ctx.at = (at, step.name());
+            let v = crate::scenario::steps::dispatch(ctx, step)
+                .await
+                .map_err(|e| (at, format!("{}: {e}", here())))?;
+            if let Some(want) = first.as_ref().and_then(|f: &Vec<Value>| f.get(j)) {
+                if *want != v {
+                    ctx.k = None;
+                    return Err((
+                        at,
+                        format!(
+                            "{}: {} observed {v}, but k = 1 observed {want}: the outcome must be the same for every step of the plan",
+                            here(),
+                            step.name()
+                        ),
+                    ));
+                }
+            }
+            seen.push(v);
+        }
+        if first.is_none() {
+            first = Some(seen);
+        }
+    }
+    ctx.k = None;
+    Ok(json!({ "body": first.unwrap_or_default() }))
+}
+
 impl Ctx<'_> {
+    /// Record plan- or data-specific facts of the running step for the report (never the
+    /// snapshot).
+    pub(crate) fn evidence(&mut self, facts: Value) {
+        let k = self.k.map(|k| crate::scenario::evidence::LoopStep {
+            k,
+            name: self
+                .runner
+                .plan
+                .steps
+                .get(k.saturating_sub(1))
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+        });
+        self.extra
+            .evidence
+            .push(crate::scenario::evidence::Evidence {
+                line: self.at.0,
+                step: self.at.1,
+                k,
+                facts,
+            });
+    }
+
+    /// The plan step `r` names (the loop's k for `k`); 0 only for an offset before step 1.
+    pub(crate) fn resolve(&self, r: &StepRef) -> std::result::Result<usize, String> {
+        r.resolve(&self.runner.plan, self.k)
+    }
+
+    /// The plan step `r` names, which must exist.
+    pub(crate) fn resolve_step(&self, r: &StepRef) -> std::result::Result<usize, String> {
+        r.resolve_step(&self.runner.plan, self.k)
+    }
+
+    /// How many steps the plan has.
+    pub(crate) fn plan_len(&self) -> usize {
+        self.runner.plan.steps.len()
+    }
+
     pub(crate) fn pg(&self) -> std::result::Result<&PgContainer, String> {
         if let Some(p) = &self.own {
             return Ok(p);

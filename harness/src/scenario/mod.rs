@@ -1,9 +1,13 @@
 //! HB-05 scenarios: file format ([`model`]), parsing with locations ([`parser`]), the suite of
-//! a run ([`suite`]), each scenario's environment ([`env`]) and its step kinds ([`steps`]).
+//! a run ([`suite`]), each scenario's environment ([`env`]) and its step kinds ([`steps`]);
+//! plan steps named by role ([`stepref`]) and what a run records beside its snapshot
+//! ([`evidence`]).
 
 pub mod env;
+pub mod evidence;
 pub mod model;
 pub mod parser;
 pub mod snapshot;
+pub mod stepref;
 pub mod steps;
 pub mod suite;

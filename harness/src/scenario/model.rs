@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::scenario::stepref::StepRef;
+
 /// Where a scenario runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -212,29 +214,39 @@ pub enum PassStop {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Inject {
-    FailBefore(usize),
-    FailInside(usize),
-    VerifyFails(usize),
-    SleepInside { step: usize, seconds: f64 },
+    FailBefore(StepRef),
+    FailInside(StepRef),
+    VerifyFails(StepRef),
+    SleepInside { step: StepRef, seconds: f64 },
+}
+
+impl Inject {
+    /// The step it targets.
+    pub fn step(&self) -> &StepRef {
+        match self {
+            Inject::FailBefore(k) | Inject::FailInside(k) | Inject::VerifyFails(k) => k,
+            Inject::SleepInside { step, .. } => step,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeployStep {
-    /// Deploy steps 1..=upto only.
+    /// Deploy the steps up to this one only (`k-1` at k = 1: none).
     #[serde(default)]
-    pub upto: Option<usize>,
+    pub upto: Option<StepRef>,
     #[serde(default)]
     pub inject: Option<Inject>,
     #[serde(default)]
     pub lock_timeout_ms: Option<u64>,
     #[serde(default)]
     pub statement_timeout_ms: Option<u64>,
-    /// Apply `lock_timeout_ms` / `statement_timeout_ms` to this 1-based step's deploy
-    /// transaction only (the other steps, and every verify, keep the default limits), so a
-    /// slow machine cannot make an earlier step time out instead.
+    /// Apply `lock_timeout_ms` / `statement_timeout_ms` to this step's deploy transaction
+    /// only (the other steps, and every verify, keep the default limits), so a slow machine
+    /// cannot make an earlier step time out instead.
     #[serde(default)]
-    pub limits_step: Option<usize>,
+    pub limits_step: Option<StepRef>,
     /// Put the server's record of the statements this deploy ran (`step 3 verify`, in log
     /// order) into the observation. Every deploy checks that record against its events.
     #[serde(default)]
@@ -246,9 +258,9 @@ pub struct DeployStep {
 #[serde(deny_unknown_fields)]
 pub struct DeployExpect {
     pub outcome: DeployOutcomeKind,
-    /// 1-based step that stopped the run.
+    /// The step that stopped the run, by its role in the plan.
     #[serde(default)]
-    pub stop_step: Option<usize>,
+    pub stop_step: Option<StepRef>,
     /// Failure kind (`lock_timeout`, `statement_timeout`, `injected`, `verify_failed`,
     /// `connection_lost`, ...: the runner's [`crate::migrate::FailureKind`]).
     #[serde(default)]
@@ -289,6 +301,10 @@ pub struct CompareStep {
     /// Restrict the data comparison to these schemas (e.g. the business tables in `public`).
     #[serde(default)]
     pub data_schemas: Vec<String>,
+    /// Leave the tables of the plan's own schema out of the data comparison (what P0 creates
+    /// and seeds; everything that existed before stays in, whatever the database holds).
+    #[serde(default)]
+    pub data_except_plan: bool,
     /// Schema objects outside the schemas that are new since the snapshot (every object of a
     /// pre-existing schema, and anything unqualified): `equal` = none added, removed or changed.
     #[serde(default)]
@@ -338,8 +354,8 @@ pub enum CrashMode {
 #[serde(deny_unknown_fields)]
 pub struct CrashStep {
     pub mode: CrashMode,
-    /// 1-based step during which the crash happens (it sleeps after its DDL).
-    pub during_step: usize,
+    /// The step during which the crash happens (it sleeps after its DDL).
+    pub during_step: StepRef,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -496,9 +512,28 @@ pub enum Step {
     Guard(GuardStep),
     /// Remove the scenario's environment and check no container of it is left.
     Teardown(TeardownStep),
+    /// Its steps once for each step k of the plan, in plan order (`k` in a step reference
+    /// names it); every k must observe the same outcome.
+    ForEachStep(Vec<Step>),
 }
 
 impl Step {
+    /// Every plan step it names (a loop's body included).
+    pub fn step_refs(&self) -> Vec<&StepRef> {
+        match self {
+            Step::Deploy(d) => d
+                .upto
+                .iter()
+                .chain(d.inject.as_ref().map(Inject::step))
+                .chain(d.limits_step.iter())
+                .chain(d.expect.stop_step.iter())
+                .collect(),
+            Step::Crash(c) => vec![&c.during_step],
+            Step::ForEachStep(body) => body.iter().flat_map(Step::step_refs).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Step::PrepareDump(_) => "prepare_dump",
@@ -525,6 +560,7 @@ impl Step {
             Step::Acknowledge(_) => "acknowledge",
             Step::Guard(_) => "guard",
             Step::Teardown(_) => "teardown",
+            Step::ForEachStep(_) => "for_each_step",
         }
     }
 }

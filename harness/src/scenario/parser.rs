@@ -14,6 +14,9 @@ pub struct ScenarioFile {
     pub scenario: Scenario,
     /// 1-based line of each step, parallel to `scenario.steps`.
     pub step_lines: Vec<usize>,
+    /// For each step, the lines of the items of its own block list (the body of a
+    /// `for_each_step`); empty for the others.
+    pub body_lines: Vec<Vec<usize>>,
     pub sha256: String,
 }
 
@@ -58,8 +61,16 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
         )
         .with_hint("Name scenario files `<id>-<slug>.yaml` (e.g. S07-p0-forward.yaml): rename the file or fix its `id:` line."));
     }
-    let step_lines = step_lines(text);
-    if step_lines.len() != scenario.steps.len() {
+    let (step_lines, body_lines) = step_lines(text);
+    let bodies_match = scenario
+        .steps
+        .iter()
+        .zip(&body_lines)
+        .all(|(s, b)| match s {
+            crate::scenario::model::Step::ForEachStep(body) => body.len() == b.len(),
+            _ => true,
+        });
+    if step_lines.len() != scenario.steps.len() || !bodies_match {
         return Err(Error::bad_input(
             "scenario_malformed",
             format!(
@@ -74,15 +85,19 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
         text: text.to_string(),
         scenario,
         step_lines,
+        body_lines,
         sha256: crate::checksum::sha256_bytes(text.as_bytes()),
     })
 }
 
-/// Lines of the items of the top-level `steps:` block list.
-fn step_lines(text: &str) -> Vec<usize> {
+/// Lines of the items of the top-level `steps:` block list, and for each the lines of the
+/// items of its own block list one level deeper (a `for_each_step`'s body).
+fn step_lines(text: &str) -> (Vec<usize>, Vec<Vec<usize>>) {
     let mut out = Vec::new();
+    let mut bodies: Vec<Vec<usize>> = Vec::new();
     let mut in_steps = false;
     let mut indent: Option<usize> = None;
+    let mut inner: Option<usize> = None;
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
         if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -98,13 +113,27 @@ fn step_lines(text: &str) -> Vec<usize> {
                 None => {
                     indent = Some(ind);
                     out.push(i + 1);
+                    bodies.push(Vec::new());
+                    inner = None;
                 }
-                Some(x) if x == ind => out.push(i + 1),
+                Some(x) if x == ind => {
+                    out.push(i + 1);
+                    bodies.push(Vec::new());
+                    inner = None;
+                }
+                Some(x) if ind > x => {
+                    let j = *inner.get_or_insert(ind);
+                    if j == ind {
+                        if let Some(b) = bodies.last_mut() {
+                            b.push(i + 1);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
     }
-    out
+    (out, bodies)
 }
 
 /// Every `*.yaml` in `dir`, sorted by name, each parsed on its own: a malformed file (or a

@@ -444,6 +444,8 @@ pub struct Extra {
     pub failure_stops: Vec<String>,
     pub approvals: Vec<migrate::Approval>,
     pub elapsed_ms: u128,
+    /// Plan- and data-specific facts of its steps (not snapshot content).
+    pub evidence: Vec<crate::scenario::evidence::Evidence>,
 }
 
 /// A failed scenario: where (file:line) and why.

@@ -29,22 +29,19 @@ impl StepKind for CrashKind {
     }
 }
 
-/// What a crash did: how and when the server was hit, where the deploy stopped, whether the
-/// server was restarted, and that the scenario's connection came back.
+/// What a crash did: how the server was hit and where the deploy stopped (relative to the
+/// plan). The step fails unless the deploy stopped at the step the crash hit and the
+/// scenario's connection came back (after a restart of the server for `kill_server`).
 #[derive(Debug, Serialize)]
 pub struct CrashObservation {
     pub mode: CrashMode,
-    pub during_step: usize,
     pub stop: CrashStop,
-    pub server_restarted: bool,
-    pub recovered: bool,
 }
 
-/// The deploy's failure-stop under the crash: the step (1-based) and the cause's kind.
+/// The deploy's failure-stop under the crash: the step by its role and the cause's kind.
 #[derive(Debug, Serialize)]
 pub struct CrashStop {
-    pub step: usize,
-    pub name: String,
+    pub at: String,
     pub cause: crate::migrate::FailureKind,
 }
 
@@ -66,10 +63,12 @@ impl Ctx<'_> {
                 .await
                 .map_err(Error::from)?;
         }
+        let during = self.resolve_step(&c.during_step)?;
+        let n = self.plan_len();
         let plan = self.runner.plan.clone();
         let mut runner = Runner::new(plan, self.runner.limits);
         let inj = Injection::SleepInside {
-            step: c.during_step,
+            step: during,
             seconds: 30.0,
         };
         let deploy = tokio::spawn(async move {
@@ -108,27 +107,42 @@ impl Ctx<'_> {
             .clone()
             .ok_or("the deploy did not stop although its connection was lost")?;
         self.extra.failure_stops.push(stop.to_string());
-        let mut restarted = false;
+        if stop.index != during {
+            return Err(StepError::Failed(format!(
+                "the crash hit step `{}` = step {during} of {n}, but the deploy stopped at {stop}",
+                c.during_step
+            )));
+        }
         if c.mode == CrashMode::KillServer {
             self.client = None;
             self.sessions.clear();
             let pg = self.own.as_mut().ok_or("no own container")?;
             pg.restart_after_kill().await?;
-            restarted = true;
         }
-        self.client = Some(self.connect_db().await?);
+        let client = self.connect_db().await?;
+        client.query_one("SELECT 1", &[]).await.map_err(|e| {
+            format!(
+                "the scenario's connection did not come back: {}",
+                err_any(&e)
+            )
+        })?;
+        self.client = Some(client);
+        self.evidence(serde_json::json!({
+            "during_step": during,
+            "stop": stop.to_string(),
+        }));
         // The stop stays recorded: a later deploy needs an explicit approval.
         self.runner = runner;
         Ok(CrashObservation {
             mode: c.mode,
-            during_step: c.during_step,
             stop: CrashStop {
-                step: stop.index,
-                name: stop.step,
+                at: crate::scenario::stepref::relative(
+                    stop.index,
+                    n,
+                    Some((&c.during_step, during)),
+                ),
                 cause: stop.cause.kind,
             },
-            server_restarted: restarted,
-            recovered: true,
         })
     }
 }

@@ -26,13 +26,13 @@ impl StepKind for SnapshotKind {
         ctx: &mut Ctx<'_>,
     ) -> std::result::Result<SnapshotObservation, StepError> {
         let fp = ctx.fingerprint_now().await?;
-        let v = SnapshotObservation {
-            name: p.clone(),
-            schema_objects: fp.schema.len(),
-            tables: fp.data.len(),
-        };
+        ctx.evidence(serde_json::json!({
+            "name": p,
+            "schema_objects": fp.schema.len(),
+            "tables": fp.data.len(),
+        }));
         ctx.snapshots.insert(p.clone(), fp);
-        Ok(v)
+        Ok(SnapshotObservation { name: p.clone() })
     }
 }
 
@@ -67,10 +67,14 @@ impl StepKind for ApproveRetryKind {
         ctx: &mut Ctx<'_>,
     ) -> std::result::Result<ApprovalObservation, StepError> {
         ctx.runner.approve_retry(p)?;
-        Ok(ApprovalObservation {
-            approved_by: p.clone(),
-            recorded: true,
-        })
+        // What the runner recorded, read back (not the scenario's words).
+        let approved_by = ctx
+            .runner
+            .approvals()
+            .last()
+            .map(|a| a.approved_by.clone())
+            .ok_or("the runner recorded no approval")?;
+        Ok(ApprovalObservation { approved_by })
     }
 }
 
@@ -108,35 +112,40 @@ impl StepKind for CompareKind {
     }
 }
 
-/// One phase of one step of a runner call, as the snapshot shows it.
+/// One phase of one step of a runner call, as the report shows it (evidence: step numbers
+/// and names belong to the plan, not to the snapshot).
 #[derive(Debug, Serialize)]
-pub struct EventObservation {
+pub struct EventEvidence {
     /// The 1-based step.
     pub step: usize,
+    pub name: String,
     pub phase: Phase,
     pub status: Status,
     /// The failure's kind, only when the phase failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<FailureKind>,
+    pub elapsed_ms: u64,
 }
 
-impl EventObservation {
+impl EventEvidence {
     fn of(e: &migrate::StepEvent) -> Self {
-        EventObservation {
+        EventEvidence {
             step: e.index,
+            name: e.step.clone(),
             phase: e.phase,
             status: e.status,
             cause: e.error.as_ref().map(|f| f.kind),
+            elapsed_ms: e.elapsed_ms,
         }
     }
 }
 
-/// Where and why a deploy stopped.
+/// Where and why a deploy stopped, relative to the plan.
 #[derive(Debug, Serialize)]
 pub struct StopObservation {
-    /// The 1-based step.
-    pub step: usize,
-    pub name: String,
+    /// The stopped step by its role (`k`, `last`, `first naming …`) when it is the expected
+    /// one, else `first`, `last` or `step i of n`.
+    pub at: String,
     pub phase: Phase,
     pub cause: FailureKind,
     pub sqlstate: Option<String>,
@@ -146,74 +155,57 @@ pub struct StopObservation {
 #[derive(Debug, Serialize)]
 pub struct DeployObservation {
     pub outcome: DeployOutcomeKind,
-    #[serde(flatten)]
-    pub result: DeployResult,
-    /// The server's record of the statements it ran (only when the scenario asks for it).
+    /// The refusal's error kind (only when refused).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server_record: Option<Vec<String>>,
+    pub error_kind: Option<&'static str>,
+    /// Where it stopped (only when it stopped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopObservation>,
+    /// The server's record (only when the scenario asks for it): how many times the server
+    /// ran the stopped step's verify (the runner's events say once; a silent retry shows 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_record: Option<ServerRecordObservation>,
 }
 
-/// The part of a [`DeployObservation`] that depends on whether the runner ran at all.
+/// The server's own record of a deploy, as far as it holds for every plan.
 #[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum DeployResult {
-    /// Refused before running anything, with the refusal's error kind.
-    Refused { error_kind: &'static str },
-    /// Ran: its events, the steps it applied, and its stop (none when applied).
-    Ran {
-        events: Vec<EventObservation>,
-        applied: Vec<String>,
-        stop: Option<StopObservation>,
-    },
+pub struct ServerRecordObservation {
+    pub stopped_step_verify_runs: usize,
 }
 
-impl DeployResult {
-    fn stop(&self) -> Option<&StopObservation> {
-        match self {
-            DeployResult::Refused { .. } => None,
-            DeployResult::Ran { stop, .. } => stop.as_ref(),
-        }
-    }
-}
-
-/// The governance archive a revert wrote before dropping the schema.
-#[derive(Debug, Serialize)]
-pub struct ArchiveObservation {
-    /// Rows per table.
-    pub tables: BTreeMap<String, usize>,
-    pub sha256_recorded: bool,
-}
-
-/// What a revert did.
+/// What a revert did, as far as it holds for every plan: the no-op verdict and the archive
+/// only when the scenario asserts them (whether a plan's step leaves rows is the plan's own).
 #[derive(Debug, Serialize)]
 pub struct RevertObservation {
-    pub noop: bool,
-    pub events: Vec<EventObservation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noop: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<ArchiveObservation>,
 }
 
-/// The data changes of a compare: listed, or `ignored` when the scenario ignores data.
+/// The governance archive a revert wrote before dropping the schema (its rows per table are
+/// evidence).
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataChanges {
-    Ignored,
-    #[serde(untagged)]
-    Listed(Vec<String>),
+pub struct ArchiveObservation {
+    pub sha256_recorded: bool,
 }
 
-/// Two fingerprints compared: equal or different, and what changed.
+/// Two fingerprints compared: equal or different (the lists of what changed are evidence),
+/// and how each table the scenario itself changed differs.
 #[derive(Debug, Serialize)]
 pub struct CompareObservation {
     pub with: String,
     /// `equal` or `differs`.
     pub schema: Equality,
-    /// `equal` or `differs`.
+    /// `equal`, `differs` or `ignore`.
     pub data: Equality,
-    pub schema_changes: Vec<String>,
-    pub data_changes: DataChanges,
     /// Only when the scenario asks for it: `equal` or `differs`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub existing_objects: Option<Equality>,
+    /// Only for the tables the scenario names in `data_changed`: how each differs
+    /// (`rows equal, content differs`, `rows +1`, ...).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub data_changed: BTreeMap<String, String>,
 }
 
 fn equality(eq: bool) -> Equality {
@@ -236,8 +228,9 @@ impl Ctx<'_> {
         if let Some(s) = d.statement_timeout_ms {
             limits.statement_timeout_ms = s;
         }
-        match d.limits_step {
-            Some(k) => {
+        match &d.limits_step {
+            Some(r) => {
+                let k = self.resolve_step(r)?;
                 self.runner.limits = Limits::default();
                 self.runner.step_limits = Some((k, limits));
             }
@@ -246,10 +239,18 @@ impl Ctx<'_> {
                 self.runner.step_limits = None;
             }
         }
-        let inj = d.inject.as_ref().map(to_injection);
+        let inj = d.inject.as_ref().map(|i| self.injection(i)).transpose()?;
+        let upto = d.upto.as_ref().map(|r| self.resolve(r)).transpose()?;
+        let want_stop = d
+            .expect
+            .stop_step
+            .as_ref()
+            .map(|r| self.resolve_step(r).map(|k| (r, k)))
+            .transpose()?;
+        let n = self.plan_len();
         let client = self.client.as_ref().ok_or("deploy needs a database")?;
         let since = chrono::Utc::now().timestamp() - 1;
-        let res = self.runner.deploy(client, d.upto, inj.as_ref()).await;
+        let res = self.runner.deploy(client, upto, inj.as_ref()).await;
         // The server's own record of what this deploy ran must match its events (CTE-01).
         let record = self.server_record(since).await?;
         let events_of = res.as_ref().map(|o| o.events.as_slice()).unwrap_or(&[]);
@@ -264,44 +265,54 @@ impl Ctx<'_> {
                 .join("; "),
             Err(e) => err_text(e),
         };
-        let (outcome, result) = match res {
-            Err(e) => (
-                DeployOutcomeKind::Refused,
-                DeployResult::Refused { error_kind: e.kind },
-            ),
+        let mut obs = DeployObservation {
+            outcome: DeployOutcomeKind::Refused,
+            error_kind: None,
+            stop: None,
+            server_record: None,
+        };
+        let mut stop_index = None;
+        match res {
+            Err(e) => obs.error_kind = Some(e.kind),
             Ok(o) => {
                 if let Some(s) = &o.stopped {
                     self.extra.failure_stops.push(s.to_string());
                 }
-                let outcome = if o.stopped.is_some() {
+                obs.outcome = if o.stopped.is_some() {
                     DeployOutcomeKind::Stopped
                 } else {
                     DeployOutcomeKind::Applied
                 };
-                let stop = o.stopped.map(|s| StopObservation {
-                    step: s.index,
-                    name: s.step,
-                    phase: s.phase,
-                    cause: s.cause.kind,
-                    sqlstate: s.cause.sqlstate,
+                self.evidence(serde_json::json!({
+                    "applied": o.applied,
+                    "stop": o.stopped.as_ref().map(|s| format!("step {} {} {}: {}", s.index, s.step, s.phase, s.cause.kind)),
+                    "events": o.events.iter().map(EventEvidence::of).collect::<Vec<_>>(),
+                    "server_record": record.iter().map(|s| s.label()).collect::<Vec<_>>(),
+                }));
+                obs.stop = o.stopped.map(|s| {
+                    stop_index = Some(s.index);
+                    StopObservation {
+                        at: crate::scenario::stepref::relative(s.index, n, want_stop),
+                        phase: s.phase,
+                        cause: s.cause.kind,
+                        sqlstate: s.cause.sqlstate,
+                    }
                 });
-                (
-                    outcome,
-                    DeployResult::Ran {
-                        events: o.events.iter().map(EventObservation::of).collect(),
-                        applied: o.applied,
-                        stop,
-                    },
-                )
             }
-        };
-        let obs = DeployObservation {
-            outcome,
-            result,
-            server_record: d
-                .server_record
-                .then(|| record.iter().map(|s| s.label()).collect()),
-        };
+        }
+        if d.server_record {
+            let runs = stop_index.map_or(0, |k| {
+                record
+                    .iter()
+                    .filter(|r| {
+                        r.index == k && r.part == 1 && r.run == crate::serverlog::Run::Verify
+                    })
+                    .count()
+            });
+            obs.server_record = Some(ServerRecordObservation {
+                stopped_step_verify_runs: runs,
+            });
+        }
         let want = d.expect.outcome;
         // The stop's own words first (step, phase, cause, server message), then the events.
         let stop_text = self
@@ -315,24 +326,53 @@ impl Ctx<'_> {
                 obs.outcome
             )));
         }
-        let stop = obs.result.stop();
-        if let Some(k) = d.expect.stop_step {
-            if stop.map(|s| s.step) != Some(k) {
-                let at = stop.map_or("none".to_string(), |s| s.step.to_string());
+        if let Some((r, k)) = want_stop {
+            if stop_index != Some(k) {
+                let at = stop_index.map_or("none".to_string(), |s| format!("step {s}"));
                 return Err(StepError::Failed(format!(
-                    "deploy stopped at step {at}, expected {k}: {stop_text}"
+                    "deploy stopped at {at}, expected `{r}` = step {k} of {n}: {stop_text}"
                 )));
             }
         }
         if let Some(c) = d.expect.cause {
-            if stop.map(|s| s.cause) != Some(c) {
-                let got = stop.map_or("none", |s| s.cause.as_str());
+            let got = obs.stop.as_ref().map(|s| s.cause);
+            if got != Some(c) {
+                let got = got.map_or("none", |g| g.as_str());
                 return Err(StepError::Failed(format!(
                     "failure cause {got}, expected {c}: {stop_text}"
                 )));
             }
         }
+        // An applied deploy leaves every step up to its limit applied (and verified).
+        if obs.outcome == DeployOutcomeKind::Applied {
+            let ledger = self.runner.applied();
+            let names = self.runner.plan.step_names();
+            let missing: Vec<&String> = names
+                .iter()
+                .take(upto.unwrap_or(n))
+                .filter(|s| !ledger.contains(s))
+                .collect();
+            if !missing.is_empty() {
+                return Err(StepError::Failed(format!(
+                    "deploy applied, but these steps are not applied and verified: {missing:?}; events: {events_text}"
+                )));
+            }
+        }
         Ok(obs)
+    }
+
+    /// A scenario's injection with its step resolved against the plan.
+    fn injection(&self, i: &Inject) -> std::result::Result<Injection, String> {
+        let k = self.resolve_step(i.step())?;
+        Ok(match i {
+            Inject::FailBefore(_) => Injection::FailBefore(k),
+            Inject::FailInside(_) => Injection::FailInside(k),
+            Inject::VerifyFails(_) => Injection::VerifyFails(k),
+            Inject::SleepInside { seconds, .. } => Injection::SleepInside {
+                step: k,
+                seconds: *seconds,
+            },
+        })
     }
 
     /// The server's record of the runner's latest call: its end marker logged, the server log
@@ -378,23 +418,35 @@ impl Ctx<'_> {
                 )));
             }
         }
-        let archive_obs = o.archive.as_ref().map(|a| {
+        if let Some(a) = &o.archive {
             self.extra.artefacts.push((
                 format!("governance archive ({})", self.file.scenario.id),
                 a.sha256.clone(),
             ));
-            ArchiveObservation {
-                tables: a.tables.clone(),
-                sha256_recorded: a.sha256.len() == 64,
-            }
-        });
-        if r.archive && archive_obs.is_none() {
-            return Err("expected governance rows to be archived before the drop, but no archive was written".into());
         }
+        self.evidence(serde_json::json!({
+            "noop": o.noop,
+            "archive_rows": o.archive.as_ref().map(|a| a.tables.clone()),
+            "archive_sha256": o.archive.as_ref().map(|a| a.sha256.clone()),
+            "events": o.events.iter().map(EventEvidence::of).collect::<Vec<_>>(),
+        }));
+        let archive = match (&o.archive, r.archive) {
+            (None, true) => return Err("expected governance rows to be archived before the drop, but no archive was written".into()),
+            (Some(a), true) => {
+                let hex = a.sha256.len() == 64 && a.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+                if !hex {
+                    return Err(StepError::Failed(format!(
+                        "the governance archive's SHA-256 {:?} is not 64 hex digits",
+                        a.sha256
+                    )));
+                }
+                Some(ArchiveObservation { sha256_recorded: hex })
+            }
+            (_, false) => None,
+        };
         Ok(RevertObservation {
-            noop: o.noop,
-            events: o.events.iter().map(EventObservation::of).collect(),
-            archive: archive_obs,
+            noop: r.expect_noop.map(|_| o.noop),
+            archive,
         })
     }
 
@@ -408,9 +460,12 @@ impl Ctx<'_> {
             .ok_or_else(|| format!("no snapshot named {}", c.with))?
             .clone();
         let now = self.fingerprint_now().await?;
+        let own = self.runner.plan.schema.clone();
         let keep = |s: &str, t: &str| {
             let name = format!("{s}.{t}");
-            !c.data_except.contains(&name)
+            let plan_own = c.data_except_plan && s == own;
+            !plan_own
+                && !c.data_except.contains(&name)
                 && (c.data_schemas.is_empty() || c.data_schemas.iter().any(|x| x == s))
         };
         // Negative control (fault.rs): compare row counts only.
@@ -478,37 +533,45 @@ impl Ctx<'_> {
             .iter()
             .map(|s| format!("{} {} {}", sigil(s.kind), s.object_kind, s.identity))
             .collect();
+        // Row counts of a changed table as a delta, so the line is the same fact at every
+        // scale; a table that appeared or went keeps its count.
+        let rows = |d: &fingerprint::DataChange| match (&d.before, &d.after) {
+            (Some(b), Some(a)) if a.row_count == b.row_count => {
+                "rows equal, content differs".to_string()
+            }
+            (Some(b), Some(a)) => format!("rows {:+}", a.row_count - b.row_count),
+            (None, Some(a)) => format!("rows {}", a.row_count),
+            (Some(b), None) => format!("rows {}", b.row_count),
+            (None, None) => "rows -".to_string(),
+        };
         let data_changes: Vec<String> = diff
             .data
             .iter()
-            .map(|d| {
-                // Row counts of a changed table as a delta, so the line is the same fact at
-                // every fixture scale; a table that appeared or went keeps its count.
-                let rows = match (&d.before, &d.after) {
-                    (Some(b), Some(a)) if a.row_count == b.row_count => {
-                        "rows equal, content differs".to_string()
-                    }
-                    (Some(b), Some(a)) => {
-                        format!("rows {:+}", a.row_count - b.row_count)
-                    }
-                    (None, Some(a)) => format!("rows {}", a.row_count),
-                    (Some(b), None) => format!("rows {}", b.row_count),
-                    (None, None) => "rows -".to_string(),
-                };
-                format!("{} {}.{} {rows}", sigil(d.kind), d.schema, d.table)
+            .map(|d| format!("{} {}.{} {}", sigil(d.kind), d.schema, d.table, rows(d)))
+            .collect();
+        let data_changed: BTreeMap<String, String> = diff
+            .data
+            .iter()
+            .filter_map(|d| {
+                let name = format!("{}.{}", d.schema, d.table);
+                c.data_changed.contains(&name).then(|| (name, rows(d)))
             })
             .collect();
+        self.evidence(serde_json::json!({
+            "with": c.with,
+            "schema_changes": schema_changes,
+            "data_changes": data_changes,
+        }));
         Ok(CompareObservation {
             with: c.with.clone(),
             schema: equality(schema_eq),
-            data: equality(data_eq),
-            schema_changes,
-            data_changes: if c.data == Equality::Ignore {
-                DataChanges::Ignored
+            data: if c.data == Equality::Ignore {
+                Equality::Ignore
             } else {
-                DataChanges::Listed(data_changes)
+                equality(data_eq)
             },
             existing_objects: existing,
+            data_changed,
         })
     }
 }
@@ -572,29 +635,14 @@ fn existing_objects(
     }
 }
 
-fn to_injection(i: &Inject) -> Injection {
-    match i {
-        Inject::FailBefore(k) => Injection::FailBefore(*k),
-        Inject::FailInside(k) => Injection::FailInside(*k),
-        Inject::VerifyFails(k) => Injection::VerifyFails(*k),
-        Inject::SleepInside { step, seconds } => Injection::SleepInside {
-            step: *step,
-            seconds: *seconds,
-        },
-    }
-}
-
-/// The size of a named fingerprint.
+/// A named fingerprint was taken (its sizes are evidence).
 #[derive(Debug, Serialize)]
 pub struct SnapshotObservation {
     pub name: String,
-    pub schema_objects: usize,
-    pub tables: usize,
 }
 
-/// A retry approval, recorded by the runner (the step fails when the runner refuses it).
+/// A retry approval as the runner recorded it (the step fails when the runner refuses it).
 #[derive(Debug, Serialize)]
 pub struct ApprovalObservation {
     pub approved_by: String,
-    pub recorded: bool,
 }

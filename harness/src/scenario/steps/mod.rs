@@ -117,6 +117,10 @@ pub(crate) async fn dispatch(ctx: &mut Ctx<'_>, step: &Step) -> Result<Value, St
         Step::Acknowledge(p) => exec::<AcknowledgeKind>(p, ctx).await,
         Step::Guard(p) => exec::<GuardKind>(p, ctx).await,
         Step::Teardown(p) => exec::<TeardownKind>(p, ctx).await,
+        // Run by the scenario loop (`env::for_each_step`), never dispatched as one step.
+        Step::ForEachStep(_) => Err(StepError::Failed(
+            "for_each_step runs only at the top level of a scenario's steps".into(),
+        )),
     }
 }
 
@@ -160,6 +164,15 @@ mod tests {
                 Step::Acknowledge(_) => AcknowledgeKind::NAME,
                 Step::Guard(_) => GuardKind::NAME,
                 Step::Teardown(_) => TeardownKind::NAME,
+                Step::ForEachStep(_) => "for_each_step",
+            }
+        }
+        fn visit<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {
+            for s in steps {
+                out.push(s);
+                if let Step::ForEachStep(body) = s {
+                    visit(body, out);
+                }
             }
         }
         let m = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -167,14 +180,16 @@ mod tests {
         let files = crate::scenario::parser::discover(&repo.join("scenarios")).expect("scenarios");
         let mut seen = std::collections::BTreeSet::new();
         for f in &files {
-            for s in &f.scenario.steps {
+            let mut all = Vec::new();
+            visit(&f.scenario.steps, &mut all);
+            for s in all {
                 assert_eq!(name_of(s), s.name(), "{}", f.path.display());
                 seen.insert(s.name());
             }
         }
         assert_eq!(
             seen.len(),
-            24,
+            25,
             "every step kind is used by a scenario: {seen:?}"
         );
     }

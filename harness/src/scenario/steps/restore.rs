@@ -56,25 +56,43 @@ impl StepKind for PreflightKind {
     }
 }
 
-/// The working copy made: its mutation, the drift of its snapshot, whether the dump still
-/// matches its sums file.
+/// The working copy made: the drift of its snapshot, whether the dump still matches its sums
+/// file.
 #[derive(Debug, Serialize)]
 pub struct PrepareDumpObservation {
-    pub mutation: Mutation,
     /// None when the snapshot was left alone.
     pub rowcount_drift: Option<DriftObservation>,
     pub dump_matches_sums: bool,
 }
 
-/// Which counts of the snapshot were drifted.
+/// Which tables of the snapshot were drifted (how is evidence: an exact file's counts move by
+/// the delta; an estimate's tables are renamed in the file, `t` → `t~drifted`, since an
+/// estimate proves the table set, not a count: `rowcounts::compare_observed`).
 #[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum DriftObservation {
-    /// One named table (`schema.table`).
-    Table(String),
-    /// Several tables, or every table (`*`): how many.
-    Tables { tables_drifted: usize },
+pub struct DriftObservation {
+    /// `all` (`table: "*"`: every table of the snapshot), else the table names.
+    pub tables: DriftedTables,
 }
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftedTables {
+    All,
+    #[serde(untagged)]
+    Named(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftHow {
+    /// Exact counts: each count moved by its delta.
+    CountChanged,
+    /// Estimates: each table renamed in the file (the restored one is then not listed).
+    TableUnlisted,
+}
+
+/// What an estimate file's drifted table is renamed to (`public.t` → `public.t~drifted`).
+const DRIFT_ALIAS: &str = "~drifted";
 
 /// The verdict of a restore test step: `pass` or `fail` from its report, `refused` when it
 /// returned an error instead.
@@ -142,28 +160,31 @@ impl RestoreTestObservation {
     }
 }
 
-/// The deterministic facts of a provisioned restore test's report.
+/// The facts of a provisioned restore test's report that hold for every dump (its counts,
+/// table names, exit code and messages are evidence).
 #[derive(Debug, Serialize)]
 pub struct RanObservation {
     pub stopped_at: Option<Stage>,
-    pub restore_exit_code: Option<i64>,
-    /// Benign messages in full; fatal ones only counted (with -j their wording and number
-    /// depend on which worker hits the damage first).
-    pub benign_restore_errors: OrVaries<Option<Vec<BenignError>>>,
+    /// The kinds of pg_restore's benign messages (`missing_role`, ...); after a fatal error
+    /// which ones appeared depends on how far the parallel restore got.
+    pub benign_restore_errors: OrVaries<Option<std::collections::BTreeSet<String>>>,
     pub fatal_restore_errors: Option<bool>,
-    pub notes: OrVaries<usize>,
-    pub tables_restored: Option<usize>,
-    pub tables_expected: Option<usize>,
-    pub differences: Option<Vec<String>>,
-    pub key_tables_matching: Option<usize>,
+    /// What the smoke test named: `none`, or `every_drifted_table` when the scenario drifted
+    /// the snapshot and each drifted table was named (anything else: how many it named).
+    pub differences: Option<Differences>,
+    /// Every key table of the checks file present and matching.
+    pub key_tables_match: Option<bool>,
     pub dot_pair_active: Option<bool>,
 }
 
-/// A known-benign message of pg_restore: its kind and first line.
-#[derive(Debug, Serialize)]
-pub struct BenignError {
-    pub kind: String,
-    pub message: String,
+/// What the smoke test's differences were, relative to what the scenario drifted.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Differences {
+    None,
+    EveryDriftedTable,
+    #[serde(untagged)]
+    Other(String),
 }
 
 /// A fact that is deterministic unless the restore hit a fatal error: after one, how far the
@@ -270,26 +291,54 @@ impl Ctx<'_> {
             }
         }
         self.drifted.clear();
+        let mut drift_how = DriftHow::CountChanged;
         if let Some(drifts) = &p.rowcount_drift {
             let mut counts = crate::rowcounts::RowCounts::parse_file(&rc)?;
+            let estimate = counts.kind == crate::rowcounts::CountKind::Estimate;
+            if estimate {
+                drift_how = DriftHow::TableUnlisted;
+            }
+            let mut keys = Vec::new();
             for d in drifts.items() {
                 if d.table == "*" {
-                    for ((s, t), v) in counts.counts.iter_mut() {
-                        *v += d.delta;
-                        self.drifted.push(format!("{s}.{t}"));
-                    }
+                    keys.extend(counts.counts.keys().cloned());
                     continue;
                 }
                 let (s, t) = d
                     .table
                     .split_once('.')
                     .ok_or("rowcount_drift.table must be schema.table or \"*\"")?;
-                let v = counts
-                    .counts
-                    .get_mut(&(s.to_string(), t.to_string()))
-                    .ok_or_else(|| format!("{} not in the snapshot", d.table))?;
-                *v += d.delta;
-                self.drifted.push(d.table.clone());
+                let k = (s.to_string(), t.to_string());
+                if !counts.counts.contains_key(&k) {
+                    return Err(format!("{} not in the snapshot", d.table).into());
+                }
+                keys.push(k);
+            }
+            for d in drifts.items() {
+                if d.delta == 0 {
+                    return Err("rowcount_drift.delta must not be 0".into());
+                }
+            }
+            let delta = |k: &(String, String)| {
+                drifts
+                    .items()
+                    .iter()
+                    .find(|d| d.table == "*" || d.table == format!("{}.{}", k.0, k.1))
+                    .map_or(0, |d| d.delta)
+            };
+            for k in keys {
+                if estimate {
+                    // The table leaves the file under another name: the restore has a table
+                    // the snapshot does not list (and the snapshot one the restore lacks).
+                    if let Some(v) = counts.counts.remove(&k) {
+                        counts
+                            .counts
+                            .insert((k.0.clone(), format!("{}{DRIFT_ALIAS}", k.1)), v);
+                    }
+                } else if let Some(v) = counts.counts.get_mut(&k) {
+                    *v += delta(&k);
+                }
+                self.drifted.push(format!("{}.{}", k.0, k.1));
             }
             self.drifted.sort();
             self.drifted.dedup();
@@ -317,15 +366,19 @@ impl Ctx<'_> {
             sums,
             rowcounts: rc,
         };
+        self.evidence(serde_json::json!({
+            "mutation": p.mutate,
+            "drift": drift_how,
+            "tables_drifted": self.drifted,
+        }));
         Ok(PrepareDumpObservation {
-            mutation: p.mutate,
-            rowcount_drift: match p.rowcount_drift.as_ref().map(|d| d.items()) {
-                None => None,
-                Some([one]) if one.table != "*" => Some(DriftObservation::Table(one.table.clone())),
-                Some(_) => Some(DriftObservation::Tables {
-                    tables_drifted: self.drifted.len(),
-                }),
-            },
+            rowcount_drift: p.rowcount_drift.as_ref().map(|d| DriftObservation {
+                tables: if d.items().iter().any(|x| x.table == "*") {
+                    DriftedTables::All
+                } else {
+                    DriftedTables::Named(self.drifted.clone())
+                },
+            }),
             dump_matches_sums: matches,
         })
     }
@@ -354,18 +407,20 @@ impl Ctx<'_> {
                         .map(|v| (v.file.clone(), v.sha256.clone())),
                 );
                 let smoke = rep.smoke.as_ref();
+                let named: std::collections::BTreeSet<&str> = smoke
+                    .iter()
+                    .flat_map(|s| s.differences.iter().map(|d| d.table.as_str()))
+                    .collect();
+                let drifted: std::collections::BTreeSet<&str> =
+                    self.drifted.iter().map(String::as_str).collect();
                 let ran = RanObservation {
                     stopped_at: rep.stopped_at,
-                    restore_exit_code: rep.restore.as_ref().map(|r| r.exit_code),
                     benign_restore_errors: OrVaries::unless(fatal, || {
                         rep.restore.as_ref().map(|r| {
                             r.messages
                                 .iter()
                                 .filter(|m| m.benign)
-                                .map(|m| BenignError {
-                                    kind: m.kind.clone(),
-                                    message: m.message.lines().next().unwrap_or("").to_string(),
-                                })
+                                .map(|m| m.kind.clone())
                                 .collect()
                         })
                     }),
@@ -373,15 +428,40 @@ impl Ctx<'_> {
                         .restore
                         .as_ref()
                         .map(|r| r.messages.iter().any(|m| !m.benign)),
-                    notes: OrVaries::unless(fatal, || rep.notes.len()),
-                    tables_restored: smoke.map(|s| s.tables_restored),
-                    tables_expected: smoke.and_then(|s| s.tables_expected),
-                    differences: smoke
-                        .map(|s| s.differences.iter().map(|d| d.relative()).collect()),
-                    key_tables_matching: smoke
-                        .map(|s| s.key_tables.iter().filter(|k| k.matches).count()),
+                    differences: smoke.map(|_| {
+                        if named.is_empty() {
+                            Differences::None
+                        } else if !drifted.is_empty()
+                            && drifted.is_subset(&named)
+                            && named.iter().all(|t| {
+                                drifted.contains(t)
+                                    || t.strip_suffix(DRIFT_ALIAS)
+                                        .is_some_and(|d| drifted.contains(d))
+                            })
+                        {
+                            Differences::EveryDriftedTable
+                        } else {
+                            Differences::Other(format!("{} table(s)", named.len()))
+                        }
+                    }),
+                    key_tables_match: smoke
+                        .filter(|s| !s.key_tables.is_empty())
+                        .map(|s| s.key_tables.iter().all(|k| k.matches)),
                     dot_pair_active: smoke.and_then(|s| s.dot_pair_ok),
                 };
+                self.evidence(serde_json::json!({
+                    "restore_exit_code": rep.restore.as_ref().map(|r| r.exit_code),
+                    "messages": rep.restore.as_ref().map(|r| r.messages.iter().map(|m| serde_json::json!({
+                        "benign": m.benign,
+                        "kind": m.kind,
+                        "message": m.message.lines().next().unwrap_or(""),
+                    })).collect::<Vec<_>>()),
+                    "notes": rep.notes,
+                    "tables_restored": smoke.map(|s| s.tables_restored),
+                    "tables_expected": smoke.and_then(|s| s.tables_expected),
+                    "differences": smoke.map(|s| s.differences.iter().map(|d| d.relative()).collect::<Vec<_>>()),
+                    "key_tables_matching": smoke.map(|s| s.key_tables.iter().filter(|k| k.matches).count()),
+                }));
                 let verdict = if rep.verdict == "pass" {
                     RestoreVerdict::Pass
                 } else {

@@ -31,15 +31,13 @@ impl StepKind for ChangeSetKind {
     }
 }
 
-/// A registered change set: its canonical source and its units' token spans.
+/// A registered change set: how many units it holds and its state (its source's hash, token
+/// count and the units' spans depend on the database's documents: evidence).
 #[derive(Debug, Serialize)]
 pub struct ChangeSetObservation {
     pub name: String,
-    pub canonical_sha256: String,
-    /// Tokens of the canonical source.
-    pub tokens: usize,
-    /// `[start, end]` token positions (inclusive) of each unit.
-    pub units: Vec<[u64; 2]>,
+    /// Units registered.
+    pub units: usize,
     /// The change set's state as the database holds it after registration (`draft`).
     pub state: String,
 }
@@ -61,19 +59,18 @@ impl StepKind for SignKind {
     }
 }
 
-/// A signature the database accepted.
+/// A signature the database accepted (the step fails when it refuses the row, or when the
+/// payload hash is not 64 lowercase hex digits).
 #[derive(Debug, Serialize)]
 pub struct SignObservation {
     pub kind: SignatureKind,
     pub signer_dot_id: i32,
-    pub accepted_by_database: bool,
     /// The signed envelope names the change set signed.
     pub envelope_change_set_matches: bool,
     /// What the row references: `change_set` or `signature`.
     pub references: &'static str,
     /// The signature's scheme prefix (`v0.1:hmac-sha256`).
     pub scheme: String,
-    pub payload_hash_hex_len: usize,
 }
 
 /// `broken_reference`: a signature row that breaks the cross-reference rule.
@@ -101,20 +98,18 @@ pub struct BrokenReferenceObservation {
     pub database: DatabaseRejection,
 }
 
-/// The library's refusal of a cross reference.
+/// The library's refusal of a cross reference (the step fails unless it refuses).
 #[derive(Debug, Serialize)]
 pub struct LibraryRejection {
-    pub rejected: bool,
     /// The signing error's name (`cross_reference_missing`, ...).
     pub error: &'static str,
 }
 
-/// The database's refusal of a row (empty strings when the error was not the server's).
+/// The database's refusal of a row (the step fails unless it refuses); the constraint's name
+/// is the plan's own (evidence).
 #[derive(Debug, Serialize)]
 pub struct DatabaseRejection {
-    pub rejected: bool,
     pub sqlstate: String,
-    pub constraint: String,
 }
 
 /// `verify`: verification of a change set's signatures, its verdict as expected.
@@ -317,10 +312,18 @@ impl Ctx<'_> {
             .and_then(|r| r.try_get(0))
             .map_err(|e| db_failed(&e))?;
         let sha = canon.sha256_hex();
-        let spans = units
+        let spans: Vec<[u64; 2]> = units
             .iter()
             .map(|u| [u.start_token_position, u.end_token_position])
             .collect();
+        if spans.len() != c.units {
+            return Err(StepError::Failed(format!(
+                "change set {} registered {} unit(s), expected {}",
+                c.name,
+                spans.len(),
+                c.units
+            )));
+        }
         self.change_sets.insert(
             c.name.clone(),
             ChangeSetState {
@@ -330,11 +333,15 @@ impl Ctx<'_> {
                 executor: None,
             },
         );
+        self.evidence(serde_json::json!({
+            "name": c.name,
+            "canonical_sha256": sha,
+            "tokens": toks.len(),
+            "units": spans,
+        }));
         Ok(ChangeSetObservation {
             name: c.name.clone(),
-            canonical_sha256: sha,
-            tokens: toks.len(),
-            units: spans,
+            units: c.units,
             state,
         })
     }
@@ -407,10 +414,20 @@ impl Ctx<'_> {
                 c.executor = Some(row.clone());
             }
         }
+        let hash = &row.payload_hash;
+        if hash.len() != 64
+            || !hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(StepError::Failed(format!(
+                "the {:?} signature's payload_hash {hash:?} is not 64 lowercase hex digits",
+                s.kind
+            )));
+        }
         Ok(SignObservation {
             kind: s.kind,
             signer_dot_id: row.signer_dot_id,
-            accepted_by_database: true,
             envelope_change_set_matches: same_cs,
             references: row.references.target_name(),
             scheme: row
@@ -419,7 +436,6 @@ impl Ctx<'_> {
                 .take(2)
                 .collect::<Vec<_>>()
                 .join(":"),
-            payload_hash_hex_len: row.payload_hash.len(),
         })
     }
 
@@ -453,17 +469,14 @@ impl Ctx<'_> {
                 })
                 .unwrap_or_default(),
         };
+        self.evidence(serde_json::json!({
+            "references": b.references,
+            "constraint": constraint,
+        }));
         Ok(BrokenReferenceObservation {
             references: b.references,
-            library: LibraryRejection {
-                rejected: true,
-                error: lib,
-            },
-            database: DatabaseRejection {
-                rejected: true,
-                sqlstate,
-                constraint,
-            },
+            library: LibraryRejection { error: lib },
+            database: DatabaseRejection { sqlstate },
         })
     }
 
