@@ -1,5 +1,15 @@
-//! Re-run the build when a file under `migrations/p0` is added, removed or changed: the P0 plan
-//! is embedded whole (`include_dir!` in `src/migrate.rs`), and cargo tracks only files it saw.
+//! Re-run the build when a file of the suite built into `dryrun` is added, removed or changed:
+//! the P0 plan (`include_dir!` in `src/migrate.rs`) and the bundle (`src/bundle.rs`: scenarios,
+//! snapshots, checks, fingerprint queries, fixtures); cargo tracks only files it saw.
 fn main() {
-    println!("cargo:rerun-if-changed=../migrations/p0");
+    for dir in [
+        "../migrations/p0",
+        "../migrations/fingerprint",
+        "../scenarios",
+        "../snapshots",
+        "../checks",
+        "../fixtures",
+    ] {
+        println!("cargo:rerun-if-changed={dir}");
+    }
 }

@@ -1,5 +1,5 @@
 //! Finding the checkout a command works on: `--repo DIR`, or the nearest directory at or above
-//! the current one that holds both `scenarios/` and `migrations/p0/`.
+//! the current one that holds both `scenarios/` and `migrations/p0/`, else the built-in suite.
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +43,33 @@ pub fn resolve(repo: Option<&Path>) -> Result<PathBuf> {
             Ok(find_from(&cwd))
         }
     }
+}
+
+/// Where `dryrun run` finds its suite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SuiteHome {
+    /// A checkout (`--repo`, or found upward from the current directory): its files win.
+    Checkout(PathBuf),
+    /// No checkout here: the suite built into the binary, unpacked ([`crate::bundle`]).
+    Bundled(PathBuf),
+}
+
+impl SuiteHome {
+    pub fn root(&self) -> &Path {
+        match self {
+            SuiteHome::Checkout(p) | SuiteHome::Bundled(p) => p,
+        }
+    }
+}
+
+/// `--repo DIR` if given; else the checkout found from the current directory; else, when
+/// there is none, the suite built into the binary.
+pub fn resolve_suite(repo: Option<&Path>) -> Result<SuiteHome> {
+    let root = resolve(repo)?;
+    if repo.is_some() || is_checkout(&root) {
+        return Ok(SuiteHome::Checkout(root));
+    }
+    Ok(SuiteHome::Bundled(crate::bundle::unpack()?))
 }
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ pub struct ScenarioRow {
     pub elapsed_ms: u128,
     pub scenario_sha256: String,
     pub snapshot_sha256: Option<String>,
+    /// The plan- and data-specific facts its steps observed (not snapshot content).
+    #[serde(default)]
+    pub evidence: Vec<crate::scenario::evidence::Evidence>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -63,6 +66,111 @@ pub struct Attempt {
     /// its baseline database was not written.
     #[serde(default)]
     pub environment: Option<EnvironmentUse>,
+    /// What the attempt proved things about: the plan, the dump, the image, the harness and
+    /// whether the scenarios were exactly the committed S01..S26.
+    #[serde(default)]
+    pub bound: Option<Binding>,
+}
+
+/// The evidence an HB-05 line is bound to.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+pub struct Binding {
+    pub plan: PlanRecord,
+    pub dump_sha256: String,
+    /// `dryrun <version> (suite <digest>)`.
+    pub harness: String,
+    /// SHA-256 over the committed scenarios and snapshots built into the binary.
+    pub suite_sha256: String,
+    /// Why the scenarios run are not exactly the committed S01..S26 (empty when they are).
+    pub selection_differs: Vec<String>,
+}
+
+/// The P0 plan a run proved: where it came from, its format, every file with its SHA-256,
+/// and one digest over them.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+pub struct PlanRecord {
+    /// The folder given (`--plan` / `P0_PLAN_DIR`), or `built in (migrations/p0)`.
+    pub source: String,
+    pub format: String,
+    pub steps: Vec<String>,
+    pub files: Vec<(String, String)>,
+    pub digest: String,
+}
+
+impl PlanRecord {
+    pub fn of(plan: &crate::migrate::Plan) -> Self {
+        let mut files = plan.file_hashes();
+        files.sort();
+        let mut text = String::new();
+        for (p, d) in &files {
+            text.push_str(&format!("{d}  {p}\n"));
+        }
+        PlanRecord {
+            source: match &plan.source {
+                crate::migrate::PlanSource::Embedded => "built in (migrations/p0)".into(),
+                crate::migrate::PlanSource::Dir(d) => d.display().to_string(),
+            },
+            format: plan_format(plan),
+            steps: plan.step_names(),
+            files,
+            digest: crate::checksum::sha256_bytes(text.as_bytes()),
+        }
+    }
+}
+
+/// The plan's format as the report names it.
+fn plan_format(plan: &crate::migrate::Plan) -> String {
+    if plan.files.iter().any(|(p, _)| p == "sqitch.plan") {
+        "sqitch".into()
+    } else {
+        "plan.yaml".into()
+    }
+}
+
+/// Why the discovered scenario files are not exactly the committed S01..S26 of this binary
+/// (each file by SHA-256 against [`crate::bundle::committed_suite`], and their snapshots).
+pub fn selection_differs(files: &[parser::ScenarioFile], snapshots: &Path) -> Vec<String> {
+    let committed = crate::bundle::committed_suite();
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for f in files {
+        let name = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let key = format!("scenarios/{name}");
+        seen.insert(key.clone());
+        match committed.iter().find(|(p, _)| *p == key) {
+            None => out.push(format!("{key} is not a committed scenario")),
+            Some((_, d)) if *d != f.sha256 => {
+                out.push(format!("{key} differs from the committed one"))
+            }
+            Some(_) => {}
+        }
+        let snap = snapshot::snapshot_path(snapshots, f);
+        let skey = format!(
+            "snapshots/{}",
+            snap.file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default()
+        );
+        let on_disk = crate::checksum::sha256_file(&snap).ok();
+        match committed.iter().find(|(p, _)| *p == skey) {
+            Some((_, d)) if Some(d) == on_disk.as_ref() => {}
+            Some(_) => out.push(format!("{skey} differs from the committed one")),
+            None => out.push(format!("{skey} is not a committed snapshot")),
+        }
+    }
+    for (p, _) in committed
+        .iter()
+        .filter(|(p, _)| p.starts_with("scenarios/"))
+    {
+        if !seen.contains(p) {
+            out.push(format!("{p} was not run"));
+        }
+    }
+    out
 }
 
 /// Schema and data digests of a database's fingerprint (harness::fingerprint::take).
@@ -174,6 +282,8 @@ pub struct RunOptions {
     pub progress: Option<std::sync::Arc<dyn crate::console::Progress>>,
     /// P0 plan folder (`--plan`; default `P0_PLAN_DIR`, else the built-in `migrations/p0`).
     pub plan: Option<PathBuf>,
+    /// Which scenarios run (`--scenarios`); anything but all is a partial result.
+    pub selection: crate::scenario::contract::Selection,
 }
 
 fn attempts_path(report: &Path) -> PathBuf {
@@ -266,14 +376,60 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         .plan
         .clone()
         .or_else(|| std::env::var_os("P0_PLAN_DIR").map(PathBuf::from));
-    if let Some(d) = &plan_dir {
-        crate::migrate::Plan::load(d).map_err(|e| {
+    let plan = match &plan_dir {
+        None => crate::migrate::Plan::embedded()?,
+        Some(d) => crate::migrate::Plan::load(d).map_err(|e| {
             let hint = format!(
                 "--plan (or P0_PLAN_DIR) must name a folder shaped like migrations/p0: plan.yaml and the deploy/, verify/, revert/ files it names. {}",
                 e.hint.clone().unwrap_or_default()
             );
             e.with_hint(hint)
-        })?;
+        })?,
+    };
+    let plan_record = PlanRecord::of(&plan);
+    // The selection, then the plan's contract: what the selected scenarios need of the plan,
+    // checked before any container exists.
+    let files: Vec<parser::ScenarioFile> =
+        files.into_iter().filter(|f| o.selection.takes(f)).collect();
+    if files.is_empty() {
+        return Err(Error::bad_input(
+            "no_scenario_selected",
+            format!(
+                "--scenarios {} selects no scenario of {}.",
+                o.selection,
+                o.repo.join("scenarios").display()
+            ),
+        )
+        .with_hint("Use --scenarios all, rollback, or ids of files in scenarios/ (S07,S08)."));
+    }
+    let unmet: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            crate::scenario::contract::unmet(&plan, f)
+                .into_iter()
+                .map(move |u| format!("{}: {u}", f.scenario.id))
+        })
+        .collect();
+    if !unmet.is_empty() {
+        return Err(Error::bad_input(
+            "plan_contract",
+            format!(
+                "The P0 plan {} does not provide what the selected scenarios need, so nothing was started: {}.",
+                plan_record.source,
+                unmet.join("; ")
+            ),
+        )
+        .with_hint("Add what is missing to the plan (SPEC §7a: the governance tables in cutter_governance), or run the rollback scenarios alone with --scenarios rollback (a partial result: the report says HB-05 cannot close)."));
+    }
+    let mut selection = selection_differs(&files, &o.repo.join("snapshots"));
+    if o.selection != crate::scenario::contract::Selection::All {
+        selection.insert(
+            0,
+            format!(
+                "--scenarios {} ran a selection; HB-05 needs every committed scenario",
+                o.selection
+            ),
+        );
     }
     let suite = Suite::open(SuiteOptions {
         repo: o.repo.clone(),
@@ -342,6 +498,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
                     elapsed_ms: t.elapsed().as_millis(),
                     scenario_sha256: f.sha256.clone(),
                     snapshot_sha256: crate::checksum::sha256_file(&snap).ok(),
+                    evidence: extra.evidence.clone(),
                 };
                 if let Some(p) = progress {
                     p.finished(&row);
@@ -431,10 +588,8 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
             artefacts.push((rel(&o.repo, &snap), d));
         }
     }
-    if let Ok(plan) = crate::migrate::Plan::embedded() {
-        for (n, d) in plan.file_hashes() {
-            artefacts.push((format!("migrations/p0/{n}"), d));
-        }
+    for (n, d) in &plan_record.files {
+        artefacts.push((format!("plan: {n}"), d.clone()));
     }
     for (_, e) in &results {
         artefacts.extend(e.artefacts.iter().cloned());
@@ -482,6 +637,13 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         foreign_containers_after: after.clone(),
         elapsed_ms: started.elapsed().as_millis(),
         environment,
+        bound: Some(Binding {
+            plan: plan_record,
+            dump_sha256: dump_sha256.clone(),
+            harness: crate::bundle::harness_version(),
+            suite_sha256: crate::bundle::suite_digest(),
+            selection_differs: selection,
+        }),
     };
     if let Some(e) = &attempt.environment {
         if e.baseline_verdict != BaselineVerdict::Unchanged {
@@ -510,11 +672,28 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
 
 /// The report's closure line: what the last attempt proves (a pass awaits the sign-offs).
 fn closure_line(last: Option<&Attempt>) -> String {
+    let partial = last
+        .and_then(|a| a.bound.as_ref())
+        .is_some_and(|b| !b.selection_differs.is_empty());
     match last {
-        Some(a) if a.is_pass() => format!(
-            "HB-05 passed {}/{} (awaiting Đ32 and G-4 sign-off)",
+        Some(a) if partial => format!(
+            "Partial result, not HB-05: {}/{} passed, but the scenarios run are not exactly the committed S01..S26",
             a.passed, a.expected
         ),
+        Some(a) if a.is_pass() => match &a.bound {
+            Some(b) => format!(
+                "HB-05 passed {}/{} for plan {} (digest {}) on dump {} (awaiting Đ32 and G-4 sign-off)",
+                a.passed,
+                a.expected,
+                b.plan.source,
+                &b.plan.digest[..b.plan.digest.len().min(16)],
+                &b.dump_sha256[..b.dump_sha256.len().min(16)]
+            ),
+            None => format!(
+                "HB-05 passed {}/{} (awaiting Đ32 and G-4 sign-off)",
+                a.passed, a.expected
+            ),
+        },
         _ => "HB-05 NOT passed".into(),
     }
 }
@@ -686,6 +865,7 @@ mod summary_tests {
             elapsed_ms: 1000,
             scenario_sha256: String::new(),
             snapshot_sha256: None,
+            evidence: vec![],
         }
     }
 
@@ -713,6 +893,7 @@ mod summary_tests {
                 foreign_containers_after: vec![],
                 elapsed_ms: 300_000,
                 environment: None,
+                bound: None,
             }],
             sign_off: SignOff::default(),
         }
@@ -811,6 +992,27 @@ pub fn markdown(r: &ClosureReport) -> String {
                     .join(", ")
             ));
         }
+        if let Some(b) = &a.bound {
+            s.push_str(&format!(
+                "What this attempt proved things about:\n\n- plan: `{}` ({}, {} steps: {}), digest `{}`\n- dump SHA-256 `{}`\n- harness: {}, committed scenarios and snapshots digest `{}`\n",
+                b.plan.source,
+                b.plan.format,
+                b.plan.steps.len(),
+                b.plan.steps.join(", "),
+                b.plan.digest,
+                b.dump_sha256,
+                b.harness,
+                b.suite_sha256
+            ));
+            if b.selection_differs.is_empty() {
+                s.push_str("- scenarios: exactly the committed S01..S26\n\n");
+            } else {
+                s.push_str(&format!(
+                    "- scenarios: **not** the committed S01..S26, so this is a partial result: {}\n\n",
+                    b.selection_differs.join("; ")
+                ));
+            }
+        }
         s.push_str(&format!(
             "Pass rate: **{}/{}** ({:.1}%) · image `{}` (`{}`) · server {} · {:.1} s\n\n",
             a.passed,
@@ -848,6 +1050,21 @@ pub fn markdown(r: &ClosureReport) -> String {
                     ));
                 }
             }
+        }
+        s.push_str("\n### Evidence (plan- and data-specific facts; the snapshots hold what every correct run observes)\n\n");
+        for sc in &a.scenarios {
+            if sc.evidence.is_empty() {
+                continue;
+            }
+            s.push_str(&format!(
+                "<details><summary>{} ({} facts)</summary>\n\n",
+                sc.name,
+                sc.evidence.len()
+            ));
+            for e in &sc.evidence {
+                s.push_str(&format!("- {}\n", e.line_text().replace('|', "\\|")));
+            }
+            s.push_str("\n</details>\n\n");
         }
         s.push_str("\n### Failure-stop events (expected by the scenarios that provoke them)\n\n");
         for f in &a.failure_stops {

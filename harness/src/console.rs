@@ -248,6 +248,7 @@ mod tests {
             elapsed_ms: 3140,
             scenario_sha256: String::new(),
             snapshot_sha256: None,
+            evidence: vec![],
         }
     }
 

@@ -2,6 +2,7 @@
 //! Docker API, checksum-verified restores, the P0 migration runner and the HB-05 scenarios.
 
 pub mod backup;
+pub mod bundle;
 pub mod checkout;
 pub mod checks;
 pub mod checksum;

@@ -164,6 +164,11 @@ enum Cmd {
         /// as P0_PLAN_DIR; default: the built-in migrations/p0.
         #[arg(long, value_name = "DIR")]
         plan: Option<PathBuf>,
+        /// Which scenarios: all (the only selection that can close HB-05), rollback (S07..S19
+        /// without the signing libraries: for a plan without the governance tables), or ids
+        /// such as S07,S08 (a partial result).
+        #[arg(long, value_name = "all|rollback|IDS", default_value = "all")]
+        scenarios: harness::scenario::contract::Selection,
         /// Run in this persistent environment (`dryrun env up`): clone scenarios are databases
         /// made from its `directus` database, own servers start on a copy of its data, and its
         /// baseline is fingerprinted before and after (never written). The backup set
@@ -257,7 +262,9 @@ fn main() -> ExitCode {
     // insta's workspace (its config) is the checkout, never found through `cargo metadata`;
     // set before any thread exists.
     let insta_root = match &cli.cmd {
-        Cmd::Run { repo, .. } => harness::checkout::resolve(repo.as_deref()).ok(),
+        Cmd::Run { repo, .. } => harness::checkout::resolve_suite(repo.as_deref())
+            .ok()
+            .map(|h| h.root().to_path_buf()),
         _ => None,
     };
     std::env::set_var(
@@ -458,9 +465,18 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             env,
             repo,
             plan,
+            scenarios,
         } => {
-            let repo = harness::checkout::resolve(repo.as_deref())?;
-            let report = report.unwrap_or_else(|| repo.join("out").join("report"));
+            let home = harness::checkout::resolve_suite(repo.as_deref())?;
+            // Outside a checkout the report goes under the current directory, not the cache.
+            let report = report.unwrap_or_else(|| match &home {
+                harness::checkout::SuiteHome::Checkout(r) => r.join("out").join("report"),
+                harness::checkout::SuiteHome::Bundled(_) => PathBuf::from("out").join("report"),
+            });
+            let repo = home.root().to_path_buf();
+            if let harness::checkout::SuiteHome::Bundled(r) = &home {
+                tracing::info!(suite = %r.display(), "no checkout here: running the suite built into dryrun");
+            }
             let run = harness::docker::RunIdentity::new();
             let console = std::sync::Arc::new(harness::console::Console::new(quiet));
             let opts = harness::closure::RunOptions {
@@ -474,6 +490,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
                 env,
                 progress: Some(console.clone()),
                 plan,
+                selection: scenarios,
             };
             let r = with_interrupt(&run, harness::closure::run(&opts)).await;
             console.finish();

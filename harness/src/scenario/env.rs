@@ -279,7 +279,7 @@ impl Ctx<'_> {
             .evidence
             .push(crate::scenario::evidence::Evidence {
                 line: self.at.0,
-                step: self.at.1,
+                step: self.at.1.to_string(),
                 k,
                 facts,
             });

@@ -1,17 +1,17 @@
 //! What a scenario records beside its snapshot: the facts that differ between correct runs
 //! (step names, counts, hashes, object lists, the plan's own events), kept for the report.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One step's plan- and data-specific facts. The snapshot holds what every correct run
 /// observes; this holds the rest, so the closure report can show it to the signers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Evidence {
     /// 1-based line of the step in its scenario file.
     pub line: usize,
     /// The step kind (`deploy`, `compare`, ...).
-    pub step: &'static str,
+    pub step: String,
     /// Inside `for_each_step`: the plan step k (1-based) and its name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub k: Option<LoopStep>,
@@ -19,7 +19,7 @@ pub struct Evidence {
 }
 
 /// The iteration of a `for_each_step` a fact was observed in.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LoopStep {
     pub k: usize,
     pub name: String,
@@ -45,7 +45,7 @@ mod tests {
     fn a_line_names_the_step_and_the_iteration() {
         let e = Evidence {
             line: 12,
-            step: "deploy",
+            step: "deploy".into(),
             k: Some(LoopStep {
                 k: 3,
                 name: "03_cut_change_set".into(),

@@ -1,8 +1,9 @@
 //! HB-05 scenarios: file format ([`model`]), parsing with locations ([`parser`]), the suite of
 //! a run ([`suite`]), each scenario's environment ([`env`]) and its step kinds ([`steps`]);
 //! plan steps named by role ([`stepref`]) and what a run records beside its snapshot
-//! ([`evidence`]).
+//! ([`evidence`]), and what a scenario needs of the plan ([`contract`]).
 
+pub mod contract;
 pub mod env;
 pub mod evidence;
 pub mod model;
