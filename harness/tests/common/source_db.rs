@@ -102,6 +102,14 @@ pub fn host_sha256sum(files: &[PathBuf]) -> String {
 impl SourceDb {
     /// Start the source container (this process owns it) and load [`SOURCE_SQL`], then ANALYZE.
     pub fn start() -> SourceDb {
+        let db = SourceDb::start_empty();
+        db.psql_stdin(SOURCE_SQL);
+        db.psql_stdin("ANALYZE;");
+        db
+    }
+
+    /// Start the source container with an empty database.
+    pub fn start_empty() -> SourceDb {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let pg = rt.block_on(async {
             let docker = harness::docker::connect()
@@ -117,14 +125,30 @@ impl SourceDb {
                 .unwrap_or_else(|e| panic!("starting the source container: {}", e.report()))
         });
         let name = pg.name.clone();
-        let db = SourceDb {
+        SourceDb {
             rt,
             pg: Some(pg),
             name,
-        };
-        db.psql_stdin(SOURCE_SQL);
-        db.psql_stdin("ANALYZE;");
-        db
+        }
+    }
+
+    /// `pg_restore` of `dump` into the source database, streamed into the container (owners
+    /// and privileges kept, as on the production server; every error fails the test).
+    pub fn pg_restore(&self, dump: &Path) {
+        let bytes = std::fs::read(dump).expect("read dump");
+        let (code, _, err) = docker_exec(
+            &self.name,
+            &[
+                "pg_restore",
+                "--exit-on-error",
+                "-U",
+                DB_USER,
+                "-d",
+                DB_NAME,
+            ],
+            Some(&bytes),
+        );
+        assert_eq!(code, 0, "pg_restore into the source failed: {err}");
     }
 
     /// Run a script through `docker exec -i … psql` (ON_ERROR_STOP); returns stdout.
