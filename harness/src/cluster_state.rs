@@ -509,9 +509,10 @@ mod tests {
             let b = w.enter("S08", || srv.sample()).await.unwrap();
             srv.set(state(&[POSTGRES, LEAKED]));
             let (w2, srv2) = (w, srv.clone());
-            let a_done = tokio::spawn(async move {
-                w2.leave(a, || srv2.sample()).await.map_err(|e| e.message)
-            });
+            let a_done =
+                tokio::spawn(
+                    async move { w2.leave(a, || srv2.sample()).await.map_err(|e| e.message) },
+                );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             let b_err = w.leave(b, || srv.sample()).await.unwrap_err().message;
             let a_err = a_done.await.unwrap().unwrap_err();
@@ -536,9 +537,10 @@ mod tests {
             // while S10 runs: S08 waits; S10 leaves last with the role still there.
             let b = w.enter("S10", || srv.sample()).await.unwrap();
             let (w2, srv2) = (w, srv.clone());
-            let a_done = tokio::spawn(async move {
-                w2.leave(a, || srv2.sample()).await.map_err(|e| e.message)
-            });
+            let a_done =
+                tokio::spawn(
+                    async move { w2.leave(a, || srv2.sample()).await.map_err(|e| e.message) },
+                );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             w.leave(b, || srv.sample()).await.unwrap();
             let m = a_done.await.unwrap().unwrap_err();
@@ -555,9 +557,10 @@ mod tests {
             let b = w.enter("S08", || srv.sample()).await.unwrap();
             srv.set(state(&[POSTGRES, LEAKED]));
             let (w2, srv2) = (w, srv.clone());
-            let a_done = tokio::spawn(async move {
-                w2.leave(a, || srv2.sample()).await.map_err(|e| e.message)
-            });
+            let a_done =
+                tokio::spawn(
+                    async move { w2.leave(a, || srv2.sample()).await.map_err(|e| e.message) },
+                );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             drop(b); // S08's teardown failed before leaving
             let m = tokio::time::timeout(std::time::Duration::from_secs(5), a_done)
@@ -591,7 +594,11 @@ mod tests {
         let got: Vec<String> = suspects(&samples, &key, Some(&v)).into_iter().collect();
         assert_eq!(got, ["S02", "S03"]);
         // no transition found (present from the first sample): everyone since then
-        let samples = [sample(true, &[]), sample(true, &["S01"]), sample(true, &["S02"])];
+        let samples = [
+            sample(true, &[]),
+            sample(true, &["S01"]),
+            sample(true, &["S02"]),
+        ];
         let got: Vec<String> = suspects(&samples, &key, Some(&v)).into_iter().collect();
         assert_eq!(got, ["S01", "S02"]);
     }

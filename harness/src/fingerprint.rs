@@ -1652,10 +1652,8 @@ mod tests {
         let base = schema_fp(&[("schema", "public", "")]);
         let plain_hash = base.sha256();
         let mut with = base.clone();
-        with.cluster.insert(
-            ("role".into(), "postgres".into()),
-            "superuser=true".into(),
-        );
+        with.cluster
+            .insert(("role".into(), "postgres".into()), "superuser=true".into());
         // no cluster rows: the hash is the one it always was
         assert_eq!(
             plain_hash,

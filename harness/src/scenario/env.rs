@@ -419,10 +419,9 @@ impl Ctx<'_> {
                 self.stamp = Some(p.for_clone(db, h));
             }
         }
-        let (mut fp, run) =
-            fingerprint::take_with(self.client()?, &helpers, self.stamp.as_ref())
-                .await
-                .map_err(|e| err_text(&e))?;
+        let (mut fp, run) = fingerprint::take_with(self.client()?, &helpers, self.stamp.as_ref())
+            .await
+            .map_err(|e| err_text(&e))?;
         // On a server of its own the scenario sees every change, so its cluster-global state
         // is compared with the schema (a shared server's is the suite's watch).
         if self.own.is_some() {
