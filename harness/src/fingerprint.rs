@@ -68,11 +68,18 @@ pub struct SchemaFingerprint {
     /// `(object_kind, object_identity) -> definition`. If the query ever returned two rows with
     /// the same key, the later ones get ` #2`, ` #3`, ... appended to the identity.
     pub objects: BTreeMap<(String, String), String>,
+    /// The server's cluster-global state (`cluster.sql`, [`crate::cluster_state`]), same keys;
+    /// only on a server of the scenario's own (empty otherwise: on a shared server the suite
+    /// checks it per scenario instead). Compared and hashed with the objects, not counted by
+    /// [`SchemaFingerprint::len`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cluster: BTreeMap<(String, String), String>,
 }
 
 impl SchemaFingerprint {
     /// SHA-256 over the canonical serialization: one JSON array `[kind, identity, definition]`
-    /// per object, in key order (byte order, like `COLLATE "C"`), joined with `\n`.
+    /// per object, in key order (byte order, like `COLLATE "C"`), joined with `\n`; then, when
+    /// there is cluster-global state, a line `"cluster"` and its rows the same way.
     pub fn sha256(&self) -> String {
         let mut h = Sha256::new();
         for (i, ((kind, ident), def)) in self.objects.iter().enumerate() {
@@ -81,8 +88,16 @@ impl SchemaFingerprint {
             }
             h.update(json_line(&[kind.as_str(), ident.as_str(), def.as_str()]).as_bytes());
         }
+        if !self.cluster.is_empty() {
+            h.update(b"\n\"cluster\"");
+            for ((kind, ident), def) in &self.cluster {
+                h.update(b"\n");
+                h.update(json_line(&[kind.as_str(), ident.as_str(), def.as_str()]).as_bytes());
+            }
+        }
         hex::encode(h.finalize())
     }
+    /// Number of objects of the database (cluster-global rows not counted).
     pub fn len(&self) -> usize {
         self.objects.len()
     }
@@ -184,7 +199,7 @@ impl Fingerprint {
 /// so the caller's session settings are untouched afterwards, every statement sees one snapshot
 /// and nothing can be written. Rolls back on error (ignoring a failed rollback: the original
 /// error is the one worth reporting). The client must not already be inside a transaction.
-async fn in_read_only_snapshot<T>(
+pub(crate) async fn in_read_only_snapshot<T>(
     client: &Client,
     settings: &str,
     what: &str,
@@ -213,7 +228,7 @@ async fn in_read_only_snapshot<T>(
     }
 }
 
-fn db_error(what: &str, e: tokio_postgres::Error) -> Error {
+pub(crate) fn db_error(what: &str, e: tokio_postgres::Error) -> Error {
     let base = Error::from(e);
     Error::check(
         "fingerprint_failed",
@@ -239,10 +254,13 @@ async fn schema_inner(client: &Client) -> Result<SchemaFingerprint> {
         let def: Option<String> = row.try_get(2).map_err(|e| db_error("schema", e))?;
         insert_unique(&mut objects, kind, ident, def.unwrap_or_default());
     }
-    Ok(SchemaFingerprint { objects })
+    Ok(SchemaFingerprint {
+        objects,
+        cluster: BTreeMap::new(),
+    })
 }
 
-fn insert_unique(
+pub(crate) fn insert_unique(
     objects: &mut BTreeMap<(String, String), String>,
     kind: String,
     ident: String,
@@ -1157,9 +1175,20 @@ impl fmt::Display for FingerprintDiff {
     }
 }
 
-/// Schema objects added, removed or changed from `base` to `other`, in key order.
+/// Schema objects added, removed or changed from `base` to `other`, in key order, then the
+/// cluster-global rows that differ (both sides' `cluster`; empty on a shared server).
 pub fn diff_schema(base: &SchemaFingerprint, other: &SchemaFingerprint) -> Vec<SchemaChange> {
-    diff_maps(&base.objects, &other.objects)
+    let mut out = diff_rows(&base.objects, &other.objects);
+    out.extend(diff_rows(&base.cluster, &other.cluster));
+    out
+}
+
+/// Rows `(kind, identity) -> definition` added, removed or changed from `base` to `other`.
+pub fn diff_rows(
+    base: &BTreeMap<(String, String), String>,
+    other: &BTreeMap<(String, String), String>,
+) -> Vec<SchemaChange> {
+    diff_maps(base, other)
         .into_iter()
         .map(
             |(kind, (object_kind, identity), before, after)| SchemaChange {
@@ -1475,6 +1504,7 @@ mod tests {
                 .iter()
                 .map(|(k, i, d)| ((k.to_string(), i.to_string()), d.to_string()))
                 .collect(),
+            cluster: BTreeMap::new(),
         }
     }
 
@@ -1586,6 +1616,71 @@ mod tests {
             "- table cutter_governance.signal: rows 0, content e3b0"
         );
         assert_ne!(base.sha256(), other.sha256());
+    }
+
+    #[test]
+    fn embedded_sql_covers_the_database_state() {
+        for kind in [
+            "'database'",
+            "'database_setting'",
+            "'large_object'",
+            "'publication'",
+            "'publication_table'",
+            "'subscription'",
+            "'event_trigger'",
+            "'comment', 'database current_database()'",
+        ] {
+            assert!(SCHEMA_SQL.contains(kind), "{kind}");
+        }
+        // the database's name is never output: only compared with
+        let code: String = SCHEMA_SQL
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect();
+        assert_eq!(code.matches("current_database()").count(), 4, "{code}");
+        assert_eq!(
+            code.matches("pg_catalog.current_database()").count(),
+            1,
+            "compared in cur only"
+        );
+        // a subscription's connection string only as a hash (it may hold a password)
+        assert!(SCHEMA_SQL.contains("pg_catalog.sha256(pg_catalog.convert_to(su.subconninfo"));
+    }
+
+    #[test]
+    fn cluster_rows_are_compared_and_hashed_but_not_counted() {
+        let base = schema_fp(&[("schema", "public", "")]);
+        let plain_hash = base.sha256();
+        let mut with = base.clone();
+        with.cluster
+            .insert(("role".into(), "postgres".into()), "superuser=true".into());
+        // no cluster rows: the hash is the one it always was
+        assert_eq!(
+            plain_hash,
+            sha256_hex(json_line(&["schema", "public", ""]).as_bytes())
+        );
+        assert_ne!(with.sha256(), plain_hash);
+        assert_eq!(with.len(), 1);
+        let mut after = with.clone();
+        after.cluster.insert(
+            ("role".into(), "p0_sabotage_role".into()),
+            "superuser=false".into(),
+        );
+        after.objects.insert(
+            ("database_setting".into(), "for=* lock_timeout".into()),
+            "3s".into(),
+        );
+        let lines: Vec<String> = diff_schema(&with, &after)
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "+ database_setting for=* lock_timeout: 3s",
+                "+ role p0_sabotage_role: superuser=false"
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod checks;
 pub mod checksum;
 pub mod closure;
+pub mod cluster_state;
 pub mod console;
 pub mod container;
 pub mod copyhash;

@@ -1,5 +1,7 @@
 -- Schema fingerprint: ONE read-only query -> (object_kind, object_identity, definition),
--- ordered by kind then identity (COLLATE "C"). No OIDs, owners, relfilenodes or toast names.
+-- ordered by kind then identity (COLLATE "C"). No OIDs, owners, relfilenodes or toast names,
+-- and never the database's name (the state of the database itself is under `current_database()`;
+-- large objects are named by their OID, which pg_dump keeps).
 --
 -- Session requirement: SET search_path = pg_catalog before running it (pg_get_*def output
 -- qualifies names according to search_path). The query raises
@@ -11,6 +13,12 @@ guard AS (
                 ELSE CAST('schema fingerprint requires search_path = pg_catalog (got '
                           || pg_catalog.current_setting('search_path') || ')' AS boolean)
            END AS ok
+),
+-- the database the query runs in (its name is never output: clones and restores differ in it)
+cur AS (
+    SELECT db.oid, db.datdba, db.datacl, db.datconnlimit, db.datallowconn, db.datistemplate
+    FROM pg_catalog.pg_database AS db
+    WHERE db.datname = pg_catalog.current_database()
 ),
 ns AS (
     SELECT n.oid, n.nspname
@@ -270,8 +278,8 @@ fp (object_kind, object_identity, definition) AS (
     SELECT 'comment', io.type || ' ' || io.identity, d.description
     FROM pg_catalog.pg_description AS d
     CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) AS io
-    WHERE d.classoid <> 'pg_catalog.pg_largeobject'::regclass
-      AND CASE
+    WHERE CASE
+            WHEN d.classoid = 'pg_catalog.pg_largeobject'::regclass THEN true
             WHEN io.type = 'schema' THEN EXISTS (SELECT 1 FROM ns WHERE ns.oid = d.objoid)
             WHEN io.schema IS NOT NULL THEN EXISTS (SELECT 1 FROM ns WHERE ns.nspname = io.schema)
             ELSE d.objoid >= 16384
@@ -338,6 +346,12 @@ fp (object_kind, object_identity, definition) AS (
             UNION ALL
             SELECT 'foreign_server', pg_catalog.quote_ident(s.srvname), s.srvacl, pg_catalog.acldefault('S', s.srvowner), s.srvowner
             FROM pg_catalog.pg_foreign_server AS s
+            UNION ALL
+            SELECT 'database', 'current_database()', cur.datacl, pg_catalog.acldefault('d', cur.datdba), cur.datdba
+            FROM cur
+            UNION ALL
+            SELECT 'large_object', lm.oid::text, lm.lomacl, pg_catalog.acldefault('L', lm.lomowner), lm.lomowner
+            FROM pg_catalog.pg_largeobject_metadata AS lm
         ) AS a
     ) AS o
     WHERE o.def IS NOT NULL
@@ -356,6 +370,87 @@ fp (object_kind, object_identity, definition) AS (
                          || ':' || e.privilege_type || CASE WHEN e.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END AS entry
                   FROM pg_catalog.aclexplode(da.defaclacl) AS e) AS g), '-')
     FROM pg_catalog.pg_default_acl AS da
+
+    -- the database itself, only what differs from a database the bootstrap superuser created
+    -- with the defaults (no row at all when nothing does): owner, connection limit, allow
+    -- connections, template flag. Its privileges and comment are `privilege` / `comment` rows.
+    UNION ALL
+    SELECT 'database', 'current_database()', d.def
+    FROM (SELECT pg_catalog.concat_ws('; ',
+                CASE WHEN cur.datdba <> 10 THEN 'owner=' || COALESCE((
+                    SELECT pg_catalog.quote_ident(ro.rolname) FROM pg_catalog.pg_roles AS ro WHERE ro.oid = cur.datdba), '?') END,
+                CASE WHEN cur.datconnlimit <> -1 THEN 'connection_limit=' || cur.datconnlimit END,
+                CASE WHEN NOT cur.datallowconn THEN 'allow_connections=false' END,
+                CASE WHEN cur.datistemplate THEN 'is_template=true' END) AS def
+          FROM cur) AS d
+    WHERE d.def <> ''
+
+    -- settings of this database: ALTER DATABASE … SET (for=*) and ALTER ROLE r IN DATABASE … SET
+    UNION ALL
+    SELECT 'database_setting',
+        'for=' || CASE WHEN s.setrole = 0 THEN '*'
+                       ELSE COALESCE((SELECT pg_catalog.quote_ident(ro.rolname) FROM pg_catalog.pg_roles AS ro WHERE ro.oid = s.setrole), '?') END
+            || ' ' || pg_catalog.split_part(c.cfg, '=', 1),
+        pg_catalog.substr(c.cfg, pg_catalog.strpos(c.cfg, '=') + 1)
+    FROM pg_catalog.pg_db_role_setting AS s
+    JOIN cur ON cur.oid = s.setdatabase
+    CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) AS c (cfg)
+
+    -- the comment on this database (pg_shdescription)
+    UNION ALL
+    SELECT 'comment', 'database current_database()', sd.description
+    FROM pg_catalog.pg_shdescription AS sd
+    JOIN cur ON cur.oid = sd.objoid
+    WHERE sd.classoid = 'pg_catalog.pg_database'::regclass
+
+    -- large objects: OID (pg_dump keeps it), owner by name, size and SHA-256 of the content
+    UNION ALL
+    SELECT 'large_object', lm.oid::text, pg_catalog.concat_ws('; ',
+        'owner=' || COALESCE((SELECT pg_catalog.quote_ident(ro.rolname) FROM pg_catalog.pg_roles AS ro WHERE ro.oid = lm.lomowner), '?'),
+        'bytes=' || pg_catalog.length(lo.content),
+        'sha256=' || pg_catalog.encode(pg_catalog.sha256(lo.content), 'hex'))
+    FROM pg_catalog.pg_largeobject_metadata AS lm
+    CROSS JOIN LATERAL (SELECT pg_catalog.lo_get(lm.oid) AS content) AS lo
+
+    -- publications (what they publish) and their tables (row filter, column list)
+    UNION ALL
+    SELECT 'publication', pg_catalog.quote_ident(pb.pubname), pg_catalog.concat_ws('; ',
+        'all_tables=' || pb.puballtables,
+        'insert=' || pb.pubinsert,
+        'update=' || pb.pubupdate,
+        'delete=' || pb.pubdelete,
+        'truncate=' || pb.pubtruncate,
+        'via_root=' || pb.pubviaroot)
+    FROM pg_catalog.pg_publication AS pb
+    UNION ALL
+    SELECT 'publication_table', pg_catalog.format('%s in publication %I', r.ident, pb.pubname), pg_catalog.concat_ws('; ',
+        'columns=' || COALESCE((
+            SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ',' ORDER BY a.attnum)
+            FROM pg_catalog.pg_attribute AS a
+            WHERE a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs::int2[])), '*'),
+        'where=' || COALESCE(pg_catalog.pg_get_expr(pr.prqual, pr.prrelid), '-'))
+    FROM pg_catalog.pg_publication_rel AS pr
+    JOIN pg_catalog.pg_publication AS pb ON pb.oid = pr.prpubid
+    JOIN rel AS r ON r.oid = pr.prrelid
+
+    -- subscriptions of this database (pg_subscription is shared); the connection string only
+    -- as a hash (it may hold a password)
+    UNION ALL
+    SELECT 'subscription', pg_catalog.quote_ident(su.subname), pg_catalog.concat_ws('; ',
+        'enabled=' || su.subenabled,
+        'publications=' || pg_catalog.array_to_string(su.subpublications, ','),
+        'slot=' || COALESCE(su.subslotname::text, '-'),
+        'synchronous_commit=' || su.subsynccommit,
+        'binary=' || su.subbinary,
+        'streaming=' || su.substream::text,
+        'two_phase=' || su.subtwophasestate::text,
+        'disable_on_error=' || su.subdisableonerr,
+        'password_required=' || su.subpasswordrequired,
+        'run_as_owner=' || su.subrunasowner,
+        'origin=' || COALESCE(su.suborigin, '-'),
+        'conninfo_sha256=' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(su.subconninfo, 'UTF8')), 'hex'))
+    FROM pg_catalog.pg_subscription AS su
+    JOIN cur ON cur.oid = su.subdbid
 
     -- every other user-created object a migration could add (presence only)
     UNION ALL
@@ -376,8 +471,6 @@ fp (object_kind, object_identity, definition) AS (
         UNION ALL SELECT 'pg_catalog.pg_transform'::regclass, o.oid FROM pg_catalog.pg_transform AS o
         UNION ALL SELECT 'pg_catalog.pg_foreign_data_wrapper'::regclass, o.oid FROM pg_catalog.pg_foreign_data_wrapper AS o
         UNION ALL SELECT 'pg_catalog.pg_foreign_server'::regclass, o.oid FROM pg_catalog.pg_foreign_server AS o
-        UNION ALL SELECT 'pg_catalog.pg_publication'::regclass, o.oid FROM pg_catalog.pg_publication AS o
-        UNION ALL SELECT 'pg_catalog.pg_publication_rel'::regclass, o.oid FROM pg_catalog.pg_publication_rel AS o
         UNION ALL SELECT 'pg_catalog.pg_publication_namespace'::regclass, o.oid FROM pg_catalog.pg_publication_namespace AS o
     ) AS obj
     CROSS JOIN LATERAL pg_catalog.pg_identify_object(obj.classid, obj.oid, 0) AS io

@@ -68,6 +68,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) at: (usize, &'static str),
     /// Inside `for_each_step`: the plan step k (1-based).
     pub(crate) k: Option<usize>,
+    /// A clone scenario's place in the shared server's cluster-global watch (set-up to
+    /// teardown, [`crate::cluster_state::Watch`]).
+    pub(crate) cluster_entry: Option<crate::cluster_state::Entry<'a>>,
 }
 
 pub(crate) fn err_text(e: &Error) -> String {
@@ -138,6 +141,7 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         drifted: Vec::new(),
         at: (0, ""),
         k: None,
+        cluster_entry: None,
     };
     // (line, message) of the first failure.
     let mut failure: Option<(usize, String)> = None;
@@ -194,7 +198,14 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         extra: ctx.extra.clone(),
     };
     match (failure, teardown) {
-        (Some((line, m)), _) => Err(Failure {
+        // A teardown failure after a failed step is still said (a cluster-global leak names
+        // the objects the scenario left on the shared server).
+        (Some((line, m)), Err(e)) => Err(Failure {
+            location: format!("{}:{line}", file.path.display()),
+            message: format!("{m}\nteardown failed: {}", err_text(&e)),
+            partial: outcome,
+        }),
+        (Some((line, m)), Ok(())) => Err(Failure {
             location: format!("{}:{line}", file.path.display()),
             message: m,
             partial: outcome,
@@ -353,6 +364,14 @@ impl Ctx<'_> {
                     self.file.scenario.id.to_lowercase(),
                     &Uuid::new_v4().simple().to_string()[..8]
                 );
+                // On the shared server from here on: the cluster-global state is checked back
+                // to the run's baseline at teardown (waits while a leak is being judged).
+                let entry = self
+                    .suite
+                    .cluster
+                    .enter(&self.file.scenario.id, || shared_cluster_state(&b.pg))
+                    .await?;
+                self.cluster_entry = Some(entry);
                 {
                     let _g = self.suite.clone_lock.lock().await;
                     let admin = b.pg.connect("postgres").await?;
@@ -465,6 +484,14 @@ impl Ctx<'_> {
         if let Some(p) = self.own.take() {
             p.remove().await?;
         }
+        // Last: the shared server's cluster-global state, back to the baseline once this
+        // scenario's database is gone (an entry dropped by an error above leaves unsampled).
+        if let (Some(entry), Some(b)) = (self.cluster_entry.take(), self.suite.baseline.get()) {
+            self.suite
+                .cluster
+                .leave(entry, || shared_cluster_state(&b.pg))
+                .await?;
+        }
         Ok(())
     }
 
@@ -503,9 +530,17 @@ impl Ctx<'_> {
                 self.stamp = Some(p.for_clone(db, h));
             }
         }
-        let (fp, run) = fingerprint::take_with(self.client()?, &helpers, self.stamp.as_ref())
+        let (mut fp, run) = fingerprint::take_with(self.client()?, &helpers, self.stamp.as_ref())
             .await
             .map_err(|e| err_text(&e))?;
+        // On a server of its own the scenario sees every change, so its cluster-global state
+        // is compared with the schema (a shared server's is the suite's watch).
+        if self.own.is_some() {
+            fp.schema.cluster = crate::cluster_state::take(self.client()?)
+                .await
+                .map_err(|e| err_text(&e))?
+                .objects;
+        }
         tracing::info!(
             scenario = %self.file.scenario.id,
             tables = run.stats.tables,
@@ -528,6 +563,12 @@ impl Ctx<'_> {
         }
         Ok(fp)
     }
+}
+
+/// The cluster-global state of the shared server, on a connection of its own.
+async fn shared_cluster_state(pg: &PgContainer) -> Result<crate::cluster_state::ClusterState> {
+    let admin = pg.connect("postgres").await?;
+    crate::cluster_state::take(&admin).await
 }
 
 /// Containers of this run with this role (another run's containers never count).

@@ -153,6 +153,8 @@ pub struct Suite {
     pub(crate) keys: dot_signing::MemoryStore,
     /// The engine's containers outside the harness when the suite was opened.
     pub foreign_before: Vec<ForeignContainer>,
+    /// The shared server's cluster-global state, checked after each clone scenario.
+    pub(crate) cluster: crate::cluster_state::Watch,
 }
 
 /// What [`Suite::open`] needs: the checkout, the run, the image choice (`None`: the default
@@ -203,6 +205,7 @@ impl Suite {
             pristine_lock: tokio::sync::Mutex::new(()),
             keys: key_store(),
             foreign_before: Vec::new(),
+            cluster: crate::cluster_state::Watch::new(),
         }
     }
 
