@@ -62,11 +62,12 @@ impl SuiteHome {
     }
 }
 
-/// `--repo DIR` if given; else the checkout found from the current directory; else, when
-/// there is none, the suite built into the binary.
+/// `--repo DIR` if given; else the checkout found from the current directory (or the current
+/// directory itself when it holds a `scenarios/` folder of its own); else, when there is
+/// neither, the suite built into the binary.
 pub fn resolve_suite(repo: Option<&Path>) -> Result<SuiteHome> {
     let root = resolve(repo)?;
-    if repo.is_some() || is_checkout(&root) {
+    if repo.is_some() || is_checkout(&root) || root.join("scenarios").is_dir() {
         return Ok(SuiteHome::Checkout(root));
     }
     Ok(SuiteHome::Bundled(crate::bundle::unpack()?))
