@@ -445,6 +445,16 @@ mod tests {
             .unwrap()
     }
 
+    /// `w.leave(entry)` on a task of its own (a scenario whose teardown waits for a verdict).
+    fn leave_later(
+        w: &'static Watch,
+        entry: Entry<'static>,
+        srv: &Fake,
+    ) -> tokio::task::JoinHandle<std::result::Result<(), String>> {
+        let srv = srv.clone();
+        tokio::spawn(async move { w.leave(entry, || srv.sample()).await.map_err(|e| e.message) })
+    }
+
     #[test]
     fn a_scenario_alone_that_leaves_a_role_is_named() {
         rt().block_on(async {
@@ -508,11 +518,7 @@ mod tests {
             let a = w.enter("S07", || srv.sample()).await.unwrap();
             let b = w.enter("S08", || srv.sample()).await.unwrap();
             srv.set(state(&[POSTGRES, LEAKED]));
-            let (w2, srv2) = (w, srv.clone());
-            let a_done =
-                tokio::spawn(
-                    async move { w2.leave(a, || srv2.sample()).await.map_err(|e| e.message) },
-                );
+            let a_done = leave_later(w, a, &srv);
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             let b_err = w.leave(b, || srv.sample()).await.unwrap_err().message;
             let a_err = a_done.await.unwrap().unwrap_err();
@@ -536,11 +542,7 @@ mod tests {
             // S10 enters after the role appeared (its set-up sample shows it), then S08 leaves
             // while S10 runs: S08 waits; S10 leaves last with the role still there.
             let b = w.enter("S10", || srv.sample()).await.unwrap();
-            let (w2, srv2) = (w, srv.clone());
-            let a_done =
-                tokio::spawn(
-                    async move { w2.leave(a, || srv2.sample()).await.map_err(|e| e.message) },
-                );
+            let a_done = leave_later(w, a, &srv);
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             w.leave(b, || srv.sample()).await.unwrap();
             let m = a_done.await.unwrap().unwrap_err();
@@ -556,11 +558,7 @@ mod tests {
             let a = w.enter("S07", || srv.sample()).await.unwrap();
             let b = w.enter("S08", || srv.sample()).await.unwrap();
             srv.set(state(&[POSTGRES, LEAKED]));
-            let (w2, srv2) = (w, srv.clone());
-            let a_done =
-                tokio::spawn(
-                    async move { w2.leave(a, || srv2.sample()).await.map_err(|e| e.message) },
-                );
+            let a_done = leave_later(w, a, &srv);
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             drop(b); // S08's teardown failed before leaving
             let m = tokio::time::timeout(std::time::Duration::from_secs(5), a_done)

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -18,20 +17,6 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Removes the environment's container and volume when the test ends, also on failure.
-struct EnvGuard(String);
-
-impl Drop for EnvGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", "-v", &self.0])
-            .output();
-        let _ = Command::new("docker")
-            .args(["volume", "rm", "-f", &format!("{}-data", self.0)])
-            .output();
-    }
 }
 
 /// Removes what a pid left (a kept container), also on failure.

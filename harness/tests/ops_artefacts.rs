@@ -31,20 +31,7 @@ fn base() -> PathBuf {
 fn sets() -> &'static Sets {
     static SETS: OnceLock<Sets> = OnceLock::new();
     SETS.get_or_init(|| {
-        let base = base();
-        // Folders of earlier runs whose process is gone (each run keeps its own while it lives).
-        if let Ok(rd) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
-            for e in rd.flatten() {
-                let n = e.file_name().to_string_lossy().into_owned();
-                if let Some(pid) = n.strip_prefix("ops-artefacts-") {
-                    if !Path::new("/proc").join(pid).exists() {
-                        let _ = std::fs::remove_dir_all(e.path());
-                    }
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&base);
-        std::fs::create_dir_all(&base).unwrap();
+        let base = common::process_dir("ops-artefacts");
         let src = SourceDb::start();
         let made = src.backup_like_spec(&base.join("made-on-host"), "20261201T2300Z");
         let restore_list = src.pg_restore_list(&made.dump);

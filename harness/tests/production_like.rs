@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -64,20 +63,7 @@ fn base() -> PathBuf {
 fn sets() -> &'static Sets {
     static SETS: OnceLock<Sets> = OnceLock::new();
     SETS.get_or_init(|| {
-        let base = base();
-        // Folders of earlier runs whose process is gone (each run keeps its own while it lives).
-        if let Ok(rd) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
-            for e in rd.flatten() {
-                let n = e.file_name().to_string_lossy().into_owned();
-                if let Some(pid) = n.strip_prefix("production-like-") {
-                    if !Path::new("/proc").join(pid).exists() {
-                        let _ = std::fs::remove_dir_all(e.path());
-                    }
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&base);
-        std::fs::create_dir_all(&base).expect("mkdir");
+        let base = process_dir("production-like");
         let src = SourceDb::start_empty();
         // The production server has the role the dump's grants name (SPEC §2).
         src.psql_stdin("CREATE ROLE workflow_admin NOLOGIN;");
@@ -189,20 +175,6 @@ fn a_lived_database_backed_up_as_spec_2_does_passes_26_of_26() {
         &[],
         "SPEC §2 set (n_live_tup), run --fixtures",
     );
-}
-
-/// Removes the environment's container and volume when the test ends, also on failure.
-struct EnvGuard(String);
-
-impl Drop for EnvGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", "-v", &self.0])
-            .output();
-        let _ = Command::new("docker")
-            .args(["volume", "rm", "-f", &format!("{}-data", self.0)])
-            .output();
-    }
 }
 
 /// HB-09 then HB-05, the seed's own workflow: a persistent environment from the team's dump

@@ -325,3 +325,38 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A folder under the test target's temporary folder for this process (`<prefix>-<pid>`),
+/// emptied first; folders of the same prefix whose process is gone are removed (each run keeps
+/// its own while it lives).
+pub fn process_dir(prefix: &str) -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    if let Ok(rd) = std::fs::read_dir(&tmp) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = n.strip_prefix(&format!("{prefix}-")) {
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    }
+    let dir = tmp.join(format!("{prefix}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the test folder");
+    dir
+}
+
+/// Removes a persistent environment's container and volume when the test ends, also on failure.
+pub struct EnvGuard(pub String);
+
+impl Drop for EnvGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", &self.0])
+            .output();
+        let _ = Command::new("docker")
+            .args(["volume", "rm", "-f", &format!("{}-data", self.0)])
+            .output();
+    }
+}
