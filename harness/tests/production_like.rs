@@ -54,11 +54,6 @@ struct Sets {
     spec: PathBuf,
 }
 
-fn base() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("production-like-{}", std::process::id()))
-}
-
 /// The two backup sets of the lived database (made once per test process).
 fn sets() -> &'static Sets {
     static SETS: OnceLock<Sets> = OnceLock::new();
