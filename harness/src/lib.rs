@@ -28,3 +28,4 @@ pub mod restore;
 pub mod rowcounts;
 pub mod scenario;
 pub mod serverlog;
+pub mod sqitch;
