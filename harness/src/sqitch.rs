@@ -215,7 +215,7 @@ pub fn parse_plan(text: &str, file: &str) -> Result<SqitchPlan> {
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .collect();
     let lines = match lines.last() {
-        Some(l) if l.is_empty() => &lines[..lines.len() - 1],
+        Some(&"") => &lines[..lines.len() - 1],
         _ => &lines[..],
     };
     let mut plan = SqitchPlan {
