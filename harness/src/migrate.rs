@@ -141,8 +141,9 @@ impl Plan {
             (true, true) => Err(Error::bad_input(
                 "ambiguous_plan",
                 format!(
-                    "{} holds both plan.yaml and sqitch.plan, so it is not clear which plan to prove.",
-                    dir.display()
+                    "{} and {} both exist, so it is not clear which plan to prove.",
+                    dir.join("plan.yaml").display(),
+                    dir.join("sqitch.plan").display()
                 ),
             )
             .with_hint("Keep one of them in the folder given to --plan.")),
@@ -162,7 +163,8 @@ impl Plan {
                     dir.join("sqitch.plan").display(),
                     project.schema
                 ),
-            ));
+            )
+            .with_hint("Name the plan's schema in lowercase letters, digits and underscores (P0 owns cutter_governance)."));
         }
         let mut names = std::collections::BTreeSet::new();
         for s in &project.steps {
@@ -174,6 +176,9 @@ impl Plan {
                         dir.join("sqitch.plan").display(),
                         s.name
                     ),
+                )
+                .with_hint(
+                    "Rename one of the changes (a change reworked after tag T is named name@T).",
                 ));
             }
         }
@@ -1420,6 +1425,22 @@ mod tests {
             for t in crate::scenario::contract::GOVERNANCE_TABLES {
                 let want = format!("CREATE TABLE cutter_governance.{t} (");
                 assert!(p.steps.iter().any(|s| s.deploy.contains(&want)), "{t}");
+            }
+        }
+    }
+
+    /// What the 26 scenarios need of a plan (checked by `dryrun run` before any container),
+    /// every test plan provides.
+    #[test]
+    fn the_test_plans_meet_every_scenario_contract() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let files = crate::scenario::parser::discover(&repo.join("scenarios")).expect("scenarios");
+        assert!(files.len() >= 26);
+        for name in ["more-steps", "fewer-steps", "sqitch"] {
+            let plan = Plan::load(&test_plan(name)).expect("loads");
+            for f in &files {
+                let unmet = crate::scenario::contract::unmet(&plan, f);
+                assert!(unmet.is_empty(), "{name}, {}: {unmet:?}", f.scenario.id);
             }
         }
     }

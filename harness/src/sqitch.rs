@@ -452,6 +452,9 @@ pub fn parse_plan(text: &str, file: &str) -> Result<SqitchPlan> {
         return Err(Error::bad_input(
             "malformed_plan",
             format!("{file}: the plan has no changes."),
+        )
+        .with_hint(
+            "Add the changes after the pragmas and an empty line, as `sqitch add` writes them.",
         ));
     }
     check_dependencies(&plan, file)?;
