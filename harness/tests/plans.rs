@@ -241,6 +241,45 @@ async fn sqitch_precheck_reads_any_error_as_not_in_place() {
         assert_eq!(noop.len(), 6, "{:?}", o.events);
         let now = fingerprint::schema(&c).await.expect("fp");
         assert!(now == *standin, "{}", shown(standin, &now));
+
+        // the generated archive generator: every table, children before parents, each query
+        // returning (table_name, row_json) ordered by the primary key
+        c.batch_execute(
+            "BEGIN READ ONLY; SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'",
+        )
+        .await
+        .expect("begin");
+        let gen = c
+            .query(plan.archive_sql.as_str(), &[])
+            .await
+            .expect("generator");
+        let tables: Vec<String> = gen.iter().map(|r| r.get(0)).collect();
+        let at = |t: &str| {
+            tables
+                .iter()
+                .position(|x| x == t)
+                .unwrap_or_else(|| panic!("{t} in {tables:?}"))
+        };
+        assert_eq!(tables.len(), 5, "{tables:?}");
+        assert!(
+            at("cut_unit") < at("cut_change_set")
+                && at("dot_pair_signature") < at("cut_change_set"),
+            "{tables:?}"
+        );
+        for r in &gen {
+            let (t, sql): (String, String) = (r.get(0), r.get(1));
+            assert!(
+                sql.contains("ORDER BY t."),
+                "{t}: no primary key order: {sql}"
+            );
+            let rows = c.query(sql.as_str(), &[]).await.expect("archive query");
+            if t == "dot_tool_revision" {
+                assert_eq!(rows.len(), 2);
+                let first: String = rows[0].get(1);
+                assert!(first.contains("\"dot_id\":991"), "{first}");
+            }
+        }
+        c.batch_execute("COMMIT").await.expect("commit");
         fresh
             .revert(&c, Some(&archive_path(tmp.path(), "a")))
             .await
