@@ -101,29 +101,19 @@ impl PlanRecord {
     pub fn of(plan: &crate::migrate::Plan) -> Self {
         let mut files = plan.file_hashes();
         files.sort();
-        let mut text = String::new();
-        for (p, d) in &files {
-            text.push_str(&format!("{d}  {p}\n"));
-        }
         PlanRecord {
             source: match &plan.source {
                 crate::migrate::PlanSource::Embedded => "built in (migrations/p0)".into(),
                 crate::migrate::PlanSource::Dir(d) => d.display().to_string(),
             },
-            format: plan_format(plan),
+            format: match plan.format() {
+                crate::migrate::PlanFormat::HarnessYaml => "plan.yaml".into(),
+                crate::migrate::PlanFormat::Sqitch => "sqitch".into(),
+            },
             steps: plan.step_names(),
             files,
-            digest: crate::checksum::sha256_bytes(text.as_bytes()),
+            digest: plan.digest(),
         }
-    }
-}
-
-/// The plan's format as the report names it.
-fn plan_format(plan: &crate::migrate::Plan) -> String {
-    if plan.files.iter().any(|(p, _)| p == "sqitch.plan") {
-        "sqitch".into()
-    } else {
-        "plan.yaml".into()
     }
 }
 
@@ -379,10 +369,10 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let plan = match &plan_dir {
         None => crate::migrate::Plan::embedded()?,
         Some(d) => crate::migrate::Plan::load(d).map_err(|e| {
-            let hint = format!(
-                "--plan (or P0_PLAN_DIR) must name a folder shaped like migrations/p0: plan.yaml and the deploy/, verify/, revert/ files it names. {}",
-                e.hint.clone().unwrap_or_default()
-            );
+            let hint = match e.hint.clone() {
+                Some(h) => h,
+                None => "--plan (or P0_PLAN_DIR) names a folder shaped like migrations/p0 (plan.yaml) or a Sqitch project (sqitch.plan), with the deploy/, verify/, revert/ scripts it names.".into(),
+            };
             e.with_hint(hint)
         })?,
     };

@@ -29,3 +29,4 @@ pub mod restore;
 pub mod rowcounts;
 pub mod scenario;
 pub mod serverlog;
+pub mod sqitch;

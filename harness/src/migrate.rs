@@ -43,19 +43,52 @@ pub struct Step {
     pub files: Vec<(String, String)>,
 }
 
+/// The layout a plan was read from ([`Plan::format`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum PlanFormat {
+    /// This project's own layout (`migrations/p0`): plan.yaml, archive.sql, deploy/ verify/ revert/.
+    HarnessYaml,
+    /// A Sqitch project: sqitch.plan (+ sqitch.conf), deploy/ verify/ revert/ ([`crate::sqitch`]).
+    Sqitch,
+}
+
+/// What a plan's verify scripts do when their step is not in place, which decides how the
+/// runner's quiet pre-check of [`Runner::deploy`] reads an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum VerifyConvention {
+    /// `RAISE EXCEPTION` (SQLSTATE P0001) = "not in place" (plan.yaml, migrations/p0); any other
+    /// error in the pre-check is a failure-stop.
+    RaisesP0001,
+    /// Sqitch's: the verify fails with any error (undefined table 42P01, division by zero 22012
+    /// from `SELECT 1/count(*)`, ...) = "not in place". Timeouts and a lost connection in the
+    /// pre-check still stop the run: they say nothing about the step.
+    AnyError,
+}
+
 /// The ordered steps of P0 plus its archive generator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
-    /// `migration:` of plan.yaml (`p0`).
+    /// `migration:` of plan.yaml (`p0`); a Sqitch project's `%project`.
     pub migration: String,
-    /// `schema:` of plan.yaml (`cutter_governance`): the schema P0 owns.
+    /// `schema:` of plan.yaml (`cutter_governance`): the schema P0 owns. For a Sqitch project,
+    /// the one schema its deploy scripts `CREATE SCHEMA` (a project creating none or several
+    /// is refused).
     pub schema: String,
     pub steps: Vec<Step>,
     /// `archive.sql`: generator of "export rows as JSON lines" queries, run before a revert.
+    /// Generated ([`crate::sqitch::generic_archive_sql`]) when the plan brings none.
     pub archive_sql: String,
-    /// `(relative path, sha256)` of `plan.yaml` and `archive.sql`.
+    /// `(relative path, sha256)` of `plan.yaml` and `archive.sql`, or of `sqitch.plan` (and
+    /// `sqitch.conf` when present).
     pub files: Vec<(String, String)>,
     pub source: PlanSource,
+    /// How the pre-check reads a failing verify.
+    pub verify_convention: VerifyConvention,
+    format: PlanFormat,
 }
 
 #[derive(Deserialize)]
@@ -94,12 +127,70 @@ impl Plan {
         })
     }
 
-    /// Read a plan from a directory laid out like `migrations/p0` (plan.yaml, archive.sql,
-    /// deploy/, verify/, revert/).
+    /// Read a plan from a directory: laid out like `migrations/p0` (plan.yaml, archive.sql,
+    /// deploy/, verify/, revert/) or a Sqitch project (sqitch.plan, deploy/, verify/, revert/;
+    /// see [`crate::sqitch`]). A directory holding both plan.yaml and sqitch.plan is refused.
     pub fn load(dir: &Path) -> Result<Plan> {
-        Plan::build(PlanSource::Dir(dir.to_path_buf()), dir, |rel| {
+        let read = |rel: &str| {
             let path = dir.join(rel);
             std::fs::read_to_string(&path).at(&path, "read")
+        };
+        let yaml = dir.join("plan.yaml").is_file();
+        let sqitch = dir.join("sqitch.plan").is_file();
+        match (yaml, sqitch) {
+            (true, true) => Err(Error::bad_input(
+                "ambiguous_plan",
+                format!(
+                    "{} and {} both exist, so it is not clear which plan to prove.",
+                    dir.join("plan.yaml").display(),
+                    dir.join("sqitch.plan").display()
+                ),
+            )
+            .with_hint("Keep one of them in the folder given to --plan.")),
+            (false, true) => Plan::load_sqitch(dir, &read),
+            _ => Plan::build(PlanSource::Dir(dir.to_path_buf()), dir, read),
+        }
+    }
+
+    fn load_sqitch(dir: &Path, read: &dyn Fn(&str) -> Result<String>) -> Result<Plan> {
+        let exists = |rel: &str| dir.join(rel).is_file();
+        let project = crate::sqitch::load(dir, read, &exists)?;
+        if !is_identifier(&project.schema) {
+            return Err(Error::bad_input(
+                "plan_schema",
+                format!(
+                    "{}: the schema the deploy scripts create, {:?}, is not a plain lowercase identifier.",
+                    dir.join("sqitch.plan").display(),
+                    project.schema
+                ),
+            )
+            .with_hint("Name the plan's schema in lowercase letters, digits and underscores (P0 owns cutter_governance)."));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for s in &project.steps {
+            if !names.insert(s.name.as_str()) {
+                return Err(Error::bad_input(
+                    "malformed_plan",
+                    format!(
+                        "{}: two steps are both named {}.",
+                        dir.join("sqitch.plan").display(),
+                        s.name
+                    ),
+                )
+                .with_hint(
+                    "Rename one of the changes (a change reworked after tag T is named name@T).",
+                ));
+            }
+        }
+        Ok(Plan {
+            migration: project.plan.project.clone(),
+            archive_sql: crate::sqitch::generic_archive_sql(&project.schema),
+            schema: project.schema,
+            steps: project.steps,
+            files: project.files,
+            source: PlanSource::Dir(dir.to_path_buf()),
+            verify_convention: VerifyConvention::AnyError,
+            format: PlanFormat::Sqitch,
         })
     }
 
@@ -186,11 +277,30 @@ impl Plan {
             archive_sql,
             files,
             source,
+            verify_convention: VerifyConvention::RaisesP0001,
+            format: PlanFormat::HarnessYaml,
         })
     }
 
-    /// Every file of the plan with its sha256: plan.yaml, archive.sql, then each step's
-    /// deploy, verify and revert, in plan order.
+    /// The layout the plan was read from.
+    pub fn format(&self) -> PlanFormat {
+        self.format
+    }
+
+    /// One SHA-256 binding the exact plan: over the lines `<sha256>  <relative path>\n` of
+    /// every file of the plan ([`Plan::file_hashes`]), sorted by path (`sha256sum` format; the
+    /// same text the closure report's plan digest hashes).
+    pub fn digest(&self) -> String {
+        let files: BTreeMap<String, String> = self.file_hashes().into_iter().collect();
+        let mut text = String::new();
+        for (p, d) in &files {
+            text.push_str(&format!("{d}  {p}\n"));
+        }
+        sha256_hex(text.as_bytes())
+    }
+
+    /// Every file of the plan with its sha256: plan.yaml and archive.sql (or sqitch.plan and
+    /// sqitch.conf), then each step's deploy, verify and revert, in plan order.
     pub fn file_hashes(&self) -> Vec<(String, String)> {
         let mut v = self.files.clone();
         for s in &self.steps {
@@ -816,7 +926,8 @@ impl Runner {
                 continue;
             }
 
-            // Quiet pre-check: a step whose verify already passes is applied.
+            // Quiet pre-check: a step whose verify already passes is applied; a failing verify
+            // means "not in place" as the plan's verify convention says.
             let t = Instant::now();
             match self
                 .exec_tx(
@@ -842,7 +953,19 @@ impl Runner {
                 }
                 Err(e) => {
                     let f = classify_db_error(&e);
-                    if f.sqlstate.as_deref() != Some("P0001") {
+                    let not_in_place = match self.plan.verify_convention {
+                        VerifyConvention::RaisesP0001 => f.sqlstate.as_deref() == Some("P0001"),
+                        // Sqitch: any error of the verify means "not in place"; a timeout or a
+                        // lost connection says nothing about the step and still stops.
+                        VerifyConvention::AnyError => !matches!(
+                            f.kind,
+                            FailureKind::LockTimeout
+                                | FailureKind::StatementTimeout
+                                | FailureKind::QueryCanceled
+                                | FailureKind::ConnectionLost
+                        ),
+                    };
+                    if !not_in_place {
                         let f = as_verify_failure(f);
                         stopped = Some(Self::fail(&step, index, Phase::Verify, f, t, &mut events));
                         continue;
@@ -1227,6 +1350,152 @@ mod tests {
         .expect("write");
         let err = Plan::load(dir.path()).expect_err("escape");
         assert!(err.message.contains("relative path"), "{}", err.message);
+    }
+
+    fn test_plan(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/plans")
+            .join(name)
+    }
+
+    #[test]
+    fn format_convention_and_digest_of_the_embedded_plan() {
+        let plan = Plan::embedded().expect("plan");
+        assert_eq!(plan.format(), PlanFormat::HarnessYaml);
+        assert_eq!(plan.verify_convention, VerifyConvention::RaisesP0001);
+        let d = plan.digest();
+        assert_eq!(d.len(), 64);
+        // the closure report's text: `<sha256>  <path>` lines sorted by path
+        let mut files = plan.file_hashes();
+        files.sort();
+        let text: String = files.iter().map(|(p, h)| format!("{h}  {p}\n")).collect();
+        assert_eq!(d, sha256_hex(text.as_bytes()));
+    }
+
+    #[test]
+    fn the_test_plans_load() {
+        let more = Plan::load(&test_plan("more-steps")).expect("more-steps");
+        assert_eq!(more.format(), PlanFormat::HarnessYaml);
+        assert_eq!(more.steps.len(), 8);
+        assert_eq!(more.steps[4].name, "04a_cut_note");
+        let fewer = Plan::load(&test_plan("fewer-steps")).expect("fewer-steps");
+        assert_eq!(fewer.steps.len(), 4);
+        assert_eq!(fewer.schema, "cutter_governance");
+
+        let sq = Plan::load(&test_plan("sqitch")).expect("sqitch");
+        assert_eq!(sq.format(), PlanFormat::Sqitch);
+        assert_eq!(sq.verify_convention, VerifyConvention::AnyError);
+        assert_eq!(sq.migration, "p0");
+        assert_eq!(sq.schema, "cutter_governance");
+        assert_eq!(
+            sq.step_names(),
+            [
+                "schema",
+                "dot_tool_revision",
+                "cut_change_set",
+                "cut_unit",
+                "dot_pair_signature",
+                "signal@v0.1",
+                "signal",
+                "g2_backlog"
+            ]
+        );
+        assert_eq!(sq.steps[5].files[0].0, "deploy/signal@v0.1.sql");
+        assert_eq!(sq.steps[6].files[0].0, "deploy/signal.sql");
+        assert!(sq.archive_sql.contains("'cutter_governance'"));
+        assert_eq!(
+            sq.files.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+            ["sqitch.plan", "sqitch.conf"]
+        );
+        assert_eq!(sq.file_hashes().len(), 2 + 8 * 3);
+        // the scripts' own BEGIN / COMMIT / ROLLBACK are gone, their lines kept
+        for s in &sq.steps {
+            for t in [&s.deploy, &s.verify, &s.revert] {
+                assert!(
+                    !t.lines()
+                        .any(|l| matches!(l.trim(), "BEGIN;" | "COMMIT;" | "ROLLBACK;")),
+                    "{}: {t}",
+                    s.name
+                );
+            }
+        }
+        assert!(sq.steps[0].revert.contains("SET LOCAL client_min_messages"));
+        // every plan creates the tables the libraries write to
+        for p in [&more, &fewer, &sq] {
+            for t in crate::scenario::contract::GOVERNANCE_TABLES {
+                let want = format!("CREATE TABLE cutter_governance.{t} (");
+                assert!(p.steps.iter().any(|s| s.deploy.contains(&want)), "{t}");
+            }
+        }
+    }
+
+    /// What the 26 scenarios need of a plan (checked by `dryrun run` before any container),
+    /// every test plan provides.
+    #[test]
+    fn the_test_plans_meet_every_scenario_contract() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let files = crate::scenario::parser::discover(&repo.join("scenarios")).expect("scenarios");
+        assert!(files.len() >= 26);
+        for name in ["more-steps", "fewer-steps", "sqitch"] {
+            let plan = Plan::load(&test_plan(name)).expect("loads");
+            for f in &files {
+                let unmet = crate::scenario::contract::unmet(&plan, f);
+                assert!(unmet.is_empty(), "{name}, {}: {unmet:?}", f.scenario.id);
+            }
+        }
+    }
+
+    /// Changing, adding or renaming any file of a plan changes its digest.
+    #[test]
+    fn digest_binds_every_file() {
+        for name in ["sqitch", "more-steps"] {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let dir = tmp.path().join(name);
+            copy_dir(&test_plan(name), &dir);
+            let base = Plan::load(&dir).expect("loads");
+            let d0 = base.digest();
+            assert_eq!(Plan::load(&dir).expect("again").digest(), d0, "stable");
+            let mut rels: Vec<String> = base.file_hashes().into_iter().map(|f| f.0).collect();
+            rels.sort();
+            rels.dedup();
+            for rel in rels {
+                let path = dir.join(&rel);
+                let before = std::fs::read_to_string(&path).expect("read");
+                let comment = if rel.ends_with(".sql") { "--" } else { "#" };
+                std::fs::write(&path, format!("{before}\n{comment} changed\n")).expect("write");
+                let changed = Plan::load(&dir).expect("still loads");
+                assert_ne!(
+                    changed.digest(),
+                    d0,
+                    "{name}: changing {rel} must change the digest"
+                );
+                std::fs::write(&path, &before).expect("restore");
+            }
+            assert_eq!(Plan::load(&dir).expect("restored").digest(), d0);
+        }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                copy_dir(&p, &to.join(e.file_name()));
+            } else {
+                std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+            }
+        }
+    }
+
+    #[test]
+    fn a_folder_with_both_plans_is_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        copy_dir(&test_plan("sqitch"), tmp.path());
+        std::fs::write(tmp.path().join("plan.yaml"), "schema: s\nsteps: []\n").expect("write");
+        assert_eq!(
+            Plan::load(tmp.path()).expect_err("both").kind,
+            "ambiguous_plan"
+        );
     }
 
     #[test]
