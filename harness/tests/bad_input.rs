@@ -1229,3 +1229,41 @@ fn run_plan_both_layouts() {
         &["plan.yaml", "sqitch.plan"],
     );
 }
+
+/// A plan without what S11 and S20–S26 write to (here `cutter_governance.dot_pair_signature`,
+/// SPEC §7a) is refused before any container, naming the table, the scenarios and the way out
+/// (`--scenarios rollback`); nothing is written.
+#[test]
+fn run_plan_without_the_governance_tables_is_refused_up_front() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let plan = tmp.path().join("p0");
+    copy_tree(&repo().join("migrations/p0"), &plan);
+    edit(&plan.join("deploy/05_dot_pair_signature.sql"), |t| {
+        t.replace(
+            "CREATE TABLE cutter_governance.dot_pair_signature (",
+            "CREATE TABLE cutter_governance.pair_signature (",
+        )
+    });
+    let report = tmp.path().join("report");
+    let mut c = Command::new(BIN);
+    c.current_dir(repo())
+        .arg("run")
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--report")
+        .arg(&report);
+    let r = run(c);
+    assert_refused(
+        &r,
+        3,
+        "plan_contract",
+        &[
+            "cutter_governance.dot_pair_signature",
+            "S11:",
+            "S26:",
+            "--scenarios rollback",
+        ],
+    );
+    assert!(!r.stderr.contains("S08:"), "{}", r.stderr);
+    assert!(!report.exists(), "the report directory was created");
+}

@@ -131,6 +131,9 @@ pub struct RestoreTestStep {
     /// Whether pg_restore must have reported an error triage did not find benign.
     #[serde(default)]
     pub fatal_restore_errors: Option<bool>,
+    /// The kinds of benign note the restore must have recorded (`missing_role`), exactly.
+    #[serde(default)]
+    pub benign_notes: Option<Vec<String>>,
 }
 
 /// The error kinds a restore test is refused with before any container exists: its inputs

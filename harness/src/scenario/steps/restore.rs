@@ -498,6 +498,25 @@ impl Ctx<'_> {
                 )));
             }
         }
+        if let (Some(want), Ok(rep)) = (&r.benign_notes, &res) {
+            let got: std::collections::BTreeSet<&str> = rep
+                .restore
+                .iter()
+                .flat_map(|x| {
+                    x.messages
+                        .iter()
+                        .filter(|m| m.benign)
+                        .map(|m| m.kind.as_str())
+                })
+                .collect();
+            let want_set: std::collections::BTreeSet<&str> =
+                want.iter().map(String::as_str).collect();
+            if got != want_set {
+                return Err(StepError::Failed(format!(
+                    "benign restore notes {got:?}, expected {want_set:?} (triage of pg_restore's messages)"
+                )));
+            }
+        }
         if let Some(s) = r.stopped_at {
             if obs.stopped_at() != Some(s) {
                 return Err(StepError::Failed(format!(
