@@ -369,11 +369,11 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let plan = match &plan_dir {
         None => crate::migrate::Plan::embedded()?,
         Some(d) => crate::migrate::Plan::load(d).map_err(|e| {
-            let hint = match e.hint.clone() {
-                Some(h) => h,
-                None => "--plan (or P0_PLAN_DIR) names a folder shaped like migrations/p0 (plan.yaml) or a Sqitch project (sqitch.plan), with the deploy/, verify/, revert/ scripts it names.".into(),
-            };
-            e.with_hint(hint)
+            let hint = format!(
+                "--plan (or P0_PLAN_DIR) names a folder shaped like migrations/p0 (plan.yaml) or a Sqitch project (sqitch.plan), with the deploy/, verify/, revert/ scripts it names. {}",
+                e.hint.clone().unwrap_or_default()
+            );
+            e.with_hint(hint.trim_end().to_string())
         })?,
     };
     let plan_record = PlanRecord::of(&plan);
