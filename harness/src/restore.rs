@@ -780,7 +780,7 @@ pub async fn restore_test_verified(
             (sm.count_kind, expected.as_ref().map(|e| e.kind_stated))
         {
             report.notes.push(format!(
-                "row-count snapshot holds n_live_tup estimates; compared with tolerance max({}, {}%)",
+                "row-count snapshot holds n_live_tup estimates: they prove the table set; a count outside max({}, {}%) is a note, never a failure",
                 crate::rowcounts::ESTIMATE_TOLERANCE_ABS,
                 (crate::rowcounts::ESTIMATE_TOLERANCE_REL * 100.0) as i64
             ));

@@ -35,7 +35,7 @@ pub struct RowCounts {
 /// The one-line note for a headerless file (report and console).
 pub fn headerless_note(path: &Path) -> String {
     format!(
-        "{} has no `# exact` / `# estimate` line: read as the operations team's n_live_tup estimates (psql -tAF \"|\" of pg_stat_user_tables) and compared with tolerance max({ESTIMATE_TOLERANCE_ABS} rows, {}%)",
+        "{} has no `# exact` / `# estimate` line: read as the operations team's n_live_tup estimates (psql -tAF \"|\" of pg_stat_user_tables): they prove the table set; a count outside max({ESTIMATE_TOLERANCE_ABS} rows, {}%) is a note, never a failure",
         path.display(),
         (ESTIMATE_TOLERANCE_REL * 100.0) as i64
     )
