@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 mod common;
 
-use common::docker_lines;
+use common::{copy_tree, docker_lines};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
@@ -1112,18 +1112,6 @@ fn run_plan_sqitch_refused(bend: impl Fn(&Path), kind: &str, names: &[&str]) -> 
     assert_refused(&r, 3, kind, &named);
     assert!(!report.exists(), "the report directory was created");
     r
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_tree(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
 }
 
 fn edit(path: &Path, f: impl Fn(&str) -> String) {

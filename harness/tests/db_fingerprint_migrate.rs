@@ -5,67 +5,20 @@
 //! drops it at the end. One test starts the container, runs every check (a failing one does
 //! not stop the others), removes the container and names each check that failed.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use harness::fingerprint::{self, diff_data, diff_schema, Fingerprint, SchemaFingerprint};
 use harness::migrate::{FailureKind, Injection, Limits, Phase, Plan, Runner, Status};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
-use harness::container::{PgContainer, PgSpec, DB_NAME};
+use harness::container::{PgContainer, PgSpec};
 use harness::docker::RunIdentity;
 
 mod common;
+use common::fixture_db::{connect, with_db, BASE};
 use common::{docker_and_image, SweepOnDrop};
-
-/// The restored container's connection (without a database), set once by the test.
-static BASE: std::sync::OnceLock<tokio_postgres::Config> = std::sync::OnceLock::new();
-
-async fn connect(db: &str) -> Client {
-    let mut cfg = BASE.get().expect("the container is up").clone();
-    cfg.dbname(db);
-    let (client, connection) = cfg
-        .connect(NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to database {db}: {e}"));
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
-
-/// Clone the template into `fm_<name>`, run `body`, drop the database (even on panic).
-async fn with_db<F, Fut>(name: &str, body: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let db = format!("fm_{name}");
-    let admin = connect("postgres").await;
-    let tpl = DB_NAME;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await
-        .expect("drop leftover test database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {tpl}"))
-        .await
-        .unwrap_or_else(|e| {
-            panic!("CREATE DATABASE {db} TEMPLATE {tpl} failed ({e:?}): the restored fixture is the template")
-        });
-    let result = std::panic::AssertUnwindSafe(body(db.clone()))
-        .catch_unwind()
-        .await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await
-        .expect("drop test database");
-    if let Err(p) = result {
-        std::panic::resume_unwind(p);
-    }
-}
 
 fn plan() -> Plan {
     Plan::embedded().expect("embedded plan")
@@ -109,7 +62,7 @@ async fn prefix_schemas(client: &Client, tmp: &Path) -> Vec<SchemaFingerprint> {
 }
 
 async fn deploy_all_verify_revert_to_baseline_twice() {
-    with_db("t_deploy_revert", |db| async move {
+    with_db("fm", "t_deploy_revert", |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let base = fingerprint::take(&c).await.expect("baseline");
@@ -199,7 +152,7 @@ async fn deploy_all_verify_revert_to_baseline_twice() {
 }
 
 async fn deploy_revert_deploy_equals_first_deploy() {
-    with_db("t_redeploy", |db| async move {
+    with_db("fm", "t_redeploy", |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut r = runner(Limits::default());
@@ -238,7 +191,7 @@ async fn deploy_revert_deploy_equals_first_deploy() {
 }
 
 async fn fail_before_and_inside_leave_nothing_of_the_step() {
-    with_db("t_fail_steps", |db| async move {
+    with_db("fm", "t_fail_steps", |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let base = fingerprint::take(&c).await.expect("baseline");
@@ -300,7 +253,7 @@ async fn fail_before_and_inside_leave_nothing_of_the_step() {
 }
 
 async fn verify_failure_stops_until_approved() {
-    with_db("t_verify_fail", |db| async move {
+    with_db("fm", "t_verify_fail", |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let base = fingerprint::take(&c).await.expect("baseline");
@@ -360,7 +313,7 @@ async fn verify_failure_stops_until_approved() {
 }
 
 async fn statement_timeout_and_connection_loss_are_classified() {
-    with_db("t_timeouts", |db| async move {
+    with_db("fm", "t_timeouts", |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let base = fingerprint::take(&c).await.expect("baseline");
@@ -454,7 +407,7 @@ async fn statement_timeout_and_connection_loss_are_classified() {
 }
 
 async fn lock_timeout_at_step_02() {
-    with_db("t_lock", |db| async move {
+    with_db("fm", "t_lock", |db| async move {
         let c = connect(&db).await;
         let base = fingerprint::take(&c).await.expect("baseline");
         let holder = connect(&db).await;
@@ -489,7 +442,7 @@ async fn lock_timeout_at_step_02() {
 }
 
 async fn revert_archives_governance_rows() {
-    with_db("t_archive", |db| async move {
+    with_db("fm", "t_archive", |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let base = fingerprint::take(&c).await.expect("baseline");
@@ -569,7 +522,7 @@ fn copy_plan(to: &Path) {
 }
 
 async fn broken_revert_is_named_by_the_diff() {
-    with_db("t_broken_revert", |db| async move {
+    with_db("fm", "t_broken_revert", |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let base = fingerprint::take(&c).await.expect("baseline");
@@ -642,7 +595,7 @@ async fn broken_revert_is_named_by_the_diff() {
 }
 
 async fn data_fingerprint_names_the_changed_table_and_keeps_the_session() {
-    with_db("t_data_diff", |db| async move {
+    with_db("fm", "t_data_diff", |db| async move {
         let c = connect(&db).await;
         c.batch_execute("SET search_path = public; SET TimeZone = 'Europe/Berlin'")
             .await

@@ -8,68 +8,23 @@
 //! drops it at the end. One test starts the container, runs every check (a failing one does
 //! not stop the others), removes the container and names each check that failed.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use futures_util::FutureExt;
-use harness::container::{PgContainer, PgSpec, DB_NAME};
+use harness::container::{PgContainer, PgSpec};
 use harness::docker::RunIdentity;
 use harness::fingerprint::{self, diff_schema, ChangeKind, Fingerprint, SchemaFingerprint};
 use harness::migrate::{
     FailureKind, Injection, Limits, Phase, Plan, PlanFormat, Runner, Status, VerifyConvention,
 };
-use tokio_postgres::{Client, NoTls};
 
 mod common;
+use common::fixture_db::{connect, with_db, BASE};
 use common::{docker_and_image, SweepOnDrop};
-
-/// The restored container's connection (without a database), set once by the test.
-static BASE: std::sync::OnceLock<tokio_postgres::Config> = std::sync::OnceLock::new();
 
 /// The baseline and the stand-in's deployed schema, taken once by the first check.
 static REFERENCE: tokio::sync::OnceCell<(Fingerprint, SchemaFingerprint)> =
     tokio::sync::OnceCell::const_new();
-
-async fn connect(db: &str) -> Client {
-    let mut cfg = BASE.get().expect("the container is up").clone();
-    cfg.dbname(db);
-    let (client, connection) = cfg
-        .connect(NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to database {db}: {e}"));
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
-
-/// Clone the template into `pl_<name>`, run `body`, drop the database (even on panic).
-async fn with_db<F, Fut>(name: &str, body: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let db = format!("pl_{name}");
-    let admin = connect("postgres").await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await
-        .expect("drop leftover test database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {DB_NAME}"))
-        .await
-        .unwrap_or_else(|e| panic!("CREATE DATABASE {db} TEMPLATE {DB_NAME} failed: {e:?}"));
-    let result = std::panic::AssertUnwindSafe(body(db.clone()))
-        .catch_unwind()
-        .await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await
-        .expect("drop test database");
-    if let Err(p) = result {
-        std::panic::resume_unwind(p);
-    }
-}
 
 fn test_plan(name: &str) -> Plan {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -106,7 +61,7 @@ async fn reference() -> &'static (Fingerprint, SchemaFingerprint) {
     REFERENCE
         .get_or_init(|| async {
             let mut out = None;
-            with_db("reference", |db| {
+            with_db("pl", "reference", |db| {
                 let out = &mut out;
                 async move {
                     let c = connect(&db).await;
@@ -132,7 +87,7 @@ async fn reference() -> &'static (Fingerprint, SchemaFingerprint) {
 /// verify passes: all no-op), revert to the baseline, revert again (no-op).
 async fn deploys_to_the_stand_in_and_reverts_to_baseline(name: &'static str) {
     let (base, standin) = reference().await;
-    with_db(&name.replace('-', "_"), |db| async move {
+    with_db("pl", &name.replace('-', "_"), |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let plan = test_plan(name);
@@ -217,7 +172,7 @@ async fn sqitch() {
 /// verify fails with division by zero before the rework, included).
 async fn sqitch_precheck_reads_any_error_as_not_in_place() {
     let (base, standin) = reference().await;
-    with_db("sqitch_precheck", |db| async move {
+    with_db("pl", "sqitch_precheck", |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let plan = test_plan("sqitch");
@@ -293,7 +248,7 @@ async fn sqitch_precheck_reads_any_error_as_not_in_place() {
 /// leaves nothing of it (the schema equals the prefix before it), and revert gives the baseline.
 async fn sqitch_failure_at_each_step_stops_there() {
     let (base, _) = reference().await;
-    with_db("sqitch_fail_steps", |db| async move {
+    with_db("pl", "sqitch_fail_steps", |db| async move {
         let c = connect(&db).await;
         let tmp = tempfile::tempdir().expect("tempdir");
         let plan = test_plan("sqitch");

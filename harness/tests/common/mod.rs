@@ -2,6 +2,7 @@
 //! a line, send a signal, and count the Docker resources a given owner pid left behind.
 #![allow(dead_code)]
 
+pub mod fixture_db;
 pub mod source_db;
 
 use std::io::{BufRead, BufReader, Read};

@@ -1,0 +1,56 @@
+//! The restored bundled fixture in a container of the test's own, used as a template: each
+//! check gets its own database cloned from it (`with_db`), dropped afterwards even on panic.
+
+use std::future::Future;
+
+use futures_util::FutureExt;
+use harness::container::DB_NAME;
+use tokio_postgres::{Client, NoTls};
+
+/// The restored container's connection (without a database), set once by the test.
+pub static BASE: std::sync::OnceLock<tokio_postgres::Config> = std::sync::OnceLock::new();
+
+/// A connection to database `db` of the test's container.
+pub async fn connect(db: &str) -> Client {
+    let mut cfg = BASE.get().expect("the container is up").clone();
+    cfg.dbname(db);
+    let (client, connection) = cfg
+        .connect(NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to database {db}: {e}"));
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// Clone the restored fixture into `<prefix>_<name>`, run `body`, drop the database (even on
+/// panic).
+pub async fn with_db<F, Fut>(prefix: &str, name: &str, body: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let db = format!("{prefix}_{name}");
+    let admin = connect("postgres").await;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .await
+        .expect("drop leftover test database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {DB_NAME}"))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("CREATE DATABASE {db} TEMPLATE {DB_NAME} failed ({e:?}): the restored fixture is the template")
+        });
+    let result = std::panic::AssertUnwindSafe(body(db.clone()))
+        .catch_unwind()
+        .await;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .await
+        .expect("drop test database");
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
