@@ -13,12 +13,8 @@ use harness::fingerprint::{self, diff_data, diff_schema, Fingerprint, SchemaFing
 use harness::migrate::{FailureKind, Injection, Limits, Phase, Plan, Runner, Status};
 use tokio_postgres::Client;
 
-use harness::container::{PgContainer, PgSpec};
-use harness::docker::RunIdentity;
-
 mod common;
-use common::fixture_db::{connect, with_db, BASE};
-use common::{docker_and_image, SweepOnDrop};
+use common::fixture_db::{connect, start_restored, with_db};
 
 fn plan() -> Plan {
     Plan::embedded().expect("embedded plan")
@@ -660,23 +656,7 @@ async fn data_fingerprint_names_the_changed_table_and_keeps_the_session() {
 /// The one test: a container with the bundled fixture restored, every check in turn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn p0_runner_and_fingerprints_on_a_restored_fixture() {
-    let (docker, image) = docker_and_image().await;
-    let run = RunIdentity::new();
-    let _sweep = SweepOnDrop {
-        docker: docker.clone(),
-        run_id: run.run_id.clone(),
-    };
-    let mut spec = PgSpec::new(&image, "test-fingerprint-migrate");
-    spec.settings = harness::restore::fast_settings();
-    let pg = PgContainer::start(&docker, &run, &spec)
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-    let dump = common::repo().join("fixtures/directus_full_fixture.dump");
-    harness::restore::restore_into(&pg, &dump, 2)
-        .await
-        .unwrap_or_else(|e| panic!("restore of the bundled fixture: {}", e.report()));
-    let base = pg.pg_config("postgres").expect("config");
-    BASE.set(base).expect("set once");
+    let (_sweep, pg) = start_restored("test-fingerprint-migrate").await;
     let checks: Vec<(&str, futures_util::future::BoxFuture<'static, ()>)> = vec![
         (
             "deploy_all_verify_revert_to_baseline_twice",

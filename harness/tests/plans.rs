@@ -11,16 +11,13 @@
 use std::path::{Path, PathBuf};
 
 use futures_util::FutureExt;
-use harness::container::{PgContainer, PgSpec};
-use harness::docker::RunIdentity;
 use harness::fingerprint::{self, diff_schema, ChangeKind, Fingerprint, SchemaFingerprint};
 use harness::migrate::{
     FailureKind, Injection, Limits, Phase, Plan, PlanFormat, Runner, Status, VerifyConvention,
 };
 
 mod common;
-use common::fixture_db::{connect, with_db, BASE};
-use common::{docker_and_image, SweepOnDrop};
+use common::fixture_db::{connect, start_restored, with_db};
 
 /// The baseline and the stand-in's deployed schema, taken once by the first check.
 static REFERENCE: tokio::sync::OnceCell<(Fingerprint, SchemaFingerprint)> =
@@ -320,23 +317,7 @@ async fn sqitch_failure_at_each_step_stops_there() {
 /// The one test: a container with the bundled fixture restored, every check in turn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_plans_deploy_and_revert_on_a_restored_fixture() {
-    let (docker, image) = docker_and_image().await;
-    let run = RunIdentity::new();
-    let _sweep = SweepOnDrop {
-        docker: docker.clone(),
-        run_id: run.run_id.clone(),
-    };
-    let mut spec = PgSpec::new(&image, "test-plans");
-    spec.settings = harness::restore::fast_settings();
-    let pg = PgContainer::start(&docker, &run, &spec)
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-    let dump = common::repo().join("fixtures/directus_full_fixture.dump");
-    harness::restore::restore_into(&pg, &dump, 2)
-        .await
-        .unwrap_or_else(|e| panic!("restore of the bundled fixture: {}", e.report()));
-    BASE.set(pg.pg_config("postgres").expect("config"))
-        .expect("set once");
+    let (_sweep, pg) = start_restored("test-plans").await;
     let checks: Vec<(&str, futures_util::future::BoxFuture<'static, ()>)> = vec![
         ("more_steps", more_steps().boxed()),
         ("fewer_steps", fewer_steps().boxed()),

@@ -4,7 +4,8 @@
 use std::future::Future;
 
 use futures_util::FutureExt;
-use harness::container::DB_NAME;
+use harness::container::{PgContainer, PgSpec, DB_NAME};
+use harness::docker::RunIdentity;
 use tokio_postgres::{Client, NoTls};
 
 /// The restored container's connection (without a database), set once by the test.
@@ -53,4 +54,27 @@ where
     if let Err(p) = result {
         std::panic::resume_unwind(p);
     }
+}
+
+/// Start a container of this test (`role`) with restore-time settings, restore the bundled
+/// fixture into it and set [`BASE`]. The guard sweeps the run's containers when dropped.
+pub async fn start_restored(role: &str) -> (super::SweepOnDrop, PgContainer) {
+    let (docker, image) = super::docker_and_image().await;
+    let run = RunIdentity::new();
+    let sweep = super::SweepOnDrop {
+        docker: docker.clone(),
+        run_id: run.run_id.clone(),
+    };
+    let mut spec = PgSpec::new(&image, role);
+    spec.settings = harness::restore::fast_settings();
+    let pg = PgContainer::start(&docker, &run, &spec)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    let dump = super::repo().join("fixtures/directus_full_fixture.dump");
+    harness::restore::restore_into(&pg, &dump, 2)
+        .await
+        .unwrap_or_else(|e| panic!("restore of the bundled fixture: {}", e.report()));
+    BASE.set(pg.pg_config("postgres").expect("config"))
+        .expect("set once");
+    (sweep, pg)
 }
