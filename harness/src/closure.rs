@@ -70,6 +70,10 @@ pub struct Attempt {
     /// whether the scenarios were exactly the committed S01..S26.
     #[serde(default)]
     pub bound: Option<Binding>,
+    /// Test hooks active in the process that ran it (`fault::active_hooks`); not empty means
+    /// the attempt is no evidence for HB-05 and the report prints no closure line.
+    #[serde(default)]
+    pub test_hooks: Vec<String>,
 }
 
 /// The evidence an HB-05 line is bound to.
@@ -627,6 +631,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         foreign_containers_after: after.clone(),
         elapsed_ms: started.elapsed().as_millis(),
         environment,
+        test_hooks: crate::fault::active_hooks(),
         bound: Some(Binding {
             plan: plan_record,
             dump_sha256: dump_sha256.clone(),
@@ -665,6 +670,9 @@ fn closure_line(last: Option<&Attempt>) -> String {
     let partial = last
         .and_then(|a| a.bound.as_ref())
         .is_some_and(|b| !b.selection_differs.is_empty());
+    if let Some(h) = last.and_then(|a| crate::fault::hooks_sentence(&a.test_hooks)) {
+        return format!("No closure: {h}");
+    }
     match last {
         Some(a) if partial => format!(
             "Partial result, not HB-05: {}/{} passed, but the scenarios run are not exactly the committed S01..S26",
@@ -797,6 +805,9 @@ pub fn summary_markdown(r: &ClosureReport) -> String {
     let Some(a) = r.attempts.last() else {
         return s;
     };
+    if let Some(h) = crate::fault::hooks_sentence(&a.test_hooks) {
+        s.push_str(&format!("**{h}**\n\n"));
+    }
     s.push_str(&format!(
         "Latest attempt {} of {}: run `{}`, started {}, ended {}, {:.1} s: **{}/{} passed** (plan: {} scenarios).\n\n",
         r.attempts.len(),
@@ -884,6 +895,7 @@ mod summary_tests {
                 elapsed_ms: 300_000,
                 environment: None,
                 bound: None,
+                test_hooks: vec![],
             }],
             sign_off: SignOff::default(),
         }
@@ -1092,6 +1104,13 @@ fn junit(r: &ClosureReport) -> Result<String> {
     let mut rep = quick_junit::Report::new("hb05");
     if let Some(a) = r.attempts.last() {
         let mut suite = quick_junit::TestSuite::new("HB-05 rollback scenarios");
+        if let Some(h) = crate::fault::hooks_sentence(&a.test_hooks) {
+            suite.add_property(quick_junit::Property::new(
+                "test_hooks",
+                a.test_hooks.join("; "),
+            ));
+            suite.set_system_out(h);
+        }
         for sc in &a.scenarios {
             let status = if sc.passed {
                 quick_junit::TestCaseStatus::success()
@@ -1174,6 +1193,29 @@ mod tests {
         );
         assert_eq!(closure_line(Some(&attempt(25, 26, 26))), "HB-05 NOT passed");
         assert_eq!(closure_line(None), "HB-05 NOT passed");
+    }
+
+    /// A test hook (a fault point or a negative control) in the process voids the closure
+    /// line, whatever the outcome: the line names the hooks instead.
+    #[test]
+    fn no_closure_line_under_a_test_hook() {
+        let mut a = attempt(26, 26, 26);
+        a.test_hooks = vec!["DRYRUN_FAULT=scenario=sleep:10".into()];
+        let line = closure_line(Some(&a));
+        assert!(
+            line.starts_with("No closure: Test hooks were active"),
+            "{line}"
+        );
+        assert!(line.contains("DRYRUN_FAULT=scenario=sleep:10"), "{line}");
+        assert!(!line.contains("HB-05 passed"), "{line}");
+        let r = ClosureReport {
+            closure: line.clone(),
+            attempts: vec![a],
+            ..ClosureReport::default()
+        };
+        assert!(summary_markdown(&r).contains("**Test hooks were active"));
+        let x = junit(&r).expect("junit");
+        assert!(x.contains("test_hooks"), "{x}");
     }
 
     #[test]

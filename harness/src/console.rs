@@ -73,6 +73,9 @@ pub fn summary(a: &Attempt, report_dir: &std::path::Path) -> String {
             a.expected
         ));
     }
+    if let Some(h) = crate::fault::hooks_sentence(&a.test_hooks) {
+        s.push_str(&format!("        No closure: {h}\n"));
+    }
     s.push_str(&format!(
         "closure report: {}/hb05-closure.md (+ hb05-closure.json, hb05-junit.xml)\n",
         report_dir.display()

@@ -6,16 +6,22 @@
 //! `disk_full` (upload only: the dump goes to a 1 MiB volume) and `api:<major.minor>` (docker
 //! only: every request path carries `/v<major.minor>`, as a bollard with issue #736 fixed
 //! would send, so the start-up probe meets a real refusal). Reaching a point prints
-//! `dryrun-fault: reached <point>` on stderr, so a test knows when to interrupt.
-
+//! `dryrun-fault: reached <point>` on stderr, so a test knows when to interrupt. A fault can
+//! only make a run fail or wait, never pass.
 //!
 //! Harness faults for the negative controls (`harness/tests/detection.rs`):
-//! `DRYRUN_SABOTAGE=<name>[,<name>…]` weakens one check on purpose (see [`SABOTAGES`]), so a
-//! test can prove the suite turns red. Inert unless set; when set, stderr says so.
+//! `DRYRUN_SABOTAGE=<name>[,<name>…]` weakens one check on purpose (see `SABOTAGES`), so a
+//! test can prove the suite turns red. They exist only in a build with the cargo feature
+//! `negative-controls` (the test-only binary `dryrun-negative-control`); in the shipped
+//! `dryrun` [`sabotaged`] is the constant `false` and the variable's name is not in the binary.
+//!
+//! Whenever a hook is active, [`active_hooks`] names it; every report carries that list and no
+//! closure line is written under it.
 
 use std::time::Duration;
 
 /// The harness faults `DRYRUN_SABOTAGE` knows, each with what it breaks.
+#[cfg(feature = "negative-controls")]
 pub const SABOTAGES: &[(&str, &str)] = &[
     (
         "content_counts_only",
@@ -39,8 +45,10 @@ pub const SABOTAGES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Whether the harness fault `name` is switched on by `DRYRUN_SABOTAGE`.
-pub fn sabotaged(name: &str) -> bool {
+/// Whether the harness fault `name` is switched on by `DRYRUN_SABOTAGE` (negative-control
+/// build only; call it through [`sabotaged!`]).
+#[cfg(feature = "negative-controls")]
+pub fn sabotage_on(name: &str) -> bool {
     let Ok(spec) = std::env::var("DRYRUN_SABOTAGE") else {
         return false;
     };
@@ -50,6 +58,53 @@ pub fn sabotaged(name: &str) -> bool {
         ONCE.call_once(|| eprintln!("dryrun-sabotage: {spec} active (negative control)"));
     }
     on
+}
+
+/// `sabotaged!("name")`: whether that harness fault is on. In the shipped binary it expands to
+/// `false`, so neither the check nor the fault's name is compiled in.
+#[cfg(feature = "negative-controls")]
+macro_rules! sabotaged {
+    ($name:literal) => {
+        $crate::fault::sabotage_on($name)
+    };
+}
+
+/// `sabotaged!("name")`: whether that harness fault is on. In the shipped binary it expands to
+/// `false`, so neither the check nor the fault's name is compiled in.
+#[cfg(not(feature = "negative-controls"))]
+macro_rules! sabotaged {
+    ($name:literal) => {
+        false
+    };
+}
+pub(crate) use sabotaged;
+
+/// The test hooks active in this process, each as `VARIABLE=value` (empty: none). A
+/// `DRYRUN_SABOTAGE` is listed only where it can act (the negative-control build).
+pub fn active_hooks() -> Vec<String> {
+    let mut hooks = Vec::new();
+    if let Ok(v) = std::env::var("DRYRUN_FAULT") {
+        if !parse(&v).is_empty() {
+            hooks.push(format!("DRYRUN_FAULT={v}"));
+        }
+    }
+    #[cfg(feature = "negative-controls")]
+    if let Ok(v) = std::env::var("DRYRUN_SABOTAGE") {
+        if !v.trim().is_empty() {
+            hooks.push(format!("DRYRUN_SABOTAGE={v}"));
+        }
+    }
+    hooks
+}
+
+/// The sentence every report prints when [`active_hooks`] is not empty.
+pub fn hooks_sentence(hooks: &[String]) -> Option<String> {
+    (!hooks.is_empty()).then(|| {
+        format!(
+            "Test hooks were active in this run ({}): its results are not evidence for any gate.",
+            hooks.join("; ")
+        )
+    })
 }
 
 /// What to do at a point.

@@ -1019,7 +1019,7 @@ impl Runner {
             let mut verified = self
                 .exec_tx(client, TxMode::ReadOnly, (index, Run::Verify), &[verify])
                 .await;
-            if verified.is_err() && crate::fault::sabotaged("verify_retry_once") {
+            if verified.is_err() && crate::fault::sabotaged!("verify_retry_once") {
                 // Negative control: a silent retry that the events do not show.
                 verified = self
                     .exec_tx(client, TxMode::ReadOnly, (index, Run::Verify), &[verify])

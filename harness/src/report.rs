@@ -24,6 +24,9 @@ pub fn write_text(path: &Path, text: &str) -> Result<PathBuf> {
 pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
     let mut s = String::new();
     s.push_str("# HB-08 restore test\n\n");
+    if let Some(h) = crate::fault::hooks_sentence(&r.test_hooks) {
+        s.push_str(&format!("**{h}**\n\n"));
+    }
     s.push_str(&format!("**Verdict: {}**", r.verdict.to_uppercase()));
     if let Some(st) = &r.stopped_at {
         s.push_str(&format!(" (stopped at {st})"));
@@ -87,11 +90,26 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "0".into())
         ));
+        s.push_str(&format!(
+            "- messages found: {}; they account for {} of pg_restore's count\n",
+            ro.messages.len(),
+            ro.errors_accounted
+        ));
+        if let Some(n) = &ro.count_note {
+            s.push_str(&format!("- {n}\n"));
+        }
         for m in &ro.messages {
             s.push_str(&format!(
-                "- {} ({}): {}\n",
+                "- {} ({}){}: {}\n",
                 if m.benign { "note" } else { "ERROR" },
                 m.kind,
+                m.toc_entry
+                    .as_deref()
+                    .map(|e| format!(
+                        ", item {e}{}",
+                        if m.by_worker { ", parallel worker" } else { "" }
+                    ))
+                    .unwrap_or_default(),
                 m.message.lines().next().unwrap_or("")
             ));
         }

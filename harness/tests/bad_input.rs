@@ -894,14 +894,16 @@ fn docker_permission_denied() {
     let sock = std::fs::metadata(SOCKET)
         .unwrap_or_else(|e| panic!("{SOCKET} is needed for this test: {e}"));
     if sock.permissions().mode() & 0o006 == 0o006 {
-        println!(
-            "note: {SOCKET} is world-accessible; permission denied cannot be provoked, skipped"
-        );
+        common::skip_or_fail(&format!(
+            "{SOCKET} is world-accessible; permission denied cannot be provoked"
+        ));
         return;
     }
     let me = std::fs::metadata("/proc/self").unwrap().uid();
     if me != 0 {
-        println!("note: not running as root (uid {me}); cannot switch to uid {NOBODY}, skipped");
+        common::skip_or_fail(&format!(
+            "not running as root (uid {me}); cannot switch to uid {NOBODY}"
+        ));
         return;
     }
     // The child runs as nobody: the inputs and the binary must be readable/executable by it.

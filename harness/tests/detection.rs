@@ -128,12 +128,16 @@ fn run_scenarios(
     let root = scratch_repo(tmp.path(), ids);
     let report = tmp.path().join("report");
     let report_s = report.to_string_lossy().to_string();
-    let f = common::run(
+    let mut all = vec![("DRYRUN_LOG", "warn")];
+    all.extend_from_slice(env);
+    let f = common::spawn_bin(
+        &common::negative_control_bin(),
         &["run", "--report", &report_s],
-        env,
+        &all,
+        &[],
         &root,
-        Duration::from_secs(900),
-    );
+    )
+    .finish(Duration::from_secs(900));
     common::cleanup(f.pid);
     // stdout (console.rs): `PASS [   3.1s] <name>` or `FAIL [   3.1s] <name>` followed by the
     // failure's cause and diff, indented; the summary starts with a `------------` line.

@@ -208,7 +208,7 @@ fn consecutive_full_runs_are_green_and_leave_nothing() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2);
     // A container that is not the harness's: every run must leave it exactly as it was.
-    let image = std::env::var("PG_IMAGE").unwrap_or_else(|_| "dot-iu-cutter/postgres:16".into());
+    let image = common::resolved_image();
     let out = std::process::Command::new("docker")
         .args([
             "run",

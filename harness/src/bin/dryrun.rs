@@ -255,7 +255,7 @@ enum EnvCmd {
     },
 }
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     // Snapshots are compared, never written, by the CLI.
     std::env::set_var("INSTA_UPDATE", "no");
     let cli = Cli::parse();

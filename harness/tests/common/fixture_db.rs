@@ -71,9 +71,16 @@ pub async fn start_restored(role: &str) -> (super::SweepOnDrop, PgContainer) {
         .await
         .unwrap_or_else(|e| panic!("{}", e.report()));
     let dump = super::repo().join("fixtures/directus_full_fixture.dump");
-    harness::restore::restore_into(&pg, &dump, 2)
+    let (outcome, _, _) = harness::restore::restore_into(&pg, &dump, 2)
         .await
         .unwrap_or_else(|e| panic!("restore of the bundled fixture: {}", e.report()));
+    // The fixture's one known-benign error (the missing role) is the only message allowed.
+    assert!(
+        outcome.passed && outcome.messages.iter().all(|m| m.kind == "missing_role"),
+        "the bundled fixture did not restore cleanly: exit {}, {:?}",
+        outcome.exit_code,
+        outcome.messages
+    );
     BASE.set(pg.pg_config("postgres").expect("config"))
         .expect("set once");
     (sweep, pg)

@@ -20,6 +20,40 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_dryrun")
 }
 
+/// The test-only `dryrun-negative-control` (the same CLI with the cargo feature
+/// `negative-controls`, so `DRYRUN_SABOTAGE` acts), built once per test process beside
+/// `dryrun` with the cargo that runs the tests (a no-op when it is up to date).
+pub fn negative_control_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let out = Command::new(&cargo)
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "dryrun-harness",
+                    "--features",
+                    "negative-controls",
+                    "--bin",
+                    "dryrun-negative-control",
+                ])
+                .current_dir(repo())
+                .output()
+                .expect("run cargo build for dryrun-negative-control");
+            assert!(
+                out.status.success(),
+                "cargo build --features negative-controls --bin dryrun-negative-control failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let path = Path::new(bin()).with_file_name("dryrun-negative-control");
+            assert!(path.is_file(), "{} was not built", path.display());
+            path
+        })
+        .clone()
+}
+
 /// A running `dryrun` child whose stdout and stderr are collected by two threads.
 pub struct Running {
     pub child: Child,
@@ -63,7 +97,18 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Running {
 /// Start `dryrun <args>` in `cwd` with `env` set and the variables in `remove` (and any
 /// `DRYRUN_FAULT`) unset: e.g. without DRYRUN_LOG / RUST_LOG to see the default console.
 pub fn spawn_clean(args: &[&str], env: &[(&str, &str)], remove: &[&str], cwd: &Path) -> Running {
-    let mut cmd = Command::new(bin());
+    spawn_bin(Path::new(bin()), args, env, remove, cwd)
+}
+
+/// [`spawn_clean`] of another build of the command line (e.g. [`negative_control_bin`]).
+pub fn spawn_bin(
+    bin: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    remove: &[&str],
+    cwd: &Path,
+) -> Running {
+    let mut cmd = Command::new(bin);
     for k in remove {
         cmd.env_remove(k);
     }
@@ -274,6 +319,25 @@ pub const FIXTURE_ARGS: [&str; 7] = [
 ];
 
 /// The engine and the PostgreSQL 16 image the tests use (`PG_IMAGE` or the default choice).
+/// Whether the tests run in CI (`CI=true`, as `.ci/run` sets): there a test whose
+/// precondition is missing fails instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Skip a test whose precondition is missing, with a note; in CI ([`in_ci`]) fail instead, so a
+/// skipped proof can never count as a passed one there.
+pub fn skip_or_fail(why: &str) {
+    assert!(!in_ci(), "CI=true: this test cannot be skipped: {why}");
+    println!("note: skipped: {why}");
+}
+
+/// The PostgreSQL 16 image the harness resolves (PG_IMAGE, postgres:16, or the offline build).
+pub fn resolved_image() -> String {
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(docker_and_image()).1
+}
+
 pub async fn docker_and_image() -> (bollard::Docker, String) {
     let docker = harness::docker::connect()
         .await

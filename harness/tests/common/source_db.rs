@@ -10,16 +10,18 @@ use harness::docker::RunIdentity;
 /// Several schemas, a partitioned table with two partitions, a populated and an unpopulated
 /// materialized view, an RLS policy naming a role the restore target lacks (`reporting_ro`, the
 /// benign missing-role case like production's `workflow_admin`), a sequence, a view, and an
-/// extension when the image ships one. No `public.dot_tools`, no TAC tables.
+/// extension (the first of a list both images ship one of: the official image's contrib, the
+/// offline build's `vector`; none is an error). No `public.dot_tools`, no TAC tables.
 pub const SOURCE_SQL: &str = r#"
 CREATE ROLE reporting_ro NOLOGIN;
 DO $$ DECLARE e text; BEGIN
   SELECT name INTO e FROM pg_available_extensions
-   WHERE name IN ('pgcrypto', 'citext', 'pg_trgm', 'hstore', 'btree_gist', 'uuid-ossp', 'ltree', 'cube', 'isn', 'intarray', 'tablefunc', 'fuzzystrmatch', 'unaccent')
+   WHERE name IN ('pgcrypto', 'citext', 'pg_trgm', 'hstore', 'btree_gist', 'uuid-ossp', 'ltree', 'cube', 'isn', 'intarray', 'tablefunc', 'fuzzystrmatch', 'unaccent', 'vector')
    ORDER BY name LIMIT 1;
-  IF e IS NOT NULL THEN
-    EXECUTE format('CREATE EXTENSION %I', e);
+  IF e IS NULL THEN
+    RAISE EXCEPTION 'the image ships none of the extensions the source database needs';
   END IF;
+  EXECUTE format('CREATE EXTENSION %I', e);
 END $$;
 CREATE SCHEMA sales;
 CREATE SCHEMA audit;

@@ -470,7 +470,7 @@ impl Ctx<'_> {
         };
         // Negative control (fault.rs): compare row counts only.
         let counts_only = |mut d: fingerprint::DataFingerprint| {
-            if crate::fault::sabotaged("content_counts_only") {
+            if crate::fault::sabotaged!("content_counts_only") {
                 d.tables.values_mut().for_each(|t| t.content_sha256 = None);
             }
             d

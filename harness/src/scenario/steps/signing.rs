@@ -562,7 +562,7 @@ impl Ctx<'_> {
             s
         });
         let keys = match &other_keys {
-            Some(k) if !crate::fault::sabotaged("wrong_key_ignored") => k,
+            Some(k) if !crate::fault::sabotaged!("wrong_key_ignored") => k,
             _ => &self.suite.keys,
         };
         for (dot, row) in [(992, exec), (991, verif)] {
