@@ -74,6 +74,10 @@ pub struct Attempt {
     /// the attempt is no evidence for HB-05 and the report prints no closure line.
     #[serde(default)]
     pub test_hooks: Vec<String>,
+    /// Containers outside the run that changed while it ran, with the Docker events that made
+    /// each change and whether this run's own engine calls did it (`engine_watch`).
+    #[serde(default)]
+    pub foreign_changes: Vec<crate::engine_watch::ForeignChange>,
 }
 
 /// The evidence an HB-05 line is bound to.
@@ -441,6 +445,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         suite.image.clone(),
     );
     let before = suite.foreign_before.clone();
+    let watch = crate::engine_watch::ForeignWatch::start(&docker, &before);
     let started = Instant::now();
     // `--env NAME`: its server is the baseline; held under a lease, fingerprinted before.
     let (mut environment, mut lease) = (None, None);
@@ -558,6 +563,13 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     };
     drop(lease);
     let after = suite.close().await?;
+    let foreign_events = watch.finish().await;
+    let foreign_changes = crate::engine_watch::judge(
+        &before,
+        &after,
+        &foreign_events,
+        &crate::engine_watch::calls(),
+    );
     drop(suite);
     let mut rows: Vec<ScenarioRow> = results.iter().map(|(r, _)| r.clone()).collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -632,6 +644,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         elapsed_ms: started.elapsed().as_millis(),
         environment,
         test_hooks: crate::fault::active_hooks(),
+        foreign_changes: foreign_changes.clone(),
         bound: Some(Binding {
             plan: plan_record,
             dump_sha256: dump_sha256.clone(),
@@ -651,12 +664,18 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
             ));
         }
     }
-    let harmed = harmed_containers(&before, &after);
-    if !harmed.is_empty() {
+    // Only a change this run made fails it (the guard forbids one); a change by someone else
+    // (its owner, a restart policy) is a note beside the outcomes.
+    let mine: Vec<String> = foreign_changes
+        .iter()
+        .filter(|c| c.by_this_run)
+        .map(|c| c.line())
+        .collect();
+    if !mine.is_empty() {
         attempt.passed = 0;
         attempt.failure_stops.push(format!(
-            "containers outside this run were stopped or removed while it ran: {}",
-            harmed.join(", ")
+            "containers outside this run were changed by this run's own engine calls (the guard forbids it): {}",
+            mine.join("; ")
         ));
     }
     report.attempts.push(attempt);
@@ -755,26 +774,6 @@ async fn enter_environment(
     Ok((use_, fp, lease))
 }
 
-/// Containers outside the run that existed before it and were removed or changed state by
-/// its end. (Containers that appeared meanwhile are listed in the report, not counted: every
-/// container this run creates carries its run label, so they were someone else's.)
-pub fn harmed_containers(before: &[ForeignContainer], after: &[ForeignContainer]) -> Vec<String> {
-    before
-        .iter()
-        .filter_map(|b| match after.iter().find(|a| a.id == b.id) {
-            None => Some(format!("{} ({}) removed", b.name, short(&b.id))),
-            Some(a) if a.state != b.state => Some(format!(
-                "{} ({}) {} -> {}",
-                b.name,
-                short(&b.id),
-                b.state,
-                a.state
-            )),
-            Some(_) => None,
-        })
-        .collect()
-}
-
 fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
@@ -836,6 +835,12 @@ pub fn summary_markdown(r: &ClosureReport) -> String {
     {
         s.push_str(&format!("\n**FAIL**: {f}\n"));
     }
+    for c in a.foreign_changes.iter().filter(|c| !c.by_this_run) {
+        s.push_str(&format!(
+            "\n**Note** (a container outside this run changed, not by this run; the outcomes above stand): {}\n",
+            c.line()
+        ));
+    }
     s.push_str("\nKept or persistent environments: ");
     if a.kept_environments.is_empty() {
         s.push_str("none (every container and volume of the run was removed).\n");
@@ -896,6 +901,7 @@ mod summary_tests {
                 environment: None,
                 bound: None,
                 test_hooks: vec![],
+                foreign_changes: vec![],
             }],
             sign_off: SignOff::default(),
         }
@@ -1079,17 +1085,19 @@ pub fn markdown(r: &ClosureReport) -> String {
         for f in &a.retry_approvals {
             s.push_str(&format!("- {f}\n"));
         }
-        let harmed = harmed_containers(&a.foreign_containers_before, &a.foreign_containers_after);
         s.push_str(&format!(
-            "\n### Engine containers outside this run\n\nbefore: {} · after: {} · stopped or removed meanwhile: {}\n",
+            "\n### Engine containers outside this run\n\nbefore: {} · after: {} · changed meanwhile: {}\n",
             a.foreign_containers_before.len(),
             a.foreign_containers_after.len(),
-            if harmed.is_empty() {
-                "none".to_string()
+            if a.foreign_changes.is_empty() {
+                "none"
             } else {
-                harmed.join(", ")
+                "see below (with the Docker events that made each change, and whether this run's own engine calls did)"
             }
         ));
+        for c in &a.foreign_changes {
+            s.push_str(&format!("- {}\n", c.line()));
+        }
         s.push_str("\n### Artefacts\n\n| artefact | SHA-256 |\n|---|---|\n");
         for (n, d) in &a.artefacts {
             s.push_str(&format!("| {n} | `{d}` |\n"));
@@ -1110,6 +1118,12 @@ fn junit(r: &ClosureReport) -> Result<String> {
                 a.test_hooks.join("; "),
             ));
             suite.set_system_out(h);
+        }
+        for c in &a.foreign_changes {
+            suite.add_property(quick_junit::Property::new(
+                "foreign_container_change",
+                c.line(),
+            ));
         }
         for sc in &a.scenarios {
             let status = if sc.passed {
@@ -1141,28 +1155,6 @@ fn junit(r: &ClosureReport) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn c(id: &str, state: &str) -> ForeignContainer {
-        ForeignContainer {
-            id: id.into(),
-            name: format!("n{id}"),
-            state: state.into(),
-        }
-    }
-
-    #[test]
-    fn removal_and_state_change_count_new_containers_do_not() {
-        let before = vec![c("a", "running"), c("b", "running"), c("c", "exited")];
-        let after = vec![c("a", "running"), c("c", "running"), c("d", "running")];
-        assert_eq!(
-            harmed_containers(&before, &after),
-            vec![
-                "nb (b) removed".to_string(),
-                "nc (c) exited -> running".to_string()
-            ]
-        );
-        assert!(harmed_containers(&before, &before).is_empty());
-    }
 
     fn attempt(passed: usize, total: usize, expected: usize) -> Attempt {
         Attempt {

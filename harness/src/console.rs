@@ -73,6 +73,12 @@ pub fn summary(a: &Attempt, report_dir: &std::path::Path) -> String {
             a.expected
         ));
     }
+    for c in a.foreign_changes.iter().filter(|c| !c.by_this_run) {
+        s.push_str(&format!(
+            "        note: outside this run, changed not by it: {}\n",
+            c.line()
+        ));
+    }
     if let Some(h) = crate::fault::hooks_sentence(&a.test_hooks) {
         s.push_str(&format!("        No closure: {h}\n"));
     }

@@ -390,6 +390,7 @@ pub async fn sweep(docker: &Docker, run: Option<&str>, kept: bool) -> Result<Vec
             continue;
         }
         let Some(id) = c.id.clone() else { continue };
+        crate::engine_watch::record_call("remove", &id);
         let res = docker
             .remove_container(
                 &id,
@@ -425,6 +426,7 @@ pub async fn sweep(docker: &Docker, run: Option<&str>, kept: bool) -> Result<Vec
         if run.is_none() && !sweepable(&v.labels, kept) {
             continue;
         }
+        crate::engine_watch::record_call("remove_volume", &v.name);
         match docker
             .remove_volume(
                 &v.name,

@@ -13,6 +13,7 @@ pub mod container;
 pub mod copyhash;
 pub mod docker;
 pub mod dumpinfo;
+pub mod engine_watch;
 pub mod envs;
 pub mod error;
 pub mod fault;
