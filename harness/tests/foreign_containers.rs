@@ -69,7 +69,7 @@ fn a_container_removed_and_one_restarted_by_others_are_notes_not_failures() {
     let report_s = report.display().to_string();
     // The fault point holds the run for 8 s inside its first scenario, after it listed the
     // engine's containers and started watching them.
-    let mut run = common::spawn(
+    let run = common::spawn(
         &["run", "--scenarios", "S02", "--report", &report_s],
         &[("DRYRUN_FAULT", "scenario=sleep:8000")],
         &common::repo(),
