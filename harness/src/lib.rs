@@ -22,6 +22,7 @@ pub mod fixture;
 pub mod fsutil;
 pub mod guard;
 pub mod image;
+pub mod impact;
 pub mod logging;
 pub mod migrate;
 pub mod preflight;
