@@ -2,4 +2,5 @@
 //! ([`lint`]), the rule set the operations team owns ([`rules`]).
 
 pub mod lint;
+pub mod profile;
 pub mod rules;

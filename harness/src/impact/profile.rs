@@ -1,0 +1,350 @@
+//! The profile by running: every deploy and revert statement of the plan, one at a time inside
+//! its step's transaction as the runner does, on a restored copy; after each statement the
+//! locks its own backend holds (`pg_locks`, exact, no sampling), relfilenodes and the
+//! transaction's sequential scans (`pg_stat_xact_user_tables`) of the pre-existing relations.
+//!
+//! A lock is attributed to the statement after which it first appears (a stronger mode later
+//! is attributed to that later statement); it is held until the step commits, so its held time
+//! runs from the end of that statement to the end of the COMMIT.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use squawk_syntax::ast::AstNode;
+use squawk_syntax::SourceFile;
+use tokio_postgres::Client;
+
+use super::rules::LockMode;
+use crate::error::{Error, Result};
+use crate::migrate::Plan;
+
+/// Deploy or revert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Phase {
+    Deploy,
+    Revert,
+}
+
+/// One statement of a script: its 1-based line and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub line: usize,
+    pub sql: String,
+}
+
+/// Split a script into statements with PostgreSQL's grammar (squawk's parser); a script it
+/// cannot parse is one statement (it still runs, its locks are still read).
+pub fn statements(text: &str) -> Vec<Statement> {
+    let parse = SourceFile::parse(text);
+    if !parse.errors().is_empty() {
+        return vec![Statement {
+            line: 1,
+            sql: text.to_string(),
+        }];
+    }
+    parse
+        .tree()
+        .stmts()
+        .map(|s| {
+            let r = s.syntax().text_range();
+            let (a, b) = (usize::from(r.start()), usize::from(r.end()));
+            Statement {
+                line: text[..a].matches('\n').count() + 1,
+                sql: text[a..b].to_string(),
+            }
+        })
+        .filter(|s| !s.sql.trim().is_empty())
+        .collect()
+}
+
+/// A lock a statement took on a pre-existing relation (new, or stronger than before).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockTaken {
+    pub relation: String,
+    pub mode: LockMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementProfile {
+    pub line: usize,
+    /// The statement's first line (up to 100 characters).
+    pub head: String,
+    pub duration_ms: f64,
+    /// From the step's BEGIN to the statement's end.
+    pub ended_ms: f64,
+    pub locks: Vec<LockTaken>,
+    /// Pre-existing relations this statement rewrote (their relfilenode changed).
+    pub rewrites: Vec<String>,
+    /// Pre-existing tables this statement scanned sequentially, with the tuples read.
+    pub seq_scans: Vec<(String, i64)>,
+}
+
+/// The strongest lock a step held on a pre-existing relation, from when to the commit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockHold {
+    pub relation: String,
+    pub mode: LockMode,
+    /// The file and line of the statement that took this mode.
+    pub by: String,
+    pub acquired_ms: f64,
+    pub held_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepProfile {
+    pub step: String,
+    pub phase: Phase,
+    pub file: String,
+    pub duration_ms: f64,
+    pub statements: Vec<StatementProfile>,
+    pub holds: Vec<LockHold>,
+    /// Set when the step failed: the error (the profile stops there).
+    pub error: Option<String>,
+}
+
+/// Relations of the database before the plan: oid → (schema.name, relfilenode).
+async fn existing(client: &Client) -> Result<HashMap<u32, (String, u32)>> {
+    let rows = client
+        .query(
+            "SELECT c.oid, format('%s.%s', n.nspname, c.relname), c.relfilenode \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::check("impact_catalog", format!("reading pg_class: {e}")))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, u32>(0), (r.get(1), r.get::<_, u32>(2))))
+        .collect())
+}
+
+async fn own_locks(client: &Client) -> Result<Vec<(u32, String)>> {
+    let rows = client
+        .query(
+            "SELECT relation, mode FROM pg_locks \
+             WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::check("impact_locks", format!("reading pg_locks: {e}")))?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Some((r.get::<_, Option<u32>>(0)?, r.get(1))))
+        .collect())
+}
+
+async fn seq_scans(client: &Client) -> Result<HashMap<u32, (i64, i64)>> {
+    let rows = client
+        .query(
+            "SELECT relid, seq_scan, coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables",
+            &[],
+        )
+        .await
+        .map_err(|e| {
+            Error::check(
+                "impact_stats",
+                format!("reading pg_stat_xact_user_tables: {e}"),
+            )
+        })?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, u32>(0), (r.get(1), r.get(2))))
+        .collect())
+}
+
+async fn filenodes(client: &Client, oids: &[u32]) -> Result<HashMap<u32, u32>> {
+    let rows = client
+        .query(
+            "SELECT oid, relfilenode FROM pg_class WHERE oid = ANY($1)",
+            &[&oids],
+        )
+        .await
+        .map_err(|e| Error::check("impact_catalog", format!("reading relfilenodes: {e}")))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+fn head(sql: &str) -> String {
+    let first = sql.trim().lines().next().unwrap_or("").trim();
+    let mut h: String = first.chars().take(100).collect();
+    if first.chars().count() > 100 || sql.trim().lines().count() > 1 {
+        h.push('…');
+    }
+    h
+}
+
+/// Run one script statement by statement in one transaction and profile it.
+async fn profile_script(
+    client: &Client,
+    before: &HashMap<u32, (String, u32)>,
+    step: &str,
+    phase: Phase,
+    file: &str,
+    text: &str,
+) -> Result<StepProfile> {
+    let oids: Vec<u32> = before.keys().copied().collect();
+    let start = Instant::now();
+    let ms = |t: Instant| t.duration_since(start).as_secs_f64() * 1000.0;
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(|e| Error::check("impact_begin", e.to_string()))?;
+    let mut seen: HashMap<u32, LockMode> = HashMap::new();
+    let mut holds: BTreeMap<u32, LockHold> = BTreeMap::new();
+    let mut rewritten: std::collections::HashSet<u32> = Default::default();
+    let mut scans = seq_scans(client).await?;
+    let mut out = StepProfile {
+        step: step.to_string(),
+        phase,
+        file: file.to_string(),
+        duration_ms: 0.0,
+        statements: Vec::new(),
+        holds: Vec::new(),
+        error: None,
+    };
+    for st in statements(text) {
+        let t = Instant::now();
+        let res = client.batch_execute(&st.sql).await;
+        let end = Instant::now();
+        if let Err(e) = res {
+            out.error = Some(format!("{file}:{}: {e}", st.line));
+            let _ = client.batch_execute("ROLLBACK").await;
+            out.duration_ms = ms(Instant::now());
+            return Ok(out);
+        }
+        let mut p = StatementProfile {
+            line: st.line,
+            head: head(&st.sql),
+            duration_ms: end.duration_since(t).as_secs_f64() * 1000.0,
+            ended_ms: ms(end),
+            locks: Vec::new(),
+            rewrites: Vec::new(),
+            seq_scans: Vec::new(),
+        };
+        // Strongest mode per pre-existing relation held now.
+        let mut now: HashMap<u32, LockMode> = HashMap::new();
+        for (oid, mode) in own_locks(client).await? {
+            let (Some(_), Ok(m)) = (before.get(&oid), mode.parse::<LockMode>()) else {
+                continue;
+            };
+            let e = now.entry(oid).or_insert(m);
+            *e = (*e).max(m);
+        }
+        for (oid, m) in now {
+            if seen.get(&oid).is_none_or(|&old| m > old) {
+                seen.insert(oid, m);
+                let relation = before[&oid].0.clone();
+                p.locks.push(LockTaken {
+                    relation: relation.clone(),
+                    mode: m,
+                });
+                let acquired = holds.get(&oid).map_or(p.ended_ms, |h| h.acquired_ms);
+                holds.insert(
+                    oid,
+                    LockHold {
+                        relation,
+                        mode: m,
+                        by: format!("{file}:{}", st.line),
+                        acquired_ms: acquired,
+                        held_ms: 0.0,
+                    },
+                );
+            }
+        }
+        p.locks.sort_by(|a, b| a.relation.cmp(&b.relation));
+        for (oid, node) in filenodes(client, &oids).await? {
+            if before.get(&oid).is_some_and(|(_, n)| *n != node) && rewritten.insert(oid) {
+                p.rewrites.push(before[&oid].0.clone());
+            }
+        }
+        p.rewrites.sort();
+        let after = seq_scans(client).await?;
+        for (oid, (n, tup)) in &after {
+            let (n0, t0) = scans.get(oid).copied().unwrap_or((0, 0));
+            if *n > n0 {
+                if let Some((name, _)) = before.get(oid) {
+                    p.seq_scans.push((name.clone(), tup - t0));
+                }
+            }
+        }
+        p.seq_scans.sort();
+        scans = after;
+        out.statements.push(p);
+    }
+    client
+        .batch_execute("COMMIT")
+        .await
+        .map_err(|e| Error::check("impact_commit", format!("{file}: COMMIT: {e}")))?;
+    let committed = ms(Instant::now());
+    out.duration_ms = committed;
+    out.holds = holds
+        .into_values()
+        .map(|mut h| {
+            h.held_ms = committed - h.acquired_ms;
+            h
+        })
+        .collect();
+    Ok(out)
+}
+
+/// Deploy every step, then revert them in reverse order, each profiled; stops at the first
+/// step that fails (its error is in its profile).
+pub async fn profile_plan(client: &Client, plan: &Plan) -> Result<Vec<StepProfile>> {
+    let before = existing(client).await?;
+    let scripts = super::lint::scripts(plan);
+    let mut out = Vec::new();
+    for (i, s) in plan.steps.iter().enumerate() {
+        let p = profile_script(
+            client,
+            &before,
+            &s.name,
+            Phase::Deploy,
+            &scripts[2 * i].0,
+            &s.deploy,
+        )
+        .await?;
+        let failed = p.error.is_some();
+        out.push(p);
+        if failed {
+            return Ok(out);
+        }
+    }
+    for (i, s) in plan.steps.iter().enumerate().rev() {
+        let p = profile_script(
+            client,
+            &before,
+            &s.name,
+            Phase::Revert,
+            &scripts[2 * i + 1].0,
+            &s.revert,
+        )
+        .await?;
+        let failed = p.error.is_some();
+        out.push(p);
+        if failed {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_split_into_statements_with_their_lines() {
+        let sql = "-- c\nCREATE TABLE a (x int);\n\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1; -- ;\nEND $$;\nSELECT ';';\n";
+        let s = statements(sql);
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert_eq!(s[0].line, 2);
+        assert_eq!(s[1].line, 4);
+        assert!(s[1].sql.contains("RETURN 1;"));
+        assert_eq!(s[2].line, 8);
+        assert_eq!(head("SELECT 1\nFROM t"), "SELECT 1…");
+    }
+}
