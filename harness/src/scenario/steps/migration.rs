@@ -217,6 +217,29 @@ fn equality(eq: bool) -> Equality {
 }
 
 impl Ctx<'_> {
+    /// With writers running: the server clock before a deploy or revert (its window's start).
+    async fn window_start(&self) -> std::result::Result<Option<i64>, StepError> {
+        match (&self.writers, &self.client) {
+            (Some(_), Some(c)) => Ok(Some(super::writers::clock_us(c).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// With writers running: record the window from `start` to the server clock now.
+    async fn window_end(
+        &mut self,
+        phase: WindowPhase,
+        start: Option<i64>,
+    ) -> std::result::Result<(), StepError> {
+        if let (Some(start), Some(c)) = (start, &self.client) {
+            let end = super::writers::clock_us(c).await?;
+            if let Some(w) = self.writers.as_mut() {
+                w.window(phase, start, end);
+            }
+        }
+        Ok(())
+    }
+
     async fn deploy(
         &mut self,
         d: &DeployStep,
@@ -248,9 +271,11 @@ impl Ctx<'_> {
             .map(|r| self.resolve_step(r).map(|k| (r, k)))
             .transpose()?;
         let n = self.plan_len();
+        let start = self.window_start().await?;
         let client = self.client.as_ref().ok_or("deploy needs a database")?;
         let since = chrono::Utc::now().timestamp() - 1;
         let res = self.runner.deploy(client, upto, inj.as_ref()).await;
+        self.window_end(WindowPhase::Deploy, start).await?;
         // The server's own record of what this deploy ran must match its events (CTE-01).
         let record = self.server_record(since).await?;
         let events_of = res.as_ref().map(|o| o.events.as_slice()).unwrap_or(&[]);
@@ -402,9 +427,12 @@ impl Ctx<'_> {
             "governance-archive-{}.jsonl",
             Uuid::new_v4().simple()
         ));
+        let start = self.window_start().await?;
         let client = self.client.as_ref().ok_or("revert needs a database")?;
         let since = chrono::Utc::now().timestamp() - 1;
-        let o = self.runner.revert(client, Some(&archive)).await?;
+        let o = self.runner.revert(client, Some(&archive)).await;
+        self.window_end(WindowPhase::Revert, start).await?;
+        let o = o?;
         let record = self.server_record(since).await?;
         crate::serverlog::check(&o.events, &record)?;
         if let Some(s) = &o.stopped {

@@ -289,6 +289,13 @@ impl Ctx<'_> {
                 f.set_len(keep).map_err(io(&dump, CUT))?;
                 recompute.push(dump.clone());
             }
+            Mutation::BreakIndex => {
+                self.broken_object = Some(break_index(&dump)?);
+                recompute.push(dump.clone());
+            }
+        }
+        if p.mutate != Mutation::BreakIndex {
+            self.broken_object = None;
         }
         self.drifted.clear();
         let mut drift_how = DriftHow::CountChanged;
@@ -370,6 +377,7 @@ impl Ctx<'_> {
             "mutation": p.mutate,
             "drift": drift_how,
             "tables_drifted": self.drifted,
+            "broken_object": self.broken_object,
         }));
         Ok(PrepareDumpObservation {
             rowcount_drift: p.rowcount_drift.as_ref().map(|d| DriftObservation {
@@ -499,7 +507,8 @@ impl Ctx<'_> {
             }
         }
         if let (Some(want), Ok(rep)) = (&r.benign_notes, &res) {
-            let got: std::collections::BTreeSet<&str> = rep
+            // One entry per message: `[missing_role]` is exactly one such message.
+            let mut got: Vec<&str> = rep
                 .restore
                 .iter()
                 .flat_map(|x| {
@@ -509,11 +518,47 @@ impl Ctx<'_> {
                         .map(|m| m.kind.as_str())
                 })
                 .collect();
-            let want_set: std::collections::BTreeSet<&str> =
-                want.iter().map(String::as_str).collect();
-            if got != want_set {
+            got.sort_unstable();
+            let mut want_list: Vec<&str> = want.iter().map(String::as_str).collect();
+            want_list.sort_unstable();
+            if got != want_list {
+                let msgs: Vec<String> = rep
+                    .restore
+                    .iter()
+                    .flat_map(|x| x.messages.iter().filter(|m| m.benign))
+                    .map(|m| m.message.lines().next().unwrap_or("").to_string())
+                    .collect();
                 return Err(StepError::Failed(format!(
-                    "benign restore notes {got:?}, expected {want_set:?} (triage of pg_restore's messages)"
+                    "benign restore notes {got:?}, expected {want_list:?} (triage of pg_restore's messages: {})",
+                    msgs.join(" | ")
+                )));
+            }
+        }
+        if r.names_broken_object {
+            let object = self.broken_object.clone().ok_or(
+                "names_broken_object: no prepare_dump broke an object (mutate: break_index)",
+            )?;
+            let fatal: Vec<&str> = res
+                .as_ref()
+                .ok()
+                .and_then(|rep| rep.restore.as_ref())
+                .map(|x| {
+                    x.messages
+                        .iter()
+                        .filter(|m| !m.benign)
+                        .map(|m| m.message.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if fatal.is_empty() {
+                return Err(StepError::Failed(format!(
+                    "pg_restore reported no non-benign error for the broken index {object}"
+                )));
+            }
+            if let Some(other) = fatal.iter().find(|m| !m.contains(object.as_str())) {
+                return Err(StepError::Failed(format!(
+                    "a non-benign restore error does not name the broken index {object}: {}",
+                    other.lines().next().unwrap_or("")
                 )));
             }
         }
@@ -609,5 +654,68 @@ impl Ctx<'_> {
             outcome,
             stop_kind: kind,
         })
+    }
+}
+
+/// The access method a broken index gets: as long as `btree`, so no offset of the archive moves.
+const BROKEN_AM: &[u8] = b"nobam";
+
+/// Give the first `CREATE INDEX ... USING btree` of the archive's table of contents the access
+/// method [`BROKEN_AM`] (in place, same length); returns the index as `name ON schema.table`.
+fn break_index(dump: &Path) -> Res<String> {
+    const BREAK: &str = "break an index of";
+    let mut bytes = std::fs::read(dump).map_err(io(dump, BREAK))?;
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)
+            .and_then(|h| h.windows(needle.len()).position(|w| w == needle))
+            .map(|i| i + from)
+    };
+    let mut from = 0;
+    while let Some(start) = find(&bytes, b"CREATE INDEX ", from) {
+        let end = find(&bytes, b";", start).unwrap_or(bytes.len());
+        let stmt = String::from_utf8_lossy(&bytes[start..end]).into_owned();
+        let am = find(&bytes[..end], b" USING btree ", start);
+        match (am, stmt.split_whitespace().collect::<Vec<_>>().as_slice()) {
+            (Some(at), [_, _, name, "ON", table, ..]) => {
+                let at = at + " USING ".len();
+                bytes[at..at + BROKEN_AM.len()].copy_from_slice(BROKEN_AM);
+                std::fs::write(dump, &bytes).map_err(io(dump, BREAK))?;
+                return Ok(format!("{name} ON {table}"));
+            }
+            _ => from = end,
+        }
+    }
+    Err(StepError::Failed(format!(
+        "{}: no `CREATE INDEX ... USING btree` in its table of contents to break",
+        dump.display()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first btree index of the table of contents is broken in place, its name returned;
+    /// an index without `USING btree` is passed over, and a dump without one is an error.
+    #[test]
+    fn break_index_renames_the_access_method_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x.dump");
+        let text = b"PGDMP..CREATE INDEX h ON public.u USING hash (b);..CREATE INDEX i ON public.t USING btree (a);..data USING btree ";
+        std::fs::write(&p, text).expect("write");
+        assert_eq!(break_index(&p).expect("broken"), "i ON public.t");
+        let after = std::fs::read(&p).expect("read");
+        assert_eq!(after.len(), text.len());
+        let s = String::from_utf8_lossy(&after);
+        assert!(
+            s.contains("CREATE INDEX i ON public.t USING nobam (a);"),
+            "{s}"
+        );
+        assert!(
+            s.contains("USING hash (b)") && s.ends_with("data USING btree "),
+            "{s}"
+        );
+        std::fs::write(&p, b"PGDMP no index here").expect("write");
+        assert!(break_index(&p).is_err());
     }
 }

@@ -1,11 +1,5 @@
-//! Database-session steps: extra sessions (`session`, `commit`), a scalar query (`scalar`) and
-//! concurrent writers (`writers_start`, `writers_stop`).
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use crate::error::Error;
+//! Database-session steps: extra sessions (`session`, `commit`) and a scalar query (`scalar`);
+//! the concurrent writers are `writers.rs`.
 
 use crate::scenario::env::*;
 use crate::scenario::model::*;
@@ -107,129 +101,6 @@ impl StepKind for ScalarKind {
     }
 }
 
-/// `writers_start`: concurrent writers committing rows until stopped.
-pub struct WritersStartKind;
-
-impl StepKind for WritersStartKind {
-    const NAME: &'static str = "writers_start";
-    const READS_ONLY: bool = false;
-    type Params = WritersStep;
-    type Observation = WritersStartObservation;
-
-    async fn run(
-        p: &WritersStep,
-        ctx: &mut Ctx<'_>,
-    ) -> std::result::Result<WritersStartObservation, StepError> {
-        ctx.writers_start(p).await
-    }
-}
-
-/// `writers_stop`: stop the writers; every acknowledged commit must be there.
-pub struct WritersStopKind;
-
-impl StepKind for WritersStopKind {
-    const NAME: &'static str = "writers_stop";
-    const READS_ONLY: bool = false;
-    type Params = WritersStep;
-    type Observation = WritersStopObservation;
-
-    async fn run(
-        p: &WritersStep,
-        ctx: &mut Ctx<'_>,
-    ) -> std::result::Result<WritersStopObservation, StepError> {
-        let _ = p;
-        ctx.writers_stop().await
-    }
-}
-
-impl Ctx<'_> {
-    async fn writers_start(
-        &mut self,
-        w: &WritersStep,
-    ) -> std::result::Result<WritersStartObservation, StepError> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let committed = Arc::new(Mutex::new(Vec::new()));
-        let failed = Arc::new(Mutex::new(0usize));
-        let mut handles = Vec::new();
-        for i in 0..w.count {
-            let c = self.connect_db().await?;
-            let (stop, committed, failed) = (stop.clone(), committed.clone(), failed.clone());
-            handles.push(tokio::spawn(async move {
-                // Bounded: at most 5000 writes or until stopped; explicit ids leave the sequence alone.
-                for n in 0..5000u32 {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let r = c
-                        .query_one(
-                            "INSERT INTO public.universal_edges (id, src_kind, src_id, dst_kind, dst_id, edge_type, created_at) \
-                             VALUES ($3, 'writer', $1, 'probe', $2, 'dry_run_write', now()) RETURNING id",
-                            &[&format!("w{i}"), &format!("n{n}"), &(900_000_000i64 + (i as i64) * 100_000 + n as i64)],
-                        )
-                        .await;
-                    match r.and_then(|row| row.try_get::<_, i64>(0)) {
-                        Ok(id) => {
-                            if let Ok(mut v) = committed.lock() {
-                                v.push(id)
-                            }
-                        }
-                        Err(_) => {
-                            if let Ok(mut f) = failed.lock() {
-                                *f += 1
-                            }
-                        }
-                    }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }));
-        }
-        self.writers = Some(Writers {
-            stop,
-            committed,
-            failed,
-            handles,
-        });
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        Ok(WritersStartObservation { writers: w.count })
-    }
-
-    async fn writers_stop(&mut self) -> std::result::Result<WritersStopObservation, StepError> {
-        let w = self.writers.take().ok_or("no writers running")?;
-        w.stop.store(true, Ordering::SeqCst);
-        for h in w.handles {
-            h.await.map_err(|e| {
-                Error::internal("writer_task", format!("a writer task failed: {e}"))
-            })?;
-        }
-        let ids = w.committed.lock().map(|v| v.clone()).unwrap_or_default();
-        let failed = w.failed.lock().map(|f| *f).unwrap_or(0);
-        let found: i64 = self
-            .client()?
-            .query_one(
-                "SELECT count(*) FROM public.universal_edges WHERE id = ANY($1)",
-                &[&ids],
-            )
-            .await
-            .map_err(Error::from)?
-            .get(0);
-        let missing = ids.len() as i64 - found;
-        if ids.is_empty() {
-            return Err("the writers committed nothing".into());
-        }
-        if missing != 0 {
-            return Err(StepError::Failed(format!(
-                "{missing} of {} committed writes are missing",
-                ids.len()
-            )));
-        }
-        self.evidence(serde_json::json!({
-            "committed_writes": ids.len(),
-            "failed_writes": failed,
-        }));
-        Ok(WritersStopObservation { missing })
-    }
-}
-
 /// A session opened (its transaction left open or not).
 #[derive(Debug, serde::Serialize)]
 pub struct SessionObservation {
@@ -249,17 +120,4 @@ pub struct CommitObservation {
 pub struct ScalarObservation {
     pub sql: String,
     pub value: String,
-}
-
-/// Writers started (each on its own connection).
-#[derive(Debug, serde::Serialize)]
-pub struct WritersStartObservation {
-    pub writers: usize,
-}
-
-/// Writers stopped: how many acknowledged commits are missing (the step fails unless none);
-/// how many they committed and how many writes failed while they ran are evidence.
-#[derive(Debug, serde::Serialize)]
-pub struct WritersStopObservation {
-    pub missing: i64,
 }
