@@ -402,6 +402,20 @@ pub struct CanonVectorsStep {
 pub struct CanonDeterminismStep {
     /// Query returning `text` bodies to canonicalize (from the restored database).
     pub source_sql: String,
+    /// The properties the step computes, as they must come out.
+    pub expect: DeterminismExpect,
+}
+
+/// What `canon_determinism` must find for every document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeterminismExpect {
+    /// Two independent runs give the same bytes and the same tokens.
+    pub deterministic: bool,
+    /// The canonical form canonicalizes to itself.
+    pub idempotent: bool,
+    /// Stored in the database and read back, the form and its token positions are unchanged.
+    pub round_trip_stable: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
