@@ -479,6 +479,30 @@ pub struct VerifyStep {
     /// Outcomes expected, in signature order (`valid`, `tampered_payload`, `missing_signature`,
     /// `tool_revision_mismatch`, ...).
     pub expect: Vec<dot_signing::VerificationKind>,
+    /// The change set's state the database must hold afterwards, read back (`draft`,
+    /// `verified`, `invalid_drift`); whether given or not, it must be the one the verdict
+    /// calls for.
+    #[serde(default)]
+    pub state: Option<ChangeSetStateKind>,
+}
+
+/// A change set's state as the governance table stores it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ChangeSetStateKind {
+    Draft,
+    Verified,
+    InvalidDrift,
+}
+
+impl ChangeSetStateKind {
+    /// Its spelling in the database.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -179,15 +179,6 @@ pub struct ServerRecordObservation {
 pub struct RevertObservation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noop: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub archive: Option<ArchiveObservation>,
-}
-
-/// The governance archive a revert wrote before dropping the schema (its rows per table are
-/// evidence).
-#[derive(Debug, Serialize)]
-pub struct ArchiveObservation {
-    pub sha256_recorded: bool,
 }
 
 /// Two fingerprints compared: equal or different (the lists of what changed are evidence),
@@ -458,7 +449,8 @@ impl Ctx<'_> {
             "archive_sha256": o.archive.as_ref().map(|a| a.sha256.clone()),
             "events": o.events.iter().map(EventEvidence::of).collect::<Vec<_>>(),
         }));
-        let archive = match (&o.archive, r.archive) {
+        // Asked for: an archive written, its SHA-256 (listed among the artefacts) 64 hex digits.
+        match (&o.archive, r.archive) {
             (None, true) => return Err("expected governance rows to be archived before the drop, but no archive was written".into()),
             (Some(a), true) => {
                 let hex = a.sha256.len() == 64 && a.sha256.bytes().all(|b| b.is_ascii_hexdigit());
@@ -468,13 +460,11 @@ impl Ctx<'_> {
                         a.sha256
                     )));
                 }
-                Some(ArchiveObservation { sha256_recorded: hex })
             }
-            (_, false) => None,
-        };
+            (_, false) => {}
+        }
         Ok(RevertObservation {
             noop: r.expect_noop.map(|_| o.noop),
-            archive,
         })
     }
 

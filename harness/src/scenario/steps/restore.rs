@@ -56,30 +56,13 @@ impl StepKind for PreflightKind {
     }
 }
 
-/// The working copy made: the drift of its snapshot, whether the dump still matches its sums
-/// file.
+/// The working copy made: whether the dump still matches its sums file. Which tables were
+/// drifted (the scenario's own words) and how is evidence: an exact file's counts move by the
+/// delta; an estimate's tables are renamed in the file, `t` → `t~drifted`, since an estimate
+/// proves the table set, not a count (`rowcounts::compare_observed`).
 #[derive(Debug, Serialize)]
 pub struct PrepareDumpObservation {
-    /// None when the snapshot was left alone.
-    pub rowcount_drift: Option<DriftObservation>,
     pub dump_matches_sums: bool,
-}
-
-/// Which tables of the snapshot were drifted (how is evidence: an exact file's counts move by
-/// the delta; an estimate's tables are renamed in the file, `t` → `t~drifted`, since an
-/// estimate proves the table set, not a count: `rowcounts::compare_observed`).
-#[derive(Debug, Serialize)]
-pub struct DriftObservation {
-    /// `all` (`table: "*"`: every table of the snapshot), else the table names.
-    pub tables: DriftedTables,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriftedTables {
-    All,
-    #[serde(untagged)]
-    Named(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -116,14 +99,14 @@ impl RestoreVerdict {
     }
 }
 
-/// A restore test: its verdict, what it observed (by how far it got) and its containers.
+/// A restore test: its verdict, what it observed (by how far it got) and the containers it
+/// created (the step fails when any is left).
 #[derive(Debug, Serialize)]
 pub struct RestoreTestObservation {
     pub verdict: RestoreVerdict,
     #[serde(flatten)]
     pub outcome: RestoreTestOutcome,
     pub containers_created: usize,
-    pub containers_left: usize,
 }
 
 /// Refused before provisioning (only the error's kind) or provisioned (its report's facts).
@@ -174,6 +157,9 @@ pub struct RanObservation {
     pub differences: Option<Differences>,
     /// Every key table of the checks file present and matching.
     pub key_tables_match: Option<bool>,
+    /// Whether the DOT pair is active in the restored database (the step fails on a pass
+    /// without it); evidence, not snapshot.
+    #[serde(skip)]
     pub dot_pair_active: Option<bool>,
 }
 
@@ -380,13 +366,6 @@ impl Ctx<'_> {
             "broken_object": self.broken_object,
         }));
         Ok(PrepareDumpObservation {
-            rowcount_drift: p.rowcount_drift.as_ref().map(|d| DriftObservation {
-                tables: if d.items().iter().any(|x| x.table == "*") {
-                    DriftedTables::All
-                } else {
-                    DriftedTables::Named(self.drifted.clone())
-                },
-            }),
             dump_matches_sums: matches,
         })
     }
@@ -472,6 +451,7 @@ impl Ctx<'_> {
                     "tables_expected": smoke.and_then(|s| s.tables_expected),
                     "differences": smoke.map(|s| s.differences.iter().map(|d| d.relative()).collect::<Vec<_>>()),
                     "key_tables_matching": smoke.map(|s| s.key_tables.iter().filter(|k| k.matches).count()),
+                    "dot_pair_active": smoke.and_then(|s| s.dot_pair_ok),
                 }));
                 let verdict = if rep.verdict == "pass" {
                     RestoreVerdict::Pass
@@ -485,7 +465,6 @@ impl Ctx<'_> {
             verdict,
             outcome,
             containers_created: created,
-            containers_left: left,
         };
         let want = RestoreVerdict::expected(r.expect);
         if obs.verdict != want {
@@ -497,6 +476,27 @@ impl Ctx<'_> {
                 "restore test verdict {}, expected {want}: {why}",
                 obs.verdict
             )));
+        }
+        if let (RestoreVerdict::Pass, RestoreTestOutcome::Ran(ran)) = (obs.verdict, &obs.outcome) {
+            // A pass holds the smoke test's claims: the DOT pair active, every key table
+            // matching, no table differing.
+            if ran.dot_pair_active == Some(false) {
+                return Err(StepError::Failed(
+                    "the restore test passed, but the DOT pair is not active in the restored database".into(),
+                ));
+            }
+            if ran.key_tables_match == Some(false) {
+                return Err(StepError::Failed(
+                    "the restore test passed, but a key table of the checks file does not match"
+                        .into(),
+                ));
+            }
+            if !matches!(ran.differences, None | Some(Differences::None)) {
+                return Err(StepError::Failed(format!(
+                    "the restore test passed, but the smoke test named differences: {:?}",
+                    ran.differences
+                )));
+            }
         }
         if let Some(want) = r.fatal_restore_errors {
             if obs.fatal_restore_errors() != Some(want) {
