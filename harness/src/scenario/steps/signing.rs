@@ -616,6 +616,17 @@ impl Ctx<'_> {
             .map_err(|e| db_failed(&e))?
             .try_get(0)
             .map_err(|e| db_failed(&e))?;
+        if outcomes != v.expect {
+            let names = |o: &[VerificationKind]| {
+                o.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            };
+            return Err(StepError::Failed(format!(
+                "verification of change set {} gave {}, expected {}",
+                v.change_set,
+                names(&outcomes),
+                names(&v.expect)
+            )));
+        }
         // The state read back must be the one the verdict calls for, and the scenario's.
         if db_state != state {
             return Err(StepError::Failed(format!(
@@ -630,17 +641,6 @@ impl Ctx<'_> {
                     v.change_set
                 )));
             }
-        }
-        if outcomes != v.expect {
-            let names = |o: &[VerificationKind]| {
-                o.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-            };
-            return Err(StepError::Failed(format!(
-                "verification of change set {} gave {}, expected {}",
-                v.change_set,
-                names(&outcomes),
-                names(&v.expect)
-            )));
         }
         Ok(VerifyObservation {
             outcomes,
