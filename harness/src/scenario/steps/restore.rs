@@ -660,11 +660,24 @@ impl Ctx<'_> {
 /// The access method a broken index gets: as long as `btree`, so no offset of the archive moves.
 const BROKEN_AM: &[u8] = b"nobam";
 
+/// How much of the archive's start is searched: its table of contents comes first.
+const TOC_PREFIX: u64 = 64 << 20;
+
 /// Give the first `CREATE INDEX ... USING btree` of the archive's table of contents the access
 /// method [`BROKEN_AM`] (in place, same length); returns the index as `name ON schema.table`.
 fn break_index(dump: &Path) -> Res<String> {
+    use std::io::{Read, Seek, SeekFrom, Write};
     const BREAK: &str = "break an index of";
-    let mut bytes = std::fs::read(dump).map_err(io(dump, BREAK))?;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dump)
+        .map_err(io(dump, BREAK))?;
+    let mut bytes = Vec::new();
+    (&mut f)
+        .take(TOC_PREFIX)
+        .read_to_end(&mut bytes)
+        .map_err(io(dump, BREAK))?;
     let find = |hay: &[u8], needle: &[u8], from: usize| {
         hay.get(from..)
             .and_then(|h| h.windows(needle.len()).position(|w| w == needle))
@@ -678,8 +691,9 @@ fn break_index(dump: &Path) -> Res<String> {
         match (am, stmt.split_whitespace().collect::<Vec<_>>().as_slice()) {
             (Some(at), [_, _, name, "ON", table, ..]) => {
                 let at = at + " USING ".len();
-                bytes[at..at + BROKEN_AM.len()].copy_from_slice(BROKEN_AM);
-                std::fs::write(dump, &bytes).map_err(io(dump, BREAK))?;
+                f.seek(SeekFrom::Start(at as u64))
+                    .map_err(io(dump, BREAK))?;
+                f.write_all(BROKEN_AM).map_err(io(dump, BREAK))?;
                 return Ok(format!("{name} ON {table}"));
             }
             _ => from = end,

@@ -460,7 +460,7 @@ impl Ctx<'_> {
                         win.end_us - win.start_us
                     )));
                 }
-                inside.push((*phase, n, win.end_us - win.start_us));
+                inside.push((*phase, n, win.start_us, win.end_us));
             }
         }
         // Every committed row present and unchanged, by table and key; then removed.
@@ -558,7 +558,12 @@ impl Ctx<'_> {
         self.evidence(json!({
             "committed_writes": log.len(),
             "per_table": per_table,
-            "inside": inside.iter().map(|(p, n, us)| json!({"phase": p, "commits": n, "window_us": us})).collect::<Vec<_>>(),
+            "inside": inside.iter().map(|(p, n, start, end)| json!({
+                "phase": p,
+                "commits": n,
+                "window_start_us": start,
+                "window_end_us": end,
+            })).collect::<Vec<_>>(),
         }));
         Ok(WritersStopObservation {})
     }
