@@ -2,8 +2,7 @@
 //! container, library); runs a scenario's steps in order and records its observed outcome.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bollard::Docker;
@@ -28,12 +27,7 @@ pub(crate) struct ChangeSetState {
     pub(crate) executor: Option<dot_signing::SignatureRow>,
 }
 
-pub(crate) struct Writers {
-    pub(crate) stop: Arc<AtomicBool>,
-    pub(crate) committed: Arc<Mutex<Vec<i64>>>,
-    pub(crate) failed: Arc<Mutex<usize>>,
-    pub(crate) handles: Vec<tokio::task::JoinHandle<()>>,
-}
+pub(crate) use crate::scenario::steps::writers::Writers;
 
 pub(crate) struct Ctx<'a> {
     pub(crate) suite: &'a Suite,
@@ -64,6 +58,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) role: String,
     /// Tables whose snapshot count `prepare_dump` drifted: a restore test must name each.
     pub(crate) drifted: Vec<String>,
+    /// The object `prepare_dump` broke in the dump's table of contents (`break_index`): the
+    /// restore's non-benign error must name it.
+    pub(crate) broken_object: Option<String>,
     /// The step running now: its line and kind (for its evidence).
     pub(crate) at: (usize, &'static str),
     /// Inside `for_each_step`: the plan step k (1-based).
@@ -139,6 +136,7 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         clone_horizon: None,
         pristine: false,
         drifted: Vec::new(),
+        broken_object: None,
         at: (0, ""),
         k: None,
         cluster_entry: None,

@@ -63,6 +63,10 @@ pub enum Mutation {
     FlipByte,
     /// Cut the dump; SHA256SUMS is recomputed, so only the restore can notice.
     Truncate,
+    /// Give the first `CREATE INDEX ... USING btree` of the dump's table of contents an access
+    /// method no server has (same length: no offset moves); SHA256SUMS is recomputed. The
+    /// restore then reports a non-benign error naming that index, beside the benign one.
+    BreakIndex,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,9 +135,14 @@ pub struct RestoreTestStep {
     /// Whether pg_restore must have reported an error triage did not find benign.
     #[serde(default)]
     pub fatal_restore_errors: Option<bool>,
-    /// The kinds of benign note the restore must have recorded (`missing_role`), exactly.
+    /// The kinds of benign note the restore must have recorded (`missing_role`), exactly, one
+    /// entry per message (`[missing_role]`: exactly one such message).
     #[serde(default)]
     pub benign_notes: Option<Vec<String>>,
+    /// Every non-benign pg_restore message names the object `prepare_dump` broke
+    /// (`mutate: break_index`), and there is at least one.
+    #[serde(default)]
+    pub names_broken_object: bool,
 }
 
 /// The error kinds a restore test is refused with before any container exists: its inputs
@@ -365,6 +374,19 @@ pub struct CrashStep {
 #[serde(deny_unknown_fields)]
 pub struct WritersStep {
     pub count: usize,
+    /// `writers_stop` only: the runs (`deploy`, `revert`) each of whose windows must hold a
+    /// committed write (every such run while the writers ran).
+    #[serde(default)]
+    pub inside: Vec<WindowPhase>,
+}
+
+/// A run of the plan that concurrent writers must have committed inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum WindowPhase {
+    Deploy,
+    Revert,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -380,6 +402,20 @@ pub struct CanonVectorsStep {
 pub struct CanonDeterminismStep {
     /// Query returning `text` bodies to canonicalize (from the restored database).
     pub source_sql: String,
+    /// The properties the step computes, as they must come out.
+    pub expect: DeterminismExpect,
+}
+
+/// What `canon_determinism` must find for every document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeterminismExpect {
+    /// Two independent runs give the same bytes and the same tokens.
+    pub deterministic: bool,
+    /// The canonical form canonicalizes to itself.
+    pub idempotent: bool,
+    /// Stored in the database and read back, the form and its token positions are unchanged.
+    pub round_trip_stable: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -443,6 +479,30 @@ pub struct VerifyStep {
     /// Outcomes expected, in signature order (`valid`, `tampered_payload`, `missing_signature`,
     /// `tool_revision_mismatch`, ...).
     pub expect: Vec<dot_signing::VerificationKind>,
+    /// The change set's state the database must hold afterwards, read back (`draft`,
+    /// `verified`, `invalid_drift`); whether given or not, it must be the one the verdict
+    /// calls for.
+    #[serde(default)]
+    pub state: Option<ChangeSetStateKind>,
+}
+
+/// A change set's state as the governance table stores it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ChangeSetStateKind {
+    Draft,
+    Verified,
+    InvalidDrift,
+}
+
+impl ChangeSetStateKind {
+    /// Its spelling in the database.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

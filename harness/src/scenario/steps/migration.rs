@@ -179,15 +179,6 @@ pub struct ServerRecordObservation {
 pub struct RevertObservation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noop: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub archive: Option<ArchiveObservation>,
-}
-
-/// The governance archive a revert wrote before dropping the schema (its rows per table are
-/// evidence).
-#[derive(Debug, Serialize)]
-pub struct ArchiveObservation {
-    pub sha256_recorded: bool,
 }
 
 /// Two fingerprints compared: equal or different (the lists of what changed are evidence),
@@ -217,6 +208,29 @@ fn equality(eq: bool) -> Equality {
 }
 
 impl Ctx<'_> {
+    /// With writers running: the server clock before a deploy or revert (its window's start).
+    async fn window_start(&self) -> std::result::Result<Option<i64>, StepError> {
+        match (&self.writers, &self.client) {
+            (Some(_), Some(c)) => Ok(Some(super::writers::clock_us(c).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// With writers running: record the window from `start` to the server clock now.
+    async fn window_end(
+        &mut self,
+        phase: WindowPhase,
+        start: Option<i64>,
+    ) -> std::result::Result<(), StepError> {
+        if let (Some(start), Some(c)) = (start, &self.client) {
+            let end = super::writers::clock_us(c).await?;
+            if let Some(w) = self.writers.as_mut() {
+                w.window(phase, start, end);
+            }
+        }
+        Ok(())
+    }
+
     async fn deploy(
         &mut self,
         d: &DeployStep,
@@ -248,9 +262,11 @@ impl Ctx<'_> {
             .map(|r| self.resolve_step(r).map(|k| (r, k)))
             .transpose()?;
         let n = self.plan_len();
+        let start = self.window_start().await?;
         let client = self.client.as_ref().ok_or("deploy needs a database")?;
         let since = chrono::Utc::now().timestamp() - 1;
         let res = self.runner.deploy(client, upto, inj.as_ref()).await;
+        self.window_end(WindowPhase::Deploy, start).await?;
         // The server's own record of what this deploy ran must match its events (CTE-01).
         let record = self.server_record(since).await?;
         let events_of = res.as_ref().map(|o| o.events.as_slice()).unwrap_or(&[]);
@@ -402,9 +418,12 @@ impl Ctx<'_> {
             "governance-archive-{}.jsonl",
             Uuid::new_v4().simple()
         ));
+        let start = self.window_start().await?;
         let client = self.client.as_ref().ok_or("revert needs a database")?;
         let since = chrono::Utc::now().timestamp() - 1;
-        let o = self.runner.revert(client, Some(&archive)).await?;
+        let o = self.runner.revert(client, Some(&archive)).await;
+        self.window_end(WindowPhase::Revert, start).await?;
+        let o = o?;
         let record = self.server_record(since).await?;
         crate::serverlog::check(&o.events, &record)?;
         if let Some(s) = &o.stopped {
@@ -430,7 +449,8 @@ impl Ctx<'_> {
             "archive_sha256": o.archive.as_ref().map(|a| a.sha256.clone()),
             "events": o.events.iter().map(EventEvidence::of).collect::<Vec<_>>(),
         }));
-        let archive = match (&o.archive, r.archive) {
+        // Asked for: an archive written, its SHA-256 (listed among the artefacts) 64 hex digits.
+        match (&o.archive, r.archive) {
             (None, true) => return Err("expected governance rows to be archived before the drop, but no archive was written".into()),
             (Some(a), true) => {
                 let hex = a.sha256.len() == 64 && a.sha256.bytes().all(|b| b.is_ascii_hexdigit());
@@ -440,13 +460,11 @@ impl Ctx<'_> {
                         a.sha256
                     )));
                 }
-                Some(ArchiveObservation { sha256_recorded: hex })
             }
-            (_, false) => None,
-        };
+            (_, false) => {}
+        }
         Ok(RevertObservation {
             noop: r.expect_noop.map(|_| o.noop),
-            archive,
         })
     }
 

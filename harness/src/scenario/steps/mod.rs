@@ -11,6 +11,7 @@ pub mod migration;
 pub mod restore;
 pub mod sessions;
 pub mod signing;
+pub mod writers;
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -92,6 +93,7 @@ pub(crate) async fn dispatch(ctx: &mut Ctx<'_>, step: &Step) -> Result<Value, St
     use restore::*;
     use sessions::*;
     use signing::*;
+    use writers::*;
     match step {
         Step::PrepareDump(p) => exec::<PrepareDumpKind>(p, ctx).await,
         Step::RestoreTest(p) => exec::<RestoreTestKind>(p, ctx).await,
@@ -139,6 +141,7 @@ mod tests {
             use restore::*;
             use sessions::*;
             use signing::*;
+            use writers::*;
             match step {
                 Step::PrepareDump(_) => PrepareDumpKind::NAME,
                 Step::RestoreTest(_) => RestoreTestKind::NAME,

@@ -56,30 +56,13 @@ impl StepKind for PreflightKind {
     }
 }
 
-/// The working copy made: the drift of its snapshot, whether the dump still matches its sums
-/// file.
+/// The working copy made: whether the dump still matches its sums file. Which tables were
+/// drifted (the scenario's own words) and how is evidence: an exact file's counts move by the
+/// delta; an estimate's tables are renamed in the file, `t` → `t~drifted`, since an estimate
+/// proves the table set, not a count (`rowcounts::compare_observed`).
 #[derive(Debug, Serialize)]
 pub struct PrepareDumpObservation {
-    /// None when the snapshot was left alone.
-    pub rowcount_drift: Option<DriftObservation>,
     pub dump_matches_sums: bool,
-}
-
-/// Which tables of the snapshot were drifted (how is evidence: an exact file's counts move by
-/// the delta; an estimate's tables are renamed in the file, `t` → `t~drifted`, since an
-/// estimate proves the table set, not a count: `rowcounts::compare_observed`).
-#[derive(Debug, Serialize)]
-pub struct DriftObservation {
-    /// `all` (`table: "*"`: every table of the snapshot), else the table names.
-    pub tables: DriftedTables,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriftedTables {
-    All,
-    #[serde(untagged)]
-    Named(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -116,14 +99,14 @@ impl RestoreVerdict {
     }
 }
 
-/// A restore test: its verdict, what it observed (by how far it got) and its containers.
+/// A restore test: its verdict, what it observed (by how far it got) and the containers it
+/// created (the step fails when any is left).
 #[derive(Debug, Serialize)]
 pub struct RestoreTestObservation {
     pub verdict: RestoreVerdict,
     #[serde(flatten)]
     pub outcome: RestoreTestOutcome,
     pub containers_created: usize,
-    pub containers_left: usize,
 }
 
 /// Refused before provisioning (only the error's kind) or provisioned (its report's facts).
@@ -174,6 +157,9 @@ pub struct RanObservation {
     pub differences: Option<Differences>,
     /// Every key table of the checks file present and matching.
     pub key_tables_match: Option<bool>,
+    /// Whether the DOT pair is active in the restored database (the step fails on a pass
+    /// without it); evidence, not snapshot.
+    #[serde(skip)]
     pub dot_pair_active: Option<bool>,
 }
 
@@ -289,6 +275,13 @@ impl Ctx<'_> {
                 f.set_len(keep).map_err(io(&dump, CUT))?;
                 recompute.push(dump.clone());
             }
+            Mutation::BreakIndex => {
+                self.broken_object = Some(break_index(&dump)?);
+                recompute.push(dump.clone());
+            }
+        }
+        if p.mutate != Mutation::BreakIndex {
+            self.broken_object = None;
         }
         self.drifted.clear();
         let mut drift_how = DriftHow::CountChanged;
@@ -370,15 +363,9 @@ impl Ctx<'_> {
             "mutation": p.mutate,
             "drift": drift_how,
             "tables_drifted": self.drifted,
+            "broken_object": self.broken_object,
         }));
         Ok(PrepareDumpObservation {
-            rowcount_drift: p.rowcount_drift.as_ref().map(|d| DriftObservation {
-                tables: if d.items().iter().any(|x| x.table == "*") {
-                    DriftedTables::All
-                } else {
-                    DriftedTables::Named(self.drifted.clone())
-                },
-            }),
             dump_matches_sums: matches,
         })
     }
@@ -464,6 +451,7 @@ impl Ctx<'_> {
                     "tables_expected": smoke.and_then(|s| s.tables_expected),
                     "differences": smoke.map(|s| s.differences.iter().map(|d| d.relative()).collect::<Vec<_>>()),
                     "key_tables_matching": smoke.map(|s| s.key_tables.iter().filter(|k| k.matches).count()),
+                    "dot_pair_active": smoke.and_then(|s| s.dot_pair_ok),
                 }));
                 let verdict = if rep.verdict == "pass" {
                     RestoreVerdict::Pass
@@ -477,7 +465,6 @@ impl Ctx<'_> {
             verdict,
             outcome,
             containers_created: created,
-            containers_left: left,
         };
         let want = RestoreVerdict::expected(r.expect);
         if obs.verdict != want {
@@ -490,6 +477,27 @@ impl Ctx<'_> {
                 obs.verdict
             )));
         }
+        if let (RestoreVerdict::Pass, RestoreTestOutcome::Ran(ran)) = (obs.verdict, &obs.outcome) {
+            // A pass holds the smoke test's claims: the DOT pair active, every key table
+            // matching, no table differing.
+            if ran.dot_pair_active == Some(false) {
+                return Err(StepError::Failed(
+                    "the restore test passed, but the DOT pair is not active in the restored database".into(),
+                ));
+            }
+            if ran.key_tables_match == Some(false) {
+                return Err(StepError::Failed(
+                    "the restore test passed, but a key table of the checks file does not match"
+                        .into(),
+                ));
+            }
+            if !matches!(ran.differences, None | Some(Differences::None)) {
+                return Err(StepError::Failed(format!(
+                    "the restore test passed, but the smoke test named differences: {:?}",
+                    ran.differences
+                )));
+            }
+        }
         if let Some(want) = r.fatal_restore_errors {
             if obs.fatal_restore_errors() != Some(want) {
                 return Err(StepError::Failed(format!(
@@ -499,21 +507,55 @@ impl Ctx<'_> {
             }
         }
         if let (Some(want), Ok(rep)) = (&r.benign_notes, &res) {
-            let got: std::collections::BTreeSet<&str> = rep
+            // The notes the report recorded, one per benign message: `[missing_role]` is
+            // exactly one such note.
+            const NOTE: &str = "known-benign restore error (";
+            let mut got: Vec<&str> = rep
+                .notes
+                .iter()
+                .filter_map(|n| n.strip_prefix(NOTE))
+                .filter_map(|n| n.split_once(')').map(|(k, _)| k))
+                .collect();
+            got.sort_unstable();
+            let mut want_list: Vec<&str> = want.iter().map(String::as_str).collect();
+            want_list.sort_unstable();
+            let benign = rep
                 .restore
                 .iter()
-                .flat_map(|x| {
+                .flat_map(|x| x.messages.iter().filter(|m| m.benign))
+                .count();
+            if got != want_list || benign != got.len() {
+                return Err(StepError::Failed(format!(
+                    "benign restore notes recorded {got:?} ({benign} benign message(s)), expected {want_list:?}: {}",
+                    rep.notes.join(" | ")
+                )));
+            }
+        }
+        if r.names_broken_object {
+            let object = self.broken_object.clone().ok_or(
+                "names_broken_object: no prepare_dump broke an object (mutate: break_index)",
+            )?;
+            let fatal: Vec<&str> = res
+                .as_ref()
+                .ok()
+                .and_then(|rep| rep.restore.as_ref())
+                .map(|x| {
                     x.messages
                         .iter()
-                        .filter(|m| m.benign)
-                        .map(|m| m.kind.as_str())
+                        .filter(|m| !m.benign)
+                        .map(|m| m.message.as_str())
+                        .collect()
                 })
-                .collect();
-            let want_set: std::collections::BTreeSet<&str> =
-                want.iter().map(String::as_str).collect();
-            if got != want_set {
+                .unwrap_or_default();
+            if fatal.is_empty() {
                 return Err(StepError::Failed(format!(
-                    "benign restore notes {got:?}, expected {want_set:?} (triage of pg_restore's messages)"
+                    "pg_restore reported no non-benign error for the broken index {object}"
+                )));
+            }
+            if let Some(other) = fatal.iter().find(|m| !m.contains(object.as_str())) {
+                return Err(StepError::Failed(format!(
+                    "a non-benign restore error does not name the broken index {object}: {}",
+                    other.lines().next().unwrap_or("")
                 )));
             }
         }
@@ -609,5 +651,82 @@ impl Ctx<'_> {
             outcome,
             stop_kind: kind,
         })
+    }
+}
+
+/// The access method a broken index gets: as long as `btree`, so no offset of the archive moves.
+const BROKEN_AM: &[u8] = b"nobam";
+
+/// How much of the archive's start is searched: its table of contents comes first.
+const TOC_PREFIX: u64 = 64 << 20;
+
+/// Give the first `CREATE INDEX ... USING btree` of the archive's table of contents the access
+/// method [`BROKEN_AM`] (in place, same length); returns the index as `name ON schema.table`.
+fn break_index(dump: &Path) -> Res<String> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    const BREAK: &str = "break an index of";
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dump)
+        .map_err(io(dump, BREAK))?;
+    let mut bytes = Vec::new();
+    (&mut f)
+        .take(TOC_PREFIX)
+        .read_to_end(&mut bytes)
+        .map_err(io(dump, BREAK))?;
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)
+            .and_then(|h| h.windows(needle.len()).position(|w| w == needle))
+            .map(|i| i + from)
+    };
+    let mut from = 0;
+    while let Some(start) = find(&bytes, b"CREATE INDEX ", from) {
+        let end = find(&bytes, b";", start).unwrap_or(bytes.len());
+        let stmt = String::from_utf8_lossy(&bytes[start..end]).into_owned();
+        let am = find(&bytes[..end], b" USING btree ", start);
+        match (am, stmt.split_whitespace().collect::<Vec<_>>().as_slice()) {
+            (Some(at), [_, _, name, "ON", table, ..]) => {
+                let at = at + " USING ".len();
+                f.seek(SeekFrom::Start(at as u64))
+                    .map_err(io(dump, BREAK))?;
+                f.write_all(BROKEN_AM).map_err(io(dump, BREAK))?;
+                return Ok(format!("{name} ON {table}"));
+            }
+            _ => from = end,
+        }
+    }
+    Err(StepError::Failed(format!(
+        "{}: no `CREATE INDEX ... USING btree` in its table of contents to break",
+        dump.display()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first btree index of the table of contents is broken in place, its name returned;
+    /// an index without `USING btree` is passed over, and a dump without one is an error.
+    #[test]
+    fn break_index_renames_the_access_method_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x.dump");
+        let text = b"PGDMP..CREATE INDEX h ON public.u USING hash (b);..CREATE INDEX i ON public.t USING btree (a);..data USING btree ";
+        std::fs::write(&p, text).expect("write");
+        assert_eq!(break_index(&p).expect("broken"), "i ON public.t");
+        let after = std::fs::read(&p).expect("read");
+        assert_eq!(after.len(), text.len());
+        let s = String::from_utf8_lossy(&after);
+        assert!(
+            s.contains("CREATE INDEX i ON public.t USING nobam (a);"),
+            "{s}"
+        );
+        assert!(
+            s.contains("USING hash (b)") && s.ends_with("data USING btree "),
+            "{s}"
+        );
+        std::fs::write(&p, b"PGDMP no index here").expect("write");
+        assert!(break_index(&p).is_err());
     }
 }

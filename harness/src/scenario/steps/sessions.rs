@@ -1,11 +1,5 @@
-//! Database-session steps: extra sessions (`session`, `commit`), a scalar query (`scalar`) and
-//! concurrent writers (`writers_start`, `writers_stop`).
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use crate::error::Error;
+//! Database-session steps: extra sessions (`session`, `commit`) and a scalar query (`scalar`);
+//! the concurrent writers are `writers.rs`.
 
 use crate::scenario::env::*;
 use crate::scenario::model::*;
@@ -26,9 +20,28 @@ impl StepKind for SessionKind {
     ) -> std::result::Result<SessionObservation, StepError> {
         let c = ctx.connect_db().await?;
         if p.keep_open {
+            let pid: i32 = c
+                .query_one("SELECT pg_backend_pid()", &[])
+                .await
+                .map_err(|e| format!("session {}: {e}", p.name))?
+                .get(0);
             c.batch_execute(&format!("BEGIN; {}", p.sql))
                 .await
                 .map_err(|e| format!("session {}: {e}", p.name))?;
+            // The server's view of the session, not ours: its transaction is open.
+            let state: Option<String> = ctx
+                .client()?
+                .query_opt("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid])
+                .await
+                .map_err(|e| format!("session {}: {e}", p.name))?
+                .and_then(|r| r.get(0));
+            if state.as_deref() != Some("idle in transaction") {
+                return Err(StepError::Failed(format!(
+                    "session {}: the server shows it {}, expected its transaction open (idle in transaction)",
+                    p.name,
+                    state.as_deref().unwrap_or("gone")
+                )));
+            }
         } else {
             c.batch_execute(&p.sql)
                 .await
@@ -37,7 +50,6 @@ impl StepKind for SessionKind {
         ctx.sessions.insert(p.name.clone(), c);
         Ok(SessionObservation {
             name: p.name.clone(),
-            transaction_open: p.keep_open,
         })
     }
 }
@@ -59,13 +71,18 @@ impl StepKind for CommitKind {
             .sessions
             .get(p)
             .ok_or_else(|| format!("no session named {p}"))?;
+        // COMMIT of an aborted transaction succeeds as a rollback: a statement first, which
+        // an aborted transaction refuses.
+        c.query_one("SELECT 1", &[]).await.map_err(|e| {
+            StepError::Failed(format!(
+                "session {p}: its transaction cannot commit (its COMMIT would roll back): {}",
+                err_any(&e)
+            ))
+        })?;
         c.batch_execute("COMMIT")
             .await
             .map_err(|e| format!("commit of session {p}: {e}"))?;
-        Ok(CommitObservation {
-            name: p.clone(),
-            committed: true,
-        })
+        Ok(CommitObservation { name: p.clone() })
     }
 }
 
@@ -100,166 +117,23 @@ impl StepKind for ScalarKind {
                 p.sql, p.equals
             )));
         }
-        Ok(ScalarObservation {
-            sql: p.sql.clone(),
-            value: v,
-        })
+        Ok(ScalarObservation {})
     }
 }
 
-/// `writers_start`: concurrent writers committing rows until stopped.
-pub struct WritersStartKind;
-
-impl StepKind for WritersStartKind {
-    const NAME: &'static str = "writers_start";
-    const READS_ONLY: bool = false;
-    type Params = WritersStep;
-    type Observation = WritersStartObservation;
-
-    async fn run(
-        p: &WritersStep,
-        ctx: &mut Ctx<'_>,
-    ) -> std::result::Result<WritersStartObservation, StepError> {
-        ctx.writers_start(p).await
-    }
-}
-
-/// `writers_stop`: stop the writers; every acknowledged commit must be there.
-pub struct WritersStopKind;
-
-impl StepKind for WritersStopKind {
-    const NAME: &'static str = "writers_stop";
-    const READS_ONLY: bool = false;
-    type Params = WritersStep;
-    type Observation = WritersStopObservation;
-
-    async fn run(
-        p: &WritersStep,
-        ctx: &mut Ctx<'_>,
-    ) -> std::result::Result<WritersStopObservation, StepError> {
-        let _ = p;
-        ctx.writers_stop().await
-    }
-}
-
-impl Ctx<'_> {
-    async fn writers_start(
-        &mut self,
-        w: &WritersStep,
-    ) -> std::result::Result<WritersStartObservation, StepError> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let committed = Arc::new(Mutex::new(Vec::new()));
-        let failed = Arc::new(Mutex::new(0usize));
-        let mut handles = Vec::new();
-        for i in 0..w.count {
-            let c = self.connect_db().await?;
-            let (stop, committed, failed) = (stop.clone(), committed.clone(), failed.clone());
-            handles.push(tokio::spawn(async move {
-                // Bounded: at most 5000 writes or until stopped; explicit ids leave the sequence alone.
-                for n in 0..5000u32 {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let r = c
-                        .query_one(
-                            "INSERT INTO public.universal_edges (id, src_kind, src_id, dst_kind, dst_id, edge_type, created_at) \
-                             VALUES ($3, 'writer', $1, 'probe', $2, 'dry_run_write', now()) RETURNING id",
-                            &[&format!("w{i}"), &format!("n{n}"), &(900_000_000i64 + (i as i64) * 100_000 + n as i64)],
-                        )
-                        .await;
-                    match r.and_then(|row| row.try_get::<_, i64>(0)) {
-                        Ok(id) => {
-                            if let Ok(mut v) = committed.lock() {
-                                v.push(id)
-                            }
-                        }
-                        Err(_) => {
-                            if let Ok(mut f) = failed.lock() {
-                                *f += 1
-                            }
-                        }
-                    }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }));
-        }
-        self.writers = Some(Writers {
-            stop,
-            committed,
-            failed,
-            handles,
-        });
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        Ok(WritersStartObservation { writers: w.count })
-    }
-
-    async fn writers_stop(&mut self) -> std::result::Result<WritersStopObservation, StepError> {
-        let w = self.writers.take().ok_or("no writers running")?;
-        w.stop.store(true, Ordering::SeqCst);
-        for h in w.handles {
-            h.await.map_err(|e| {
-                Error::internal("writer_task", format!("a writer task failed: {e}"))
-            })?;
-        }
-        let ids = w.committed.lock().map(|v| v.clone()).unwrap_or_default();
-        let failed = w.failed.lock().map(|f| *f).unwrap_or(0);
-        let found: i64 = self
-            .client()?
-            .query_one(
-                "SELECT count(*) FROM public.universal_edges WHERE id = ANY($1)",
-                &[&ids],
-            )
-            .await
-            .map_err(Error::from)?
-            .get(0);
-        let missing = ids.len() as i64 - found;
-        if ids.is_empty() {
-            return Err("the writers committed nothing".into());
-        }
-        if missing != 0 {
-            return Err(StepError::Failed(format!(
-                "{missing} of {} committed writes are missing",
-                ids.len()
-            )));
-        }
-        self.evidence(serde_json::json!({
-            "committed_writes": ids.len(),
-            "failed_writes": failed,
-        }));
-        Ok(WritersStopObservation { missing })
-    }
-}
-
-/// A session opened (its transaction left open or not).
+/// A session opened, by name (with `keep_open`, the step failed unless the server shows its
+/// transaction open).
 #[derive(Debug, serde::Serialize)]
 pub struct SessionObservation {
     pub name: String,
-    pub transaction_open: bool,
 }
 
-/// A session's transaction committed.
+/// A session's transaction committed, by name (the step fails when COMMIT does).
 #[derive(Debug, serde::Serialize)]
 pub struct CommitObservation {
     pub name: String,
-    pub committed: bool,
 }
 
-/// The text value a query returned (equal to the expected one, else the step failed).
+/// A query returned the expected text value (else the step failed, with both values).
 #[derive(Debug, serde::Serialize)]
-pub struct ScalarObservation {
-    pub sql: String,
-    pub value: String,
-}
-
-/// Writers started (each on its own connection).
-#[derive(Debug, serde::Serialize)]
-pub struct WritersStartObservation {
-    pub writers: usize,
-}
-
-/// Writers stopped: how many acknowledged commits are missing (the step fails unless none);
-/// how many they committed and how many writes failed while they ran are evidence.
-#[derive(Debug, serde::Serialize)]
-pub struct WritersStopObservation {
-    pub missing: i64,
-}
+pub struct ScalarObservation {}

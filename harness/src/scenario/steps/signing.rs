@@ -31,15 +31,12 @@ impl StepKind for ChangeSetKind {
     }
 }
 
-/// A registered change set: how many units it holds and its state (its source's hash, token
-/// count and the units' spans depend on the database's documents: evidence).
+/// A registered change set, by name: the step failed unless it registered `units` units and
+/// the database holds it as `draft` (read back); its source's hash, token count and the
+/// units' spans depend on the database's documents (evidence).
 #[derive(Debug, Serialize)]
 pub struct ChangeSetObservation {
     pub name: String,
-    /// Units registered.
-    pub units: usize,
-    /// The change set's state as the database holds it after registration (`draft`).
-    pub state: String,
 }
 
 /// `sign`: a DOT signature of a change set.
@@ -59,14 +56,13 @@ impl StepKind for SignKind {
     }
 }
 
-/// A signature the database accepted (the step fails when it refuses the row, or when the
-/// payload hash is not 64 lowercase hex digits).
+/// A signature the database accepted (the step fails when it refuses the row, when the
+/// signed envelope names another change set, or when the payload hash is not 64 lowercase
+/// hex digits).
 #[derive(Debug, Serialize)]
 pub struct SignObservation {
     pub kind: SignatureKind,
     pub signer_dot_id: i32,
-    /// The signed envelope names the change set signed.
-    pub envelope_change_set_matches: bool,
     /// What the row references: `change_set` or `signature`.
     pub references: &'static str,
     /// The signature's scheme prefix (`v0.1:hmac-sha256`).
@@ -135,10 +131,6 @@ pub struct VerifyObservation {
     /// Executor's, then verifier's.
     pub outcomes: Vec<VerificationKind>,
     pub signals_emitted: Vec<EmittedSignal>,
-    /// The state read back from the database.
-    pub change_set_state: String,
-    /// The state the verdict calls for.
-    pub expected_state: &'static str,
 }
 
 /// A signal stored for a failed verification.
@@ -175,18 +167,17 @@ impl StepKind for AwaitSignalKind {
             kind: n.kind,
             routed_to: n.routed_to,
             emitter_dot_id: n.emitter_dot_id,
-            channel: cutter_signals::CHANNEL,
         })
     }
 }
 
-/// The notification received on the signal channel for the change set.
+/// The notification received on the signal channel (`cutter_signals::CHANNEL`, the only one
+/// the listener hears) for the change set: its kind, where it is routed and who emitted it.
 #[derive(Debug, Serialize)]
 pub struct SignalObservation {
     pub kind: SignalKind,
     pub routed_to: String,
     pub emitter_dot_id: i32,
-    pub channel: &'static str,
 }
 
 /// `acknowledge`: a routed signal acknowledged by its receiver.
@@ -210,10 +201,9 @@ impl StepKind for AcknowledgeKind {
 #[derive(Debug, Serialize)]
 pub struct AcknowledgeObservation {
     pub kind: SignalKind,
-    pub by: String,
+    /// The verdict of the call (the step failed unless it is the expected one; when `ok`, the
+    /// signal read back must name the acknowledger).
     pub result: Acknowledgement,
-    /// Who the signal is acknowledged by (only when this call acknowledged it).
-    pub acknowledged_by: Option<String>,
 }
 
 /// A database error as a step failure: its server message and SQLSTATE.
@@ -316,6 +306,12 @@ impl Ctx<'_> {
             .iter()
             .map(|u| [u.start_token_position, u.end_token_position])
             .collect();
+        if state != "draft" {
+            return Err(StepError::Failed(format!(
+                "change set {} is {state} in the database after registration, expected draft",
+                c.name
+            )));
+        }
         if spans.len() != c.units {
             return Err(StepError::Failed(format!(
                 "change set {} registered {} unit(s), expected {}",
@@ -341,8 +337,6 @@ impl Ctx<'_> {
         }));
         Ok(ChangeSetObservation {
             name: c.name.clone(),
-            units: c.units,
-            state,
         })
     }
 
@@ -408,7 +402,16 @@ impl Ctx<'_> {
                     s.kind
                 ))
             })?;
-        let same_cs = row.change_set_id() == Some(self.cs(&s.change_set)?.id);
+        let want_cs = self.cs(&s.change_set)?.id;
+        if row.change_set_id() != Some(want_cs) {
+            return Err(StepError::Failed(format!(
+                "the {:?} signature's envelope names change set {}, not {} ({want_cs})",
+                s.kind,
+                row.change_set_id()
+                    .map_or_else(|| "none".to_string(), |u| u.to_string()),
+                s.change_set
+            )));
+        }
         if s.kind == SignatureKind::ExecutorCut {
             if let Some(c) = self.change_sets.get_mut(&s.change_set) {
                 c.executor = Some(row.clone());
@@ -428,7 +431,6 @@ impl Ctx<'_> {
         Ok(SignObservation {
             kind: s.kind,
             signer_dot_id: row.signer_dot_id,
-            envelope_change_set_matches: same_cs,
             references: row.references.target_name(),
             scheme: row
                 .signature_payload
@@ -625,11 +627,24 @@ impl Ctx<'_> {
                 names(&v.expect)
             )));
         }
+        // The state read back must be the one the verdict calls for, and the scenario's.
+        if db_state != state {
+            return Err(StepError::Failed(format!(
+                "change set {} is {db_state} in the database after verification, the verdict calls for {state}",
+                v.change_set
+            )));
+        }
+        if let Some(want) = v.state {
+            if db_state != want.as_str() {
+                return Err(StepError::Failed(format!(
+                    "change set {} is {db_state} in the database after verification, expected {want}",
+                    v.change_set
+                )));
+            }
+        }
         Ok(VerifyObservation {
             outcomes,
             signals_emitted: signals,
-            change_set_state: db_state,
-            expected_state: state,
         })
     }
 
@@ -664,11 +679,19 @@ impl Ctx<'_> {
                 res.err().map(|e| e.to_string())
             )));
         }
+        let by = res.ok().and_then(|s| s.acknowledged_by);
+        if a.expect == Acknowledgement::Ok && by.as_deref() != Some(a.by.as_str()) {
+            return Err(StepError::Failed(format!(
+                "the {} signal of change set {} is acknowledged by {}, expected {}",
+                a.kind,
+                a.change_set,
+                by.as_deref().unwrap_or("nobody"),
+                a.by
+            )));
+        }
         Ok(AcknowledgeObservation {
             kind: a.kind,
-            by: a.by.clone(),
             result: a.expect,
-            acknowledged_by: res.ok().and_then(|s| s.acknowledged_by),
         })
     }
 }
