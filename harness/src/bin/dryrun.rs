@@ -135,6 +135,33 @@ enum Cmd {
         repo: Option<PathBuf>,
     },
     /// Run the HB-05 scenarios (every scenarios/*.yaml) and write the closure report (Markdown, JSON, JUnit XML); exit 0 only when all pass.
+    /// What the plan does to the database while it runs: lint (squawk), then every deploy and
+    /// revert statement run one at a time on a restored copy of the backup set (locks of its own
+    /// backend on pre-existing relations, rewrites, sequential scans, durations), judged against
+    /// checks/p0-impact.yaml; exit 0 when every rule is kept, 1 on a breach.
+    #[command(
+        after_help = "Examples:\n  dryrun impact\n  dryrun impact --plan ../their-p0 --fixtures /backups/20261204 --report out/impact"
+    )]
+    Impact {
+        /// The plan: a folder shaped like migrations/p0 or a Sqitch project (default: the built-in P0).
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// The backup set to restore and run the plan on (default: the bundled fixture).
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+        /// The rule set (default: checks/p0-impact.yaml).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Write impact.md, impact.json and impact-junit.xml here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// The checkout holding fixtures/ (default: found from the current directory, or the bundled suite).
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// PostgreSQL 16 image to use (must exist locally; default: postgres:16 or the offline build).
+        #[arg(long, env = "PG_IMAGE")]
+        image: Option<String>,
+    },
     #[command(
         after_help = "Examples:\n  dryrun run                                   # from anywhere inside the checkout\n  dryrun run --report out/report -j 4\n  dryrun run --retry-approved-by 'A. Approver'  # after a failed attempt (exit 5 without it)\n  dryrun run --fixtures out/fixture-prod        # on another backup set"
     )]
@@ -301,6 +328,45 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
     match cmd {
+        Cmd::Impact {
+            plan,
+            fixtures,
+            rules,
+            report,
+            repo,
+            image,
+        } => {
+            let home = harness::checkout::resolve_suite(repo.as_deref())?;
+            let opts = harness::impact::ImpactOptions {
+                repo: home.root().to_path_buf(),
+                plan,
+                fixtures,
+                rules,
+                image,
+            };
+            let docker = harness::docker::connect().await?;
+            let run = harness::docker::RunIdentity::new();
+            let _ = harness::docker::sweep(&docker, None, false).await;
+            let r = with_interrupt(&run, harness::impact::run(&docker, &run, &opts)).await?;
+            if let Some(dir) = &report {
+                harness::impact::write(dir, &r)?;
+            }
+            let md = harness::impact::report::markdown(&r);
+            // The console gets the verdict and the rule table; the report has the rest.
+            let head = md.split("\n## ").next().unwrap_or(&md);
+            print!("{head}");
+            if let Some(dir) = &report {
+                println!(
+                    "impact report: {}/impact.md (+ impact.json, impact-junit.xml)",
+                    dir.display()
+                );
+            }
+            Ok(if r.passed {
+                exit::OK
+            } else {
+                exit::CHECK_FAILED
+            })
+        }
         Cmd::Image {
             image,
             force,

@@ -1,6 +1,122 @@
 //! What a plan does to a live database while it runs (issue 24): lint before running
-//! ([`lint`]), the rule set the operations team owns ([`rules`]).
+//! ([`lint`]), the profile by running it on a restored copy ([`profile`]), judged against the
+//! operations team's rule set ([`rules`]) and reported ([`report`]).
 
 pub mod lint;
 pub mod profile;
+pub mod report;
 pub mod rules;
+
+use std::path::{Path, PathBuf};
+
+use crate::container::{PgContainer, PgSpec, DB_NAME};
+use crate::docker::RunIdentity;
+use crate::error::{Error, Result};
+use crate::migrate::Plan;
+use crate::scenario::suite::DumpSet;
+
+/// What `dryrun impact` was given.
+#[derive(Debug, Clone)]
+pub struct ImpactOptions {
+    /// The checkout or unpacked suite home (bundled fixtures and plan).
+    pub repo: PathBuf,
+    pub plan: Option<PathBuf>,
+    pub fixtures: Option<PathBuf>,
+    pub rules: Option<PathBuf>,
+    pub image: Option<String>,
+}
+
+/// The plan given, or the built-in P0.
+pub fn load_plan(dir: Option<&Path>) -> Result<Plan> {
+    match dir {
+        None => Plan::embedded(),
+        Some(d) => Plan::load(d),
+    }
+}
+
+/// Lint the plan, restore the backup set into a container of this run, profile every deploy
+/// and revert statement on it, judge against the rules. The container is removed.
+pub async fn run(
+    docker: &bollard::Docker,
+    run: &RunIdentity,
+    o: &ImpactOptions,
+) -> Result<report::ImpactReport> {
+    // Inputs first: nothing is provisioned for a bad rule set, plan or backup set.
+    let rules = rules::ImpactRules::load(o.rules.as_deref())?;
+    let plan = load_plan(o.plan.as_deref())?;
+    let dumps = match &o.fixtures {
+        Some(d) => DumpSet::from_dir(d)?,
+        None => DumpSet::bundled(&o.repo),
+    };
+    let entries = crate::checksum::parse_sums(&dumps.sums)?;
+    let sums =
+        crate::checksum::verify_set(&dumps.sums, &entries, &dumps.dump, Some(&dumps.rowcounts))?;
+    let dump_sha256 = sums
+        .files
+        .iter()
+        .find(|f| f.role == crate::checksum::FileRole::Dump)
+        .map(|f| f.sha256.clone())
+        .unwrap_or_default();
+    crate::dumpinfo::inspect(&dumps.dump)?;
+    let lint = lint::lint_plan(&plan, &rules);
+
+    let image = crate::image::resolve(docker, o.image.as_deref()).await?;
+    let mut spec = PgSpec::new(&image.reference, "impact");
+    spec.settings = crate::restore::fast_settings();
+    let pg = PgContainer::start(docker, run, &spec).await?;
+    let profiled = async {
+        let (outcome, _, _) = crate::restore::restore_into(&pg, &dumps.dump, 2).await?;
+        if !outcome.passed {
+            return Err(Error::check(
+                "impact_restore_failed",
+                format!(
+                    "The backup {} did not restore cleanly, so the plan cannot be profiled on it: {}",
+                    dumps.dump.display(),
+                    outcome
+                        .messages
+                        .iter()
+                        .filter(|m| !m.benign)
+                        .map(|m| m.message.lines().next().unwrap_or("").to_string())
+                        .chain(outcome.count_note.clone())
+                        .chain(std::iter::once(format!("pg_restore exit code {}", outcome.exit_code)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            )
+            .with_hint("Run `dryrun restore-test` on this backup set first."));
+        }
+        let client = pg.connect(DB_NAME).await?;
+        profile::profile_plan(&client, &plan).await
+    }
+    .await;
+    let removed = pg.remove().await;
+    let steps = profiled?;
+    removed?;
+    let verdicts = report::judge(&rules, &steps, &lint);
+    let passed = verdicts.iter().all(|v| v.breaches.is_empty());
+    Ok(report::ImpactReport {
+        plan: match &plan.source {
+            crate::migrate::PlanSource::Embedded => "built in (migrations/p0)".into(),
+            crate::migrate::PlanSource::Dir(d) => d.display().to_string(),
+        },
+        plan_digest: plan.digest(),
+        dump: dumps.dump.display().to_string(),
+        dump_sha256,
+        image: image.reference.clone(),
+        rules_source: rules.source.clone(),
+        rules,
+        lint,
+        steps,
+        verdicts,
+        passed,
+        test_hooks: crate::fault::active_hooks(),
+    })
+}
+
+/// Write `impact.json`, `impact.md` and `impact-junit.xml` into `dir`.
+pub fn write(dir: &Path, r: &report::ImpactReport) -> Result<()> {
+    crate::report::write_json(&dir.join("impact.json"), r)?;
+    crate::report::write_text(&dir.join("impact.md"), &report::markdown(r))?;
+    crate::report::write_text(&dir.join("impact-junit.xml"), &report::junit(r)?)?;
+    Ok(())
+}

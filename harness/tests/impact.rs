@@ -1,0 +1,203 @@
+//! `dryrun impact` through the real binary on the bundled fixture restored into a real
+//! PostgreSQL 16 container: the stand-in P0 keeps the P0 rule set (only ACCESS SHARE on a
+//! pre-existing relation, no rewrite, no enforced lint finding); a plan of our own that breaks
+//! each rule is named by the profile (exact lock mode and relation, statement file:line) and by
+//! the lint (file:line and rule), and exits 1.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+fn impact(args: &[&str], report: &Path) -> (Option<i32>, serde_json::Value, String) {
+    let report_s = report.display().to_string();
+    let mut all = vec!["impact", "--report", &report_s];
+    all.extend_from_slice(args);
+    let f = common::run(&all, &[], &common::repo(), Duration::from_secs(600));
+    common::cleanup(f.pid);
+    let json = std::fs::read(report.join("impact.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "impact.json written; exit {:?}\n{}\n{}",
+                f.code, f.stdout, f.stderr
+            )
+        });
+    (f.code, json, f.stdout)
+}
+
+fn breaches(j: &serde_json::Value, rule: &str) -> Vec<String> {
+    j["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .find(|v| v["rule"] == rule)
+        .unwrap_or_else(|| panic!("no verdict for {rule}"))["breaches"]
+        .as_array()
+        .expect("breaches")
+        .iter()
+        .map(|b| b.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn the_stand_in_p0_keeps_the_p0_rules() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (code, j, stdout) = impact(&[], &tmp.path().join("r"));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(j["passed"], true);
+    // It does touch a pre-existing table, and only with ACCESS SHARE (SPEC §7a).
+    let holds: Vec<(String, String)> = j["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .flat_map(|s| s["holds"].as_array().cloned().unwrap_or_default())
+        .map(|h| {
+            (
+                h["relation"].as_str().unwrap_or_default().to_string(),
+                h["mode"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        holds.contains(&("public.dot_tools".into(), "AccessShareLock".into())),
+        "{holds:?}"
+    );
+    assert!(
+        holds.iter().all(|(_, m)| m == "AccessShareLock"),
+        "{holds:?}"
+    );
+    // Every step ran both ways (7 deploys, 7 reverts), and none rewrote anything.
+    assert_eq!(j["steps"].as_array().map(Vec::len), Some(14));
+    let md = std::fs::read_to_string(tmp.path().join("r/impact.md")).expect("impact.md");
+    assert!(md.contains("**Verdict: PASS**"), "{md}");
+    let junit = std::fs::read_to_string(tmp.path().join("r/impact-junit.xml")).expect("junit");
+    assert!(junit.contains("name=\"max_lock_on_existing\""), "{junit}");
+}
+
+/// Appended to 04_cut_unit's deploy (lines counted from the file's end as it stands).
+const BREAKING: &str = "\nCREATE INDEX p0_bad_code_idx ON public.tac_logical_unit (code);\n\
+ALTER TABLE cutter_governance.cut_unit ADD CONSTRAINT p0_bad_fk FOREIGN KEY (logical_unit_id) REFERENCES public.tac_logical_unit (id);\n\
+ALTER TABLE public.tac_publication ALTER COLUMN checksum TYPE varchar(200);\n\
+UPDATE public.tac_publication SET url = url;\n";
+
+#[test]
+fn a_plan_breaking_each_rule_is_named_by_profile_and_lint() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plan = tmp.path().join("p0");
+    common::copy_tree(&common::repo().join("migrations/p0"), &plan);
+    let deploy = plan.join("deploy/04_cut_unit.sql");
+    let text = std::fs::read_to_string(&deploy).expect("read deploy 04");
+    let first = text.lines().count() + 2; // the appended text starts with a blank line
+    std::fs::write(&deploy, format!("{text}{BREAKING}")).expect("write deploy 04");
+    let line = |k: usize| format!("deploy/04_cut_unit.sql:{}", first + k);
+
+    let plan_s = plan.display().to_string();
+    let (code, j, stdout) = impact(&["--plan", &plan_s], &tmp.path().join("r"));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(j["passed"], false);
+    let locks = breaches(&j, "max_lock_on_existing").join("\n");
+    // A step's hold is its strongest mode per relation: on public.tac_logical_unit the FK's
+    // SHARE ROW EXCLUSIVE (line 1) outranks the index's SHARE (line 0, named per statement below).
+    for (mode, relation, at) in [
+        ("ShareRowExclusiveLock", "public.tac_logical_unit", line(1)),
+        ("AccessExclusiveLock", "public.tac_publication", line(2)),
+    ] {
+        assert!(
+            locks.contains(&format!("took {mode} on {relation} ({at})")),
+            "{mode} on {relation} by {at}:\n{locks}"
+        );
+    }
+    // Per statement, each lock where it was taken.
+    let statements: Vec<&serde_json::Value> = j["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["file"] == "deploy/04_cut_unit.sql")
+        .flat_map(|s| s["statements"].as_array().expect("statements").iter())
+        .collect();
+    let at = |k: usize| {
+        statements
+            .iter()
+            .find(|s| s["line"] == first + k)
+            .unwrap_or_else(|| panic!("no statement at {}", line(k)))
+    };
+    let locks_of = |k: usize| at(k)["locks"].to_string();
+    assert!(
+        locks_of(0).contains("\"ShareLock\"") && locks_of(0).contains("public.tac_logical_unit")
+    );
+    assert!(
+        locks_of(1).contains("\"ShareRowExclusiveLock\"")
+            && locks_of(1).contains("public.tac_logical_unit"),
+        "{}",
+        locks_of(1)
+    );
+    assert!(
+        locks_of(2).contains("\"AccessExclusiveLock\"")
+            && locks_of(2).contains("public.tac_publication")
+    );
+    // The UPDATE needs nothing stronger on its table than what the ALTER already holds (no
+    // new lock there); its FK checks take ROW SHARE on the referenced tables.
+    let update = at(3)["locks"].as_array().cloned().unwrap_or_default();
+    assert!(
+        update
+            .iter()
+            .all(|l| l["relation"] != "public.tac_publication"),
+        "{update:?}"
+    );
+    assert!(
+        update
+            .iter()
+            .any(|l| l["relation"] == "public.tac_unit_version" && l["mode"] == "RowShareLock"),
+        "{update:?}"
+    );
+    // The type change rewrote the table.
+    assert!(
+        breaches(&j, "rewrite_existing")
+            .iter()
+            .any(|b| b == &format!("{} rewrote public.tac_publication", line(2))),
+        "{:?}",
+        breaches(&j, "rewrite_existing")
+    );
+    let lint = |rule: &str| breaches(&j, &format!("lint:{rule}")).join("\n");
+    assert!(
+        lint("require-concurrent-index-creation").contains(&line(0)),
+        "{}",
+        lint("require-concurrent-index-creation")
+    );
+    // Squawk lets an FK added to a table created in the same file pass (adding-foreign-key-
+    // constraint looks at the altered table, new here); the profile names the real cost: SHARE
+    // ROW EXCLUSIVE on the referenced pre-existing table (asserted above).
+    assert!(lint("adding-foreign-key-constraint").is_empty());
+    assert!(
+        lint("changing-column-type").contains(&line(2)),
+        "{}",
+        lint("changing-column-type")
+    );
+    assert!(stdout.contains("**Verdict: BREACH**"), "{stdout}");
+}
+
+#[test]
+fn a_bad_rule_set_is_refused_before_any_container() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rules = tmp.path().join("rules.yaml");
+    std::fs::write(&rules, "max_lock_on_existing: TotalLock\n").expect("write");
+    let rules_s = rules.display().to_string();
+    let report = tmp.path().join("r").display().to_string();
+    let f = common::run(
+        &["impact", "--rules", &rules_s, "--report", &report],
+        &[],
+        &common::repo(),
+        Duration::from_secs(120),
+    );
+    assert_eq!(f.code, Some(3), "{}", f.stderr);
+    assert!(
+        f.stderr.contains("impact_rules_invalid") && f.stderr.contains(&rules_s),
+        "{}",
+        f.stderr
+    );
+    assert!(!tmp.path().join("r").exists(), "nothing written");
+    let (containers, volumes) = common::labelled(f.pid);
+    assert!(containers.is_empty() && volumes.is_empty());
+}
