@@ -140,7 +140,7 @@ enum Cmd {
     /// backend on pre-existing relations, rewrites, sequential scans, durations), judged against
     /// checks/p0-impact.yaml; exit 0 when every rule is kept, 1 on a breach.
     #[command(
-        after_help = "Examples:\n  dryrun impact\n  dryrun impact --plan ../their-p0 --fixtures /backups/20261204 --report out/impact"
+        after_help = "Examples:\n  dryrun impact\n  dryrun impact --plan ../their-p0 --fixtures /backups/20261204 --load 50 --report out/impact"
     )]
     Impact {
         /// The plan: a folder shaped like migrations/p0 or a Sqitch project (default: the built-in P0).
@@ -161,6 +161,10 @@ enum Cmd {
         /// PostgreSQL 16 image to use (must exist locally; default: postgres:16 or the offline build).
         #[arg(long, env = "PG_IMAGE")]
         image: Option<String>,
+        /// Directus-like traffic while the plan runs: this many writes per second (two writer
+        /// sessions updating rows of the existing tables the plan names); 0 for none.
+        #[arg(long, default_value_t = 0.0)]
+        load: f64,
     },
     #[command(
         after_help = "Examples:\n  dryrun run                                   # from anywhere inside the checkout\n  dryrun run --report out/report -j 4\n  dryrun run --retry-approved-by 'A. Approver'  # after a failed attempt (exit 5 without it)\n  dryrun run --fixtures out/fixture-prod        # on another backup set"
@@ -335,7 +339,15 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             report,
             repo,
             image,
+            load,
         } => {
+            if !(0.0..=10_000.0).contains(&load) {
+                return Err(Error::bad_input(
+                    "bad_load",
+                    format!("--load {load}: the writes per second must be between 0 and 10000."),
+                )
+                .with_hint("e.g. --load 50 (two writers, 25 writes per second each); 0 runs without traffic."));
+            }
             let home = harness::checkout::resolve_suite(repo.as_deref())?;
             let opts = harness::impact::ImpactOptions {
                 repo: home.root().to_path_buf(),
@@ -343,6 +355,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
                 fixtures,
                 rules,
                 image,
+                load,
             };
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();

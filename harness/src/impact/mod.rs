@@ -3,6 +3,7 @@
 //! operations team's rule set ([`rules`]) and reported ([`report`]).
 
 pub mod lint;
+pub mod load;
 pub mod profile;
 pub mod report;
 pub mod rules;
@@ -24,7 +25,12 @@ pub struct ImpactOptions {
     pub fixtures: Option<PathBuf>,
     pub rules: Option<PathBuf>,
     pub image: Option<String>,
+    /// Writes per second of the writers while the plan runs (0: no load).
+    pub load: f64,
 }
+
+/// Writer sessions under `--load`.
+pub const WRITERS: usize = 2;
 
 /// The plan given, or the built-in P0.
 pub fn load_plan(dir: Option<&Path>) -> Result<Plan> {
@@ -86,11 +92,33 @@ pub async fn run(
             .with_hint("Run `dryrun restore-test` on this backup set first."));
         }
         let client = pg.connect(DB_NAME).await?;
-        profile::profile_plan(&client, &plan).await
+        let epoch = std::time::Instant::now();
+        let load = if o.load > 0.0 {
+            let targets = load::targets(&client, &plan).await?;
+            Some(load::Load::start(&pg.pg_config(DB_NAME)?, targets, WRITERS, o.load, epoch).await?)
+        } else {
+            None
+        };
+        // A moment of traffic before the first step, so its writes have a baseline.
+        if load.is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        let profiled = profile::profile_plan(&client, &plan, epoch).await;
+        let samples = match load {
+            Some(l) => Some(l.stop().await),
+            None => None,
+        };
+        let mut steps = profiled?;
+        if let Some(samples) = &samples {
+            for s in &mut steps {
+                s.stalls = Some(load::stalls(samples, s.started_at_ms, s.ended_at_ms));
+            }
+        }
+        Ok((steps, samples.unwrap_or_default()))
     }
     .await;
     let removed = pg.remove().await;
-    let steps = profiled?;
+    let (steps, samples) = profiled?;
     removed?;
     let verdicts = report::judge(&rules, &steps, &lint);
     let passed = verdicts.iter().all(|v| v.breaches.is_empty());
@@ -107,6 +135,8 @@ pub async fn run(
         rules,
         lint,
         steps,
+        load: o.load,
+        samples,
         verdicts,
         passed,
         test_hooks: crate::fault::active_hooks(),

@@ -103,6 +103,15 @@ pub struct StepProfile {
     pub holds: Vec<LockHold>,
     /// Set when the step failed: the error (the profile stops there).
     pub error: Option<String>,
+    /// The step's BEGIN and the end of its COMMIT, in ms after the profile's start (the
+    /// writers' clock).
+    #[serde(default)]
+    pub started_at_ms: f64,
+    #[serde(default)]
+    pub ended_at_ms: f64,
+    /// What the writers saw while the step ran (`--load`).
+    #[serde(default)]
+    pub stalls: Option<super::load::StepStalls>,
 }
 
 /// Relations of the database before the plan: oid → (schema.name, relfilenode).
@@ -180,6 +189,7 @@ fn head(sql: &str) -> String {
 /// Run one script statement by statement in one transaction and profile it.
 async fn profile_script(
     client: &Client,
+    epoch: Instant,
     before: &HashMap<u32, (String, u32)>,
     step: &str,
     phase: Phase,
@@ -188,6 +198,7 @@ async fn profile_script(
 ) -> Result<StepProfile> {
     let oids: Vec<u32> = before.keys().copied().collect();
     let start = Instant::now();
+    let since = |t: Instant| t.duration_since(epoch).as_secs_f64() * 1000.0;
     let ms = |t: Instant| t.duration_since(start).as_secs_f64() * 1000.0;
     client
         .batch_execute("BEGIN")
@@ -205,6 +216,9 @@ async fn profile_script(
         statements: Vec::new(),
         holds: Vec::new(),
         error: None,
+        started_at_ms: since(start),
+        ended_at_ms: 0.0,
+        stalls: None,
     };
     for st in statements(text) {
         let t = Instant::now();
@@ -213,7 +227,9 @@ async fn profile_script(
         if let Err(e) = res {
             out.error = Some(format!("{file}:{}: {e}", st.line));
             let _ = client.batch_execute("ROLLBACK").await;
-            out.duration_ms = ms(Instant::now());
+            let now = Instant::now();
+            out.duration_ms = ms(now);
+            out.ended_at_ms = since(now);
             return Ok(out);
         }
         let mut p = StatementProfile {
@@ -279,8 +295,10 @@ async fn profile_script(
         .batch_execute("COMMIT")
         .await
         .map_err(|e| Error::check("impact_commit", format!("{file}: COMMIT: {e}")))?;
-    let committed = ms(Instant::now());
+    let now = Instant::now();
+    let committed = ms(now);
     out.duration_ms = committed;
+    out.ended_at_ms = since(now);
     out.holds = holds
         .into_values()
         .map(|mut h| {
@@ -293,13 +311,18 @@ async fn profile_script(
 
 /// Deploy every step, then revert them in reverse order, each profiled; stops at the first
 /// step that fails (its error is in its profile).
-pub async fn profile_plan(client: &Client, plan: &Plan) -> Result<Vec<StepProfile>> {
+pub async fn profile_plan(
+    client: &Client,
+    plan: &Plan,
+    epoch: Instant,
+) -> Result<Vec<StepProfile>> {
     let before = existing(client).await?;
     let scripts = super::lint::scripts(plan);
     let mut out = Vec::new();
     for (i, s) in plan.steps.iter().enumerate() {
         let p = profile_script(
             client,
+            epoch,
             &before,
             &s.name,
             Phase::Deploy,
@@ -316,6 +339,7 @@ pub async fn profile_plan(client: &Client, plan: &Plan) -> Result<Vec<StepProfil
     for (i, s) in plan.steps.iter().enumerate().rev() {
         let p = profile_script(
             client,
+            epoch,
             &before,
             &s.name,
             Phase::Revert,

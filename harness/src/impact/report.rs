@@ -28,6 +28,9 @@ pub struct ImpactReport {
     pub rules: ImpactRules,
     pub lint: Vec<Finding>,
     pub steps: Vec<StepProfile>,
+    /// Writes per second under `--load` (0: none), and every write the writers made.
+    pub load: f64,
+    pub samples: Vec<super::load::Sample>,
     pub verdicts: Vec<RuleVerdict>,
     pub passed: bool,
     /// Test hooks active in the process that wrote it (`fault::active_hooks`).
@@ -40,7 +43,25 @@ pub fn judge(rules: &ImpactRules, steps: &[StepProfile], lint: &[Finding]) -> Ve
     let mut slow = Vec::new();
     let mut rewrites = Vec::new();
     let mut failed = Vec::new();
+    let mut stalled = Vec::new();
     for s in steps {
+        if let Some(st) = s
+            .stalls
+            .as_ref()
+            .filter(|st| st.longest_ms > rules.max_writer_stall_ms as f64)
+        {
+            let table = st.longest_table.clone().unwrap_or_default();
+            let held = s
+                .holds
+                .iter()
+                .find(|h| h.relation == table)
+                .map(|h| format!("; the step held {} on it ({})", h.mode, h.by))
+                .unwrap_or_default();
+            stalled.push(format!(
+                "{} {} blocked a write on {table} for {:.0} ms ({} of {} writes blocked){held}",
+                s.phase, s.step, st.longest_ms, st.blocked, st.writes
+            ));
+        }
         for h in s
             .holds
             .iter()
@@ -87,6 +108,11 @@ pub fn judge(rules: &ImpactRules, steps: &[StepProfile], lint: &[Finding]) -> Ve
             rule: "max_step_ms".into(),
             limit: format!("{} ms", rules.max_step_ms),
             breaches: slow,
+        },
+        RuleVerdict {
+            rule: "max_writer_stall_ms".into(),
+            limit: format!("{} ms", rules.max_writer_stall_ms),
+            breaches: stalled,
         },
         RuleVerdict {
             rule: "rewrite_existing".into(),
@@ -163,6 +189,28 @@ pub fn markdown(r: &ImpactReport) -> String {
                 h.by,
                 h.held_ms
             ));
+        }
+    }
+    if r.load > 0.0 {
+        s.push_str(&format!(
+            "\n## Writers under load ({} writes/s, {} writes)\n\n| step | phase | writes during it | blocked (> {} ms) | longest wait | on | failed |\n|---|---|---|---|---|---|---|\n",
+            r.load,
+            r.samples.len(),
+            super::load::BLOCKED_MS
+        ));
+        for st in &r.steps {
+            if let Some(x) = &st.stalls {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {:.1} ms | {} | {} |\n",
+                    st.step,
+                    st.phase,
+                    x.writes,
+                    x.blocked,
+                    x.longest_ms,
+                    x.longest_table.as_deref().unwrap_or(""),
+                    x.failed
+                ));
+            }
         }
     }
     s.push_str("\n## Per statement\n\n| file:line | statement | duration | locks taken | rewrites | sequential scans |\n|---|---|---|---|---|---|\n");
@@ -272,6 +320,9 @@ mod tests {
                 held_ms: 2.0,
             }],
             error: None,
+            started_at_ms: 0.0,
+            ended_at_ms: ms,
+            stalls: None,
         }
     }
 

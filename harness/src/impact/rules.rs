@@ -73,6 +73,8 @@ pub struct LintRules {
 pub struct ImpactRules {
     pub max_lock_on_existing: LockMode,
     pub max_step_ms: u64,
+    /// The longest a write may wait while a step runs (`--load`).
+    pub max_writer_stall_ms: u64,
     pub rewrite_existing: bool,
     pub lint: LintRules,
     /// Where the rules were read from (not in the file).
