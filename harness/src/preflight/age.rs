@@ -304,11 +304,11 @@ pub fn decide(
         return Err(AgeProblem {
             kind: "backup_too_old",
             reason: format!(
-                "the backup was created {}, {} before the migration start {}; the limit is {}",
+                "the backup was created {}, {} before the migration start {}; the limit is {} min",
                 show(created),
                 human(age),
                 show(at),
-                human(limit)
+                limit.num_minutes()
             ),
         });
     }

@@ -89,13 +89,13 @@ pub fn age_criterion(
                 Ok(a) => Criterion::pass(
                     NAME,
                     format!(
-                        "created {} (header {} in the source's zone, from {}), {} before the start {}; limit {}",
+                        "created {} (header {} in the source's zone, from {}), {} before the start {}; limit {} min",
                         created.format("%Y-%m-%dT%H:%M:%SZ"),
                         info.created.map(|c| c.to_string()).unwrap_or_default(),
                         used.join(" and "),
                         age::human(a),
                         start.format("%Y-%m-%dT%H:%M:%SZ"),
-                        age::human(max_age)
+                        max_age.num_minutes()
                     ),
                 ),
                 Err(p) => Criterion::fail(NAME, p.kind, p.reason),
