@@ -584,3 +584,85 @@ fn real_dumps_written_in_tokyo_time() {
     );
     drop(src);
 }
+
+#[test]
+fn run_restore_test_tests_this_dump_in_a_fresh_container() {
+    let s = setup();
+    let report = s.dir.join("run-restore");
+    let (d, c, r) = (
+        s.fresh.display().to_string(),
+        s.closure.display().to_string(),
+        report.display().to_string(),
+    );
+    let f = dryrun(&[
+        "preflight",
+        "--dump",
+        &d,
+        "--run-restore-test",
+        "--closure",
+        &c,
+        "--report",
+        &r,
+    ]);
+    assert_failed(&f, &[]);
+    assert!(
+        line(&f, "restore_test").contains("--run-restore-test"),
+        "{}",
+        f.stdout
+    );
+    let rt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("restore-test.json")).unwrap())
+            .unwrap();
+    assert_eq!(rt["verdict"], "pass");
+    // A set whose schema file no longer matches: the restore test refuses it, and both that
+    // and the checksums are reported (no container is started for a refused set).
+    let dir = s.dir.join("run-restore-bad");
+    common::copy_tree(&s.dir.join("fresh"), &dir);
+    let schema = dir.join("directus_schema_fixture.sql");
+    let mut b = std::fs::read(&schema).unwrap();
+    b[10] ^= 0xff;
+    std::fs::write(&schema, b).unwrap();
+    let dump = dir.join(s.fresh.file_name().unwrap()).display().to_string();
+    let f = dryrun(&[
+        "preflight",
+        "--dump",
+        &dump,
+        "--run-restore-test",
+        "--closure",
+        &c,
+    ]);
+    assert_failed(
+        &f,
+        &[
+            ("checksums", "checksum_mismatch"),
+            ("restore_test", "restore_test_failed"),
+        ],
+    );
+    assert!(
+        line(&f, "restore_test").contains("checksum_mismatch"),
+        "{}",
+        f.stdout
+    );
+}
+
+#[test]
+fn help_has_an_example_and_every_option_is_explained() {
+    let f = dryrun(&["preflight", "--help"]);
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    assert!(f.stdout.contains("Example"), "{}", f.stdout);
+    for opt in [
+        "--dump",
+        "--sums",
+        "--plan",
+        "--closure",
+        "--restore-report",
+        "--run-restore-test",
+        "--source-timezone",
+        "--max-age-minutes",
+        "--at",
+        "--report",
+        "--force",
+    ] {
+        assert!(f.stdout.contains(opt), "{opt} missing:\n{}", f.stdout);
+    }
+}
