@@ -305,3 +305,132 @@ pub fn closure(c: Option<(&Path, &ClosureReport)>, plan_digest: &str) -> Criteri
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::closure::{Attempt, Binding, PlanRecord};
+
+    fn report(passed: usize, expected: usize, digest: &str, differs: &[&str]) -> ClosureReport {
+        ClosureReport {
+            attempts: vec![Attempt {
+                passed,
+                total: passed.max(expected),
+                expected,
+                bound: Some(Binding {
+                    plan: PlanRecord {
+                        digest: digest.into(),
+                        source: "p".into(),
+                        ..Default::default()
+                    },
+                    selection_differs: differs.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn kind(r: &ClosureReport, digest: &str) -> Option<&'static str> {
+        closure(Some((Path::new("c.json"), r)), digest).kind
+    }
+
+    #[test]
+    fn the_closure_must_be_26_of_26_of_the_committed_suite_for_this_plan() {
+        assert_eq!(kind(&report(26, 26, "d", &[]), "d"), None);
+        assert_eq!(
+            kind(&report(26, 26, "d", &[]), "e"),
+            Some("closure_other_plan")
+        );
+        let c = closure(Some((Path::new("c.json"), &report(26, 26, "d", &[]))), "e");
+        assert!(
+            c.reason.contains("plan digest d") && c.reason.contains("digest is e"),
+            "{}",
+            c.reason
+        );
+        assert_eq!(
+            kind(&report(25, 26, "d", &[]), "d"),
+            Some("closure_not_passed")
+        );
+        assert_eq!(
+            kind(
+                &report(13, 13, "d", &["scenarios/S01-x.yaml was not run"]),
+                "d"
+            ),
+            Some("closure_partial")
+        );
+        // A suite of 13 that passed is not HB-05 even without a recorded difference.
+        assert_eq!(
+            kind(&report(13, 13, "d", &[]), "d"),
+            Some("closure_not_passed")
+        );
+        let mut unbound = report(26, 26, "d", &[]);
+        unbound.attempts[0].bound = None;
+        assert_eq!(kind(&unbound, "d"), Some("closure_unbound"));
+        assert_eq!(
+            kind(&ClosureReport::default(), "d"),
+            Some("closure_not_passed")
+        );
+        assert_eq!(closure(None, "d").kind, Some("closure_missing"));
+        // Only the last attempt counts: a pass followed by a failure is no pass.
+        let mut later_fail = report(26, 26, "d", &[]);
+        let mut failed = later_fail.attempts[0].clone();
+        failed.passed = 20;
+        later_fail.attempts.push(failed);
+        assert_eq!(kind(&later_fail, "d"), Some("closure_not_passed"));
+    }
+
+    #[test]
+    fn every_listed_file_must_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.dump"), b"dump").unwrap();
+        std::fs::write(d.join("b.sql"), b"schema").unwrap();
+        let names = vec!["a.dump".to_string(), "b.sql".to_string()];
+        let sums = crate::checksum::write_sums(d, &names).unwrap();
+        let dump = d.join("a.dump");
+        assert!(checksums(&dump, &sums).unwrap().pass);
+        std::fs::write(d.join("b.sql"), b"schemA").unwrap();
+        let c = checksums(&dump, &sums).unwrap();
+        assert_eq!(c.kind, Some("checksum_mismatch"));
+        assert!(c.reason.contains("b.sql"), "{}", c.reason);
+        std::fs::remove_file(d.join("b.sql")).unwrap();
+        assert_eq!(
+            checksums(&dump, &sums).unwrap().kind,
+            Some("listed_file_absent")
+        );
+        // A renamed copy of the dump verifies by its digest.
+        std::fs::write(d.join("b.sql"), b"schema").unwrap();
+        std::fs::rename(&dump, d.join("copy.dump")).unwrap();
+        assert!(checksums(&d.join("copy.dump"), &sums).unwrap().pass);
+        // A missing sums file is bad input, not a verdict.
+        assert_eq!(
+            checksums(&d.join("copy.dump"), &d.join("nope"))
+                .unwrap_err()
+                .kind,
+            "file_not_found"
+        );
+    }
+
+    #[test]
+    fn the_restore_test_must_be_of_this_dump_and_passed() {
+        let ev = |sha: &str, verdict: &str| RestoreEvidence {
+            source: "r.json".into(),
+            dump_sha256: sha.into(),
+            verdict: verdict.into(),
+            stopped_at: Some("smoke".into()),
+            reason: None,
+        };
+        assert!(restore_test(Some(&ev("aa", "pass")), "aa").pass);
+        assert_eq!(
+            restore_test(Some(&ev("bb", "pass")), "aa").kind,
+            Some("restore_test_other_dump")
+        );
+        assert_eq!(
+            restore_test(Some(&ev("aa", "fail")), "aa").kind,
+            Some("restore_test_failed")
+        );
+        assert_eq!(restore_test(None, "aa").kind, Some("restore_test_missing"));
+    }
+}
