@@ -422,7 +422,15 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
             }
             Ok(exit::OK)
         }
-        Cmd::Preflight(a) => harness::preflight::cli::command(a).await,
+        Cmd::Preflight(a) => {
+            // Only --run-restore-test provisions anything: then Ctrl-C removes what it made.
+            let run = harness::docker::RunIdentity::new();
+            if a.run_restore_test {
+                with_interrupt(&run, harness::preflight::cli::command(a, &run)).await
+            } else {
+                harness::preflight::cli::command(a, &run).await
+            }
+        }
         Cmd::RestoreTest {
             dump,
             sums,

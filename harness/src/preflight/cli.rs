@@ -64,7 +64,7 @@ fn bad(kind: &'static str, msg: String, hint: &str) -> Error {
 }
 
 /// Run the command; returns the exit code (0 GO, 1 NO-GO) or the error (bad input: 3).
-pub async fn command(a: PreflightArgs) -> Result<u8> {
+pub async fn command(a: PreflightArgs, run: &crate::docker::RunIdentity) -> Result<u8> {
     let now = Utc::now();
     let at = match &a.at {
         None => now,
@@ -137,7 +137,7 @@ pub async fn command(a: PreflightArgs) -> Result<u8> {
         file_name: a.dump.file_name().map(|n| n.to_string_lossy().into_owned()),
     };
     if a.run_restore_test {
-        restore = Some(run_restore_test(&a, &sums).await?);
+        restore = Some(run_restore_test(&a, &sums, run).await?);
     }
     let r = super::evaluate(&super::Inputs {
         dump: &a.dump,
@@ -166,6 +166,7 @@ pub async fn command(a: PreflightArgs) -> Result<u8> {
 async fn run_restore_test(
     a: &PreflightArgs,
     sums: &std::path::Path,
+    run: &crate::docker::RunIdentity,
 ) -> Result<criteria::RestoreEvidence> {
     let opts = crate::restore::RestoreTestOptions {
         dump: a.dump.clone(),
@@ -181,8 +182,9 @@ async fn run_restore_test(
         checks: crate::checks::ChecksChoice::Bundled,
     };
     let docker = crate::docker::connect().await?;
-    let run = crate::docker::RunIdentity::new();
-    let r = match crate::restore::restore_test(&docker, &run, &opts).await {
+    // Leftovers of dead runs go first, as `restore-test` does.
+    let _ = crate::docker::sweep(&docker, None, false).await;
+    let r = match crate::restore::restore_test(&docker, run, &opts).await {
         Ok(r) => r,
         // Refused inputs (a checksum, the header, the checks) are this criterion's failure;
         // the other criteria are still evaluated and reported.
