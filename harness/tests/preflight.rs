@@ -95,45 +95,56 @@ fn now_s() -> DateTime<Utc> {
     n - chrono::Duration::nanoseconds(n.nanosecond() as i64)
 }
 
+/// The shared set-up, made once; a failure is kept and reported by every test (not retried:
+/// each attempt is a full `dryrun run`).
 fn setup() -> &'static Setup {
-    static S: OnceLock<Setup> = OnceLock::new();
-    S.get_or_init(|| {
-        let dir = common::process_dir("preflight");
-        let closure_dir = dir.join("closure");
-        let r = dryrun(&["run", "-q", "--report", &closure_dir.display().to_string()]);
-        assert_eq!(r.code, Some(0), "dryrun run: {}\n{}", r.stdout, r.stderr);
-        let created = now_s();
-        let stamp = created.format("%Y%m%dT%H%M%SZ");
-        let fresh = backup_set(
-            &dir.join("fresh"),
-            &format!("directus_full_{stamp}.dump"),
-            created.naive_utc(),
-            false,
-        );
-        let restore_dir = dir.join("restore");
-        let r = dryrun(&[
-            "restore-test",
-            "--dump",
-            &fresh.display().to_string(),
-            "--sums",
-            &dir.join("fresh/SHA256SUMS").display().to_string(),
-            "--report",
-            &restore_dir.display().to_string(),
-        ]);
-        assert_eq!(
-            r.code,
-            Some(0),
-            "dryrun restore-test: {}\n{}",
-            r.stdout,
-            r.stderr
-        );
-        Setup {
-            closure: closure_dir.join("hb05-closure.json"),
-            restore: restore_dir.join("restore-test.json"),
-            dir,
-            fresh,
-            created,
-        }
+    static S: OnceLock<Result<Setup, String>> = OnceLock::new();
+    match S.get_or_init(make_setup) {
+        Ok(s) => s,
+        Err(e) => panic!("the shared set-up failed: {e}"),
+    }
+}
+
+fn make_setup() -> Result<Setup, String> {
+    let dir = common::process_dir("preflight");
+    let closure_dir = dir.join("closure");
+    let r = dryrun(&["run", "-q", "--report", &closure_dir.display().to_string()]);
+    if r.code != Some(0) {
+        return Err(format!(
+            "dryrun run exited {:?}: {}\n{}",
+            r.code, r.stdout, r.stderr
+        ));
+    }
+    let created = now_s();
+    let stamp = created.format("%Y%m%dT%H%M%SZ");
+    let fresh = backup_set(
+        &dir.join("fresh"),
+        &format!("directus_full_{stamp}.dump"),
+        created.naive_utc(),
+        false,
+    );
+    let restore_dir = dir.join("restore");
+    let r = dryrun(&[
+        "restore-test",
+        "--dump",
+        &fresh.display().to_string(),
+        "--sums",
+        &dir.join("fresh/SHA256SUMS").display().to_string(),
+        "--report",
+        &restore_dir.display().to_string(),
+    ]);
+    if r.code != Some(0) {
+        return Err(format!(
+            "dryrun restore-test exited {:?}: {}\n{}",
+            r.code, r.stdout, r.stderr
+        ));
+    }
+    Ok(Setup {
+        closure: closure_dir.join("hb05-closure.json"),
+        restore: restore_dir.join("restore-test.json"),
+        dir,
+        fresh,
+        created,
     })
 }
 
