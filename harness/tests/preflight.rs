@@ -668,6 +668,7 @@ fn help_has_an_example_and_every_option_is_explained() {
         "--closure",
         "--restore-report",
         "--run-restore-test",
+        "--checks",
         "--source-timezone",
         "--max-age-minutes",
         "--at",

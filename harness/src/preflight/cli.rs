@@ -35,6 +35,10 @@ pub struct PreflightArgs {
     /// Row-count snapshot for --run-restore-test (default: none).
     #[arg(long)]
     pub rowcounts: Option<PathBuf>,
+    /// Smoke checks for --run-restore-test: a checks YAML file, or `counts` for the generic
+    /// checks only. Default: the bundled checks/hb08.yaml.
+    #[arg(long, value_name = "FILE|counts", value_parser = crate::checks::ChecksChoice::parse_arg)]
+    pub checks: Option<crate::checks::ChecksChoice>,
     /// PostgreSQL 16 image for --run-restore-test.
     #[arg(long, env = "PG_IMAGE")]
     pub image: Option<String>,
@@ -179,7 +183,10 @@ async fn run_restore_test(
         jobs: 2,
         durable: false,
         role: "preflight".into(),
-        checks: crate::checks::ChecksChoice::Bundled,
+        checks: a
+            .checks
+            .clone()
+            .unwrap_or(crate::checks::ChecksChoice::Bundled),
     };
     let docker = crate::docker::connect().await?;
     // Leftovers of dead runs go first, as `restore-test` does.
