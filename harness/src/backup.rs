@@ -373,6 +373,10 @@ async fn take_in_snapshot(
          # every session: {READ_ONLY} (the snapshot session adds idle_in_transaction_session_timeout=0)\n",
         snap.id, snap.isolation, snap.read_only
     );
+    // The source's own clock around the dumps: pg_dump writes the header's creation time in
+    // its local zone and the archive does not say which (`preflight::age`); `date` in an exec
+    // like pg_dump's (same container, same environment) reads the same zone.
+    log_text.push_str(&source_clock(docker, &o.source, "before").await);
     for (what, args, file) in [
         ("pg_dump -F c -Z 6", &["-F", "c", "-Z", "6"][..], dump),
         ("pg_dump --schema-only", &["--schema-only"][..], schema),
@@ -393,7 +397,33 @@ async fn take_in_snapshot(
             ));
         }
     }
+    log_text.push_str(&source_clock(docker, &o.source, "after").await);
     Ok((snap, log_text))
+}
+
+/// One `# source clock <which>: <local time with its UTC offset>` line of the log
+/// (`preflight::age::parse_record` reads it back); a clock that cannot be read is said so.
+async fn source_clock(docker: &Docker, source: &str, which: &str) -> String {
+    let mut out: Vec<u8> = Vec::new();
+    let cmd = ["date", "+%Y-%m-%dT%H:%M:%S%z"];
+    let prefix = crate::preflight::age::RECORD_PREFIX;
+    let res = exec_in(
+        docker,
+        source,
+        &cmd,
+        &[READ_ONLY.to_string()],
+        None::<tokio::fs::File>,
+        &mut out,
+    )
+    .await;
+    match res {
+        Ok((0, _)) => format!(
+            "{prefix}{which}: {} (`date` in the source container: the local time zone pg_dump writes the dump header's creation time in)\n",
+            String::from_utf8_lossy(&out).trim()
+        ),
+        Ok((code, err)) => format!("# source clock {which} unknown: `date` exited {code}: {}\n", err.trim()),
+        Err(e) => format!("# source clock {which} unknown: {}\n", e.message),
+    }
 }
 
 /// Take the backup. Files appear in `out` only when all of them are complete.

@@ -16,8 +16,17 @@ pub const MAX_SUPPORTED: (u8, u8) = (1, 15);
 pub struct DumpInfo {
     pub archive_version: String,
     pub compression: String,
-    /// Creation time written by pg_dump (its local time; the harness's images run in UTC).
+    /// Creation time as the header's `struct tm` fields carry it: the wall-clock time of the
+    /// pg_dump process's own time zone, not UTC. PostgreSQL's `pg_backup_archiver.c` sets
+    /// `AH->createDate = time(NULL)` when the archive is opened, and `WriteHead` writes
+    /// `*localtime(&AH->createDate)` field by field (`tm_sec` … `tm_year`, `tm_isdst`);
+    /// `ReadHead` turns them back with `mktime`, i.e. in the *reader's* zone. The zone of the
+    /// writer is not in the file: `preflight::age` needs it from elsewhere.
     pub created: Option<NaiveDateTime>,
+    /// The header's `tm_isdst`: whether `created` is daylight-saving time in the writer's zone
+    /// (None when negative, "unknown"). Decides an ambiguous wall-clock time in the fall-back
+    /// hour.
+    pub created_dst: Option<bool>,
     pub database: String,
     pub server_version: String,
     pub pg_dump_version: String,
@@ -150,7 +159,7 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
     for f in fields.iter_mut() {
         *f = c.int().ok_or_else(truncated)?;
     }
-    let [sec, min, hour, mday, mon, year, _dst] = fields;
+    let [sec, min, hour, mday, mon, year, dst] = fields;
     // Out-of-range fields (a corrupt header) give no creation time rather than a panic;
     // pg_restore itself only warns about an invalid creation date.
     let field = |v: i64, add: i64| v.checked_add(add).and_then(|x| u32::try_from(x).ok());
@@ -169,6 +178,11 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
         archive_version: format!("{vmaj}.{vmin}.{vrev}"),
         compression,
         created,
+        created_dst: match dst {
+            d if d > 0 => Some(true),
+            0 => Some(false),
+            _ => None,
+        },
         database,
         server_version,
         pg_dump_version,

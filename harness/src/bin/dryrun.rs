@@ -68,6 +68,11 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Execution day's go/no-go gate: the fresh backup's age, its checksums, a passed restore test of this dump and the HB-05 closure of this plan; GO exits 0, NO-GO 1.
+    #[command(
+        after_help = "Example:\n  dryrun preflight --dump backups/directus_full_20261204T170000Z.dump --source-timezone Europe/Berlin \\\n    --restore-report out/restore --closure out/report --plan migrations/p0 --report out/preflight"
+    )]
+    Preflight(harness::preflight::cli::PreflightArgs),
     /// Verify a dump against SHA256SUMS, restore it into a fresh PostgreSQL 16 container and smoke-test it.
     #[command(
         after_help = "Example:\n  dryrun restore-test --dump fixtures/directus_full_fixture.dump --sums fixtures/SHA256SUMS \\\n    --rowcounts fixtures/directus_rowcounts_fixture.psv --report out/report"
@@ -429,6 +434,15 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
                 );
             }
             Ok(exit::OK)
+        }
+        Cmd::Preflight(a) => {
+            // Only --run-restore-test provisions anything: then Ctrl-C removes what it made.
+            let run = harness::docker::RunIdentity::new();
+            if a.run_restore_test {
+                with_interrupt(&run, harness::preflight::cli::command(a, &run)).await
+            } else {
+                harness::preflight::cli::command(a, &run).await
+            }
         }
         Cmd::RestoreTest {
             dump,

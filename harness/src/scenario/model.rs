@@ -205,13 +205,47 @@ impl RefusalKind {
     }
 }
 
+/// The execution-day preflight (`preflight::evaluate`'s criteria) on the scenario's dump set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreflightStep {
     pub max_age_minutes: i64,
-    /// Scenario clock: minutes after the dump's own creation time.
+    /// Scenario clock: minutes after the dump's own creation time (an instant only once the
+    /// source's zone is known).
     pub clock_minutes_after_dump: i64,
+    /// The source's time zone (`--source-timezone`, IANA); none: only what the backup set says.
+    #[serde(default)]
+    pub source_timezone: Option<String>,
+    /// Which criteria: `age` (default), or `all` (age, checksums, this scenario's own fresh
+    /// restore of the dump, the closure, which a suite run never has).
+    #[serde(default)]
+    pub criteria: PreflightCriteria,
+    /// The verdict: `pass` is GO, `stop` NO-GO.
     pub expect: PassStop,
+    /// The criteria that must fail, exactly (every other one must pass).
+    #[serde(default)]
+    pub failing: Vec<PreflightCriterion>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreflightCriteria {
+    #[default]
+    Age,
+    All,
+}
+
+/// The preflight's criteria by name (`preflight::Criterion::name`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum PreflightCriterion {
+    BackupAge,
+    Checksums,
+    RestoreTest,
+    Closure,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
