@@ -201,3 +201,58 @@ fn a_bad_rule_set_is_refused_before_any_container() {
     let (containers, volumes) = common::labelled(f.pid);
     assert!(containers.is_empty() && volumes.is_empty());
 }
+
+/// Under load: a step holding ACCESS EXCLUSIVE on `public.dot_tools` for 1.2 s stalls the
+/// writers on it for about that long, named with the step, the mode and the statement; the
+/// stand-in P0 under the same load stalls nobody past the rule.
+#[test]
+fn under_load_a_long_exclusive_lock_stalls_writers_and_p0_does_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plan = tmp.path().join("p0");
+    common::copy_tree(&common::repo().join("migrations/p0"), &plan);
+    let deploy = plan.join("deploy/02_dot_tool_revision.sql");
+    let text = std::fs::read_to_string(&deploy).expect("read deploy 02");
+    let lock_line = text.lines().count() + 2;
+    std::fs::write(
+        &deploy,
+        format!("{text}\nLOCK TABLE public.dot_tools IN ACCESS EXCLUSIVE MODE;\nSELECT pg_sleep(1.2);\n"),
+    )
+    .expect("write deploy 02");
+    let plan_s = plan.display().to_string();
+    let (code, j, stdout) = impact(&["--plan", &plan_s, "--load", "40"], &tmp.path().join("r"));
+    assert_eq!(code, Some(1), "{stdout}");
+    let stalls = breaches(&j, "max_writer_stall_ms");
+    let named = stalls
+        .iter()
+        .find(|b| {
+            b.starts_with("deploy 02_dot_tool_revision blocked a write on public.dot_tools for ")
+        })
+        .unwrap_or_else(|| panic!("{stalls:?}"));
+    assert!(
+        named.contains(&format!(
+            "the step held AccessExclusiveLock on it (deploy/02_dot_tool_revision.sql:{lock_line})"
+        )),
+        "{named}"
+    );
+    let step = j["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["step"] == "02_dot_tool_revision" && s["phase"] == "deploy")
+        .expect("deploy 02");
+    let longest = step["stalls"]["longest_ms"].as_f64().expect("longest");
+    assert!(
+        longest >= 1000.0,
+        "a 1.2 s lock stalls a writer about that long: {longest} ms"
+    );
+    assert!(step["stalls"]["blocked"].as_u64().unwrap_or(0) >= 1);
+
+    let (code, j, stdout) = impact(&["--load", "40"], &tmp.path().join("p0-under-load"));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(breaches(&j, "max_writer_stall_ms").is_empty());
+    assert!(
+        j["samples"].as_array().map_or(0, Vec::len) > 10,
+        "the writers wrote: {}",
+        j["samples"]
+    );
+}
