@@ -202,6 +202,7 @@ async fn run_restore_test(
                 verdict: "refused".into(),
                 stopped_at: Some(e.kind.to_string()),
                 reason: Some(e.message),
+                test_hooks: crate::fault::active_hooks(),
             })
         }
         Err(e) => return Err(e),

@@ -131,6 +131,8 @@ pub struct RestoreEvidence {
     pub verdict: String,
     pub stopped_at: Option<String>,
     pub reason: Option<String>,
+    /// Test hooks active in the process that ran the restore test (its report's `test_hooks`).
+    pub test_hooks: Vec<String>,
 }
 
 impl RestoreEvidence {
@@ -160,6 +162,14 @@ impl RestoreEvidence {
             verdict,
             stopped_at: v["stopped_at"].as_str().map(str::to_string),
             reason: v["reason"].as_str().map(str::to_string),
+            test_hooks: v["test_hooks"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|h| h.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
@@ -175,6 +185,7 @@ impl RestoreEvidence {
             verdict: r.verdict.clone(),
             stopped_at: r.stopped_at.map(|s| s.as_str().to_string()),
             reason: r.reason.clone(),
+            test_hooks: r.test_hooks.clone(),
         })
     }
 }
@@ -208,6 +219,17 @@ pub fn restore_test(ev: Option<&RestoreEvidence>, dump_sha256: &str) -> Criterio
             format!(
                 "{} tested a dump with SHA-256 {}, not this dump ({dump_sha256})",
                 ev.source, ev.dump_sha256
+            ),
+        );
+    }
+    if !ev.test_hooks.is_empty() {
+        return Criterion::fail(
+            NAME,
+            "restore_test_under_test_hooks",
+            format!(
+                "{} was written with test hooks active ({}): no evidence",
+                ev.source,
+                ev.test_hooks.join("; ")
             ),
         );
     }
@@ -269,6 +291,13 @@ pub fn closure(c: Option<(&Path, &ClosureReport)>, plan_digest: &str) -> Criteri
     };
     let mut why = Vec::new();
     let mut kind = None;
+    if !a.test_hooks.is_empty() {
+        kind.get_or_insert("closure_under_test_hooks");
+        why.push(format!(
+            "its last attempt ran with test hooks active ({}): no evidence",
+            a.test_hooks.join("; ")
+        ));
+    }
     if b.plan.digest != plan_digest {
         kind.get_or_insert("closure_other_plan");
         why.push(format!(
@@ -379,6 +408,10 @@ mod tests {
         failed.passed = 20;
         later_fail.attempts.push(failed);
         assert_eq!(kind(&later_fail, "d"), Some("closure_not_passed"));
+        // A closure written under a test hook (its line reads "No closure") is no evidence.
+        let mut hooked = report(26, 26, "d", &[]);
+        hooked.attempts[0].test_hooks = vec!["DRYRUN_FAULT=scenario=sleep:10".into()];
+        assert_eq!(kind(&hooked, "d"), Some("closure_under_test_hooks"));
     }
 
     #[test]
@@ -421,6 +454,7 @@ mod tests {
             verdict: verdict.into(),
             stopped_at: Some("smoke".into()),
             reason: None,
+            test_hooks: vec![],
         };
         assert!(restore_test(Some(&ev("aa", "pass")), "aa").pass);
         assert_eq!(
@@ -432,5 +466,11 @@ mod tests {
             Some("restore_test_failed")
         );
         assert_eq!(restore_test(None, "aa").kind, Some("restore_test_missing"));
+        let mut hooked = ev("aa", "pass");
+        hooked.test_hooks = vec!["DRYRUN_SABOTAGE=triage_all_benign".into()];
+        assert_eq!(
+            restore_test(Some(&hooked), "aa").kind,
+            Some("restore_test_under_test_hooks")
+        );
     }
 }
