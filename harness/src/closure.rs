@@ -348,16 +348,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         Some(d) => DumpSet::from_dir(d)?,
         None => DumpSet::bundled(&o.repo),
     };
-    let entries = crate::checksum::parse_sums(&dumps.sums)?;
-    let sums_check =
-        crate::checksum::verify_set(&dumps.sums, &entries, &dumps.dump, Some(&dumps.rowcounts))?;
-    let dump_sha256 = sums_check
-        .files
-        .iter()
-        .find(|f| f.role == crate::checksum::FileRole::Dump)
-        .map(|f| f.sha256.clone())
-        .unwrap_or_default();
-    crate::dumpinfo::inspect(&dumps.dump)?;
+    let dump_sha256 = dumps.verify()?;
     crate::rowcounts::RowCounts::parse_file(&dumps.rowcounts)?;
     // A dump without the DOT pair's and the TAC tables would fail most scenarios: refused here.
     let toc = crate::dumpinfo::read_toc(&dumps.dump)?;

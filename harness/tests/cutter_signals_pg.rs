@@ -3,6 +3,8 @@
 //! against a PostgreSQL 16 container the harness provisions (`CUTTER_SIGNALS_PG` set to it), and
 //! must all run and pass: a run of fewer tests than the file holds fails.
 
+mod common;
+
 use std::process::Command;
 
 use harness::container::{PgContainer, PgSpec, DB_NAME, DB_USER};
@@ -26,16 +28,11 @@ fn cutter_signals_database_tests_pass_against_a_harness_container() {
     assert!(expected >= 4, "pg.rs holds {expected} database tests");
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let pg = rt.block_on(async {
-        let docker = harness::docker::connect()
-            .await
-            .unwrap_or_else(|e| panic!("{}", e.report()));
-        let image = harness::image::resolve(&docker, std::env::var("PG_IMAGE").ok().as_deref())
-            .await
-            .unwrap_or_else(|e| panic!("{}", e.report()));
+        let (docker, image) = common::docker_and_image().await;
         PgContainer::start(
             &docker,
             &RunIdentity::new(),
-            &PgSpec::new(&image.reference, "cutter-signals"),
+            &PgSpec::new(&image, "cutter-signals"),
         )
         .await
         .unwrap_or_else(|e| panic!("starting the container: {}", e.report()))

@@ -50,6 +50,16 @@ impl Drop for Foreign {
     }
 }
 
+/// The Docker actions recorded for one change.
+fn actions_of(change: &serde_json::Value) -> Vec<&str> {
+    change["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect()
+}
+
 fn docker(args: &[&str]) {
     let out = Command::new("docker").args(args).output().expect("docker");
     assert!(
@@ -124,12 +134,7 @@ fn a_container_removed_and_one_restarted_by_others_are_notes_not_failures() {
     let gone = find(&removed.id);
     assert_eq!(gone["change"], "removed");
     assert_eq!(gone["by_this_run"], false);
-    let actions: Vec<&str> = gone["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions = actions_of(gone);
     assert!(
         actions.iter().any(|a| a.starts_with("destroy")),
         "the removal's events: {actions:?}"
@@ -137,12 +142,7 @@ fn a_container_removed_and_one_restarted_by_others_are_notes_not_failures() {
     let again = find(&restarted.id);
     assert_eq!(again["change"], "restarted (state running)");
     assert_eq!(again["by_this_run"], false);
-    let actions: Vec<&str> = again["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions = actions_of(again);
     assert!(
         actions.iter().any(|a| a.starts_with("die")) && actions.iter().any(|a| a == &"start"),
         "the restart's events: {actions:?}"

@@ -54,16 +54,7 @@ pub async fn run(
         Some(d) => DumpSet::from_dir(d)?,
         None => DumpSet::bundled(&o.repo),
     };
-    let entries = crate::checksum::parse_sums(&dumps.sums)?;
-    let sums =
-        crate::checksum::verify_set(&dumps.sums, &entries, &dumps.dump, Some(&dumps.rowcounts))?;
-    let dump_sha256 = sums
-        .files
-        .iter()
-        .find(|f| f.role == crate::checksum::FileRole::Dump)
-        .map(|f| f.sha256.clone())
-        .unwrap_or_default();
-    crate::dumpinfo::inspect(&dumps.dump)?;
+    let dump_sha256 = dumps.verify()?;
     let lint = lint::lint_plan(&plan, &rules);
 
     let image = crate::image::resolve(docker, o.image.as_deref()).await?;

@@ -60,6 +60,21 @@ impl DumpSet {
         })
     }
 
+    /// Every entry of the sums file verified (the dump, the row counts and whatever else it
+    /// lists) and the dump's header inspected: the dump's SHA-256. Refuses a set that does not.
+    pub fn verify(&self) -> Result<String> {
+        let entries = crate::checksum::parse_sums(&self.sums)?;
+        let sums =
+            crate::checksum::verify_set(&self.sums, &entries, &self.dump, Some(&self.rowcounts))?;
+        crate::dumpinfo::inspect(&self.dump)?;
+        Ok(sums
+            .files
+            .iter()
+            .find(|f| f.role == crate::checksum::FileRole::Dump)
+            .map(|f| f.sha256.clone())
+            .unwrap_or_default())
+    }
+
     /// The fixture committed in `fixtures/`.
     pub fn bundled(repo: &Path) -> DumpSet {
         let f = repo.join("fixtures");

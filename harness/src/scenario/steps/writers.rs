@@ -155,6 +155,15 @@ pub fn named_relations(plan: &Plan) -> Vec<(String, String)> {
 }
 
 /// A name quoted for SQL.
+/// The target's unique columns, qualified by `alias`, as a SQL list.
+fn key_columns(t: &Target, alias: &str) -> String {
+    t.unique
+        .iter()
+        .map(|(c, _)| format!("{alias}.{}", quote(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
@@ -471,18 +480,7 @@ impl Ctx<'_> {
             let mine: Vec<&Write> = log.iter().filter(|x| x.table == ti).collect();
             let keys: Vec<String> = mine.iter().map(|x| x.key.clone()).collect();
             let hashes: Vec<String> = mine.iter().map(|x| x.row_md5.clone()).collect();
-            let cols = t
-                .unique
-                .iter()
-                .map(|(c, _)| format!("x.{}", quote(c)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let rcols = t
-                .unique
-                .iter()
-                .map(|(c, _)| format!("k.{}", quote(c)))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let (cols, rcols) = (key_columns(t, "x"), key_columns(t, "k"));
             let sql = format!(
                 "SELECT w.key, EXISTS (SELECT 1 FROM {n} x WHERE ({cols}) = (SELECT {rcols} FROM jsonb_populate_record(NULL::{n}, w.key::jsonb) k)) \
                  FROM unnest($1::text[], $2::text[]) AS w(key, h) \
@@ -524,18 +522,7 @@ impl Ctx<'_> {
                 .filter(|x| x.table == ti)
                 .map(|x| x.key.clone())
                 .collect();
-            let cols = t
-                .unique
-                .iter()
-                .map(|(c, _)| format!("x.{}", quote(c)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let rcols = t
-                .unique
-                .iter()
-                .map(|(c, _)| format!("k.{}", quote(c)))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let (cols, rcols) = (key_columns(t, "x"), key_columns(t, "k"));
             let deleted = c
                 .execute(
                     &format!(
