@@ -580,6 +580,15 @@ pub enum GuardTarget {
 #[serde(deny_unknown_fields)]
 pub struct TeardownStep {}
 
+/// `lock_rule: {max_on_existing: AccessShareLock}`: the plan, deployed and reverted statement
+/// by statement on a clone of its own (`impact::profile`), takes no lock on a pre-existing
+/// relation stronger than this mode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockRuleStep {
+    pub max_on_existing: crate::impact::rules::LockMode,
+}
+
 /// One step of a scenario.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -607,6 +616,7 @@ pub enum Step {
     AwaitSignal(AwaitSignalStep),
     Acknowledge(AcknowledgeStep),
     Guard(GuardStep),
+    LockRule(LockRuleStep),
     /// Remove the scenario's environment and check no container of it is left.
     Teardown(TeardownStep),
     /// Its steps once for each step k of the plan, in plan order (`k` in a step reference
@@ -656,6 +666,7 @@ impl Step {
             Step::AwaitSignal(_) => "await_signal",
             Step::Acknowledge(_) => "acknowledge",
             Step::Guard(_) => "guard",
+            Step::LockRule(_) => "lock_rule",
             Step::Teardown(_) => "teardown",
             Step::ForEachStep(_) => "for_each_step",
         }

@@ -7,6 +7,7 @@
 pub mod canon;
 pub mod faults;
 pub mod infra;
+pub mod locks;
 pub mod migration;
 pub mod restore;
 pub mod sessions;
@@ -89,6 +90,7 @@ pub(crate) async fn dispatch(ctx: &mut Ctx<'_>, step: &Step) -> Result<Value, St
     use canon::*;
     use faults::*;
     use infra::*;
+    use locks::*;
     use migration::*;
     use restore::*;
     use sessions::*;
@@ -118,6 +120,7 @@ pub(crate) async fn dispatch(ctx: &mut Ctx<'_>, step: &Step) -> Result<Value, St
         Step::AwaitSignal(p) => exec::<AwaitSignalKind>(p, ctx).await,
         Step::Acknowledge(p) => exec::<AcknowledgeKind>(p, ctx).await,
         Step::Guard(p) => exec::<GuardKind>(p, ctx).await,
+        Step::LockRule(p) => exec::<LockRuleKind>(p, ctx).await,
         Step::Teardown(p) => exec::<TeardownKind>(p, ctx).await,
         // Run by the scenario loop (`env::for_each_step`), never dispatched as one step.
         Step::ForEachStep(_) => Err(StepError::Failed(
@@ -137,6 +140,7 @@ mod tests {
             use canon::*;
             use faults::*;
             use infra::*;
+            use locks::*;
             use migration::*;
             use restore::*;
             use sessions::*;
@@ -166,6 +170,7 @@ mod tests {
                 Step::AwaitSignal(_) => AwaitSignalKind::NAME,
                 Step::Acknowledge(_) => AcknowledgeKind::NAME,
                 Step::Guard(_) => GuardKind::NAME,
+                Step::LockRule(_) => LockRuleKind::NAME,
                 Step::Teardown(_) => TeardownKind::NAME,
                 Step::ForEachStep(_) => "for_each_step",
             }
@@ -192,7 +197,7 @@ mod tests {
         }
         assert_eq!(
             seen.len(),
-            25,
+            26,
             "every step kind is used by a scenario: {seen:?}"
         );
     }
