@@ -100,16 +100,9 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
         }
         for m in &ro.messages {
             s.push_str(&format!(
-                "- {} ({}){}: {}\n",
+                "- {} ({}): {}\n",
                 if m.benign { "note" } else { "ERROR" },
                 m.kind,
-                m.toc_entry
-                    .as_deref()
-                    .map(|e| format!(
-                        ", item {e}{}",
-                        if m.by_worker { ", parallel worker" } else { "" }
-                    ))
-                    .unwrap_or_default(),
                 m.message.lines().next().unwrap_or("")
             ));
         }

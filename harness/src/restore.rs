@@ -44,11 +44,6 @@ pub struct RestoreMessage {
     /// `missing_role` for the known-benign case, else `restore_error`.
     pub kind: String,
     pub message: String,
-    /// The archive item it belongs to (`4938 POLICY tac_publication tac_publication_workflow`,
-    /// from pg_restore's `from TOC entry` context line), when it names one.
-    pub toc_entry: Option<String>,
-    /// Restored by a parallel worker (pg_restore logged `launching item` for that entry).
-    pub by_worker: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,21 +70,16 @@ pub struct RestoreOutcome {
 /// "ignored errors" (`mark_restore_job_done`, `pg_backup_archiver.c`), so an item a worker
 /// restored with k errors counts k + 1 (the fixture's one `workflow_admin` policy error counts 2
 /// under `-j 2`, 1 under `-j 1`); items the leader restores itself count k. So the count minus
-/// the messages is the number of worker items with errors: between 0 and one per message. A
-/// `-v` log names each error's item (`from TOC entry <id>; …`) and each dispatch to a worker
-/// (`launching item <id> …`), and then the count must match exactly. `restore_into` does not
-/// pass `-v`: its leader would print a line per item, and pg_restore writes a message's prefix,
-/// level and text in separate writes, so a worker's error can be cut in two by a leader line
-/// (seen once in a parallel test run). A count outside what the messages account for fails.
+/// the messages is the number of worker items with errors: between 0 and one per message. (A
+/// `-v` log would name each error's item, but its leader prints a line per item, and pg_restore
+/// writes a message's prefix, level and text in separate writes, so a worker's error can be cut
+/// in two by a leader line: seen once in a parallel test run.) A count outside what the
+/// messages account for fails.
 pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
     let mut messages: Vec<RestoreMessage> = Vec::new();
     let mut errors_ignored = None;
     let mut current: Option<String> = None;
-    let mut entry: Option<(String, String)> = None;
-    let mut launched: std::collections::BTreeSet<String> = Default::default();
-    let flush = |cur: &mut Option<String>,
-                 entry: &Option<(String, String)>,
-                 msgs: &mut Vec<RestoreMessage>| {
+    let flush = |cur: &mut Option<String>, msgs: &mut Vec<RestoreMessage>| {
         if let Some(m) = cur.take() {
             let benign = (m.contains("role \"") && m.contains("\" does not exist"))
                 || crate::fault::sabotaged!("triage_all_benign");
@@ -101,69 +91,29 @@ pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
                     "restore_error".into()
                 },
                 message: m.trim().to_string(),
-                toc_entry: entry.as_ref().map(|(id, what)| format!("{id} {what}")),
-                by_worker: false,
             });
         }
     };
     for line in stderr.lines() {
         if let Some(rest) = line.strip_prefix("pg_restore: error: ") {
-            flush(&mut current, &entry, &mut messages);
+            flush(&mut current, &mut messages);
             current = Some(rest.to_string());
         } else if let Some(rest) =
             line.strip_prefix("pg_restore: warning: errors ignored on restore: ")
         {
-            flush(&mut current, &entry, &mut messages);
+            flush(&mut current, &mut messages);
             errors_ignored = rest.trim().parse().ok();
-        } else if let Some(rest) = line.strip_prefix("pg_restore: from TOC entry ") {
-            flush(&mut current, &entry, &mut messages);
-            // `<id>; <tableoid> <oid> <desc> <tag> <owner>`: the owner is left out.
-            entry = rest.split_once(';').map(|(id, more)| {
-                let words: Vec<&str> = more.split_whitespace().skip(2).collect();
-                let what = match words.split_last() {
-                    Some((_owner, w)) if !w.is_empty() => w.join(" "),
-                    _ => words.join(" "),
-                };
-                (id.trim().to_string(), what)
-            });
-        } else if let Some(rest) = line.strip_prefix("pg_restore: launching item ") {
-            flush(&mut current, &entry, &mut messages);
-            if let Some(id) = rest.split_whitespace().next() {
-                launched.insert(id.to_string());
-            }
         } else if line.starts_with("pg_restore: ") {
-            flush(&mut current, &entry, &mut messages);
+            flush(&mut current, &mut messages);
         } else if let Some(c) = current.as_mut() {
             c.push('\n');
             c.push_str(line);
         }
     }
-    flush(&mut current, &entry, &mut messages);
-    let parallel = jobs > 1;
-    // Worker items with errors: id → the item as the messages name it.
-    let mut worker_items: std::collections::BTreeMap<String, String> = Default::default();
-    for m in &mut messages {
-        if let Some(e) = m.toc_entry.as_deref() {
-            let id = e.split(' ').next().unwrap_or(e);
-            if parallel && launched.contains(id) {
-                m.by_worker = true;
-                worker_items.insert(id.to_string(), e.to_string());
-            }
-        }
-    }
+    flush(&mut current, &mut messages);
     let m = messages.len() as u32;
-    // With `-v` context (items named, dispatches logged) the count is exact; without it (how
-    // `restore_into` runs pg_restore) the worker items are unknown: between none and one per
-    // message.
-    let verbose = !launched.is_empty() || messages.iter().any(|x| x.toc_entry.is_some());
-    let (lo, hi) = if !parallel {
-        (m, m)
-    } else if verbose {
-        let w = worker_items.len() as u32;
-        (m + w, m + w)
-    } else {
-        (m, 2 * m)
-    };
+    // With -j 1 each message counts once; in parallel, between none and one extra per message.
+    let (lo, hi) = if jobs > 1 { (m, 2 * m) } else { (m, m) };
     let counted_ok = errors_ignored.is_some_and(|n| (lo..=hi).contains(&n));
     let errors_accounted = match errors_ignored {
         Some(n) if counted_ok => n,
@@ -172,16 +122,8 @@ pub fn triage(exit_code: i64, stderr: &str, jobs: u32) -> RestoreOutcome {
     };
     let count_note = match errors_ignored {
         Some(n) if counted_ok && n != m => Some(format!(
-            "pg_restore counted {n} ignored errors for {m} message(s): with -j {jobs} each item a parallel worker restores with errors counts once more (the worker reports its errors, then the leader adds one for the item: mark_restore_job_done in pg_backup_archiver.c), so {} of these messages' items were restored by a worker{}. With -j 1 the count equals the messages.",
-            n - m,
-            if worker_items.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({})",
-                    worker_items.values().cloned().collect::<Vec<_>>().join(", ")
-                )
-            }
+            "pg_restore counted {n} ignored errors for {m} message(s): with -j {jobs} each item a parallel worker restores with errors counts once more (the worker reports its errors, then the leader adds one for the item: mark_restore_job_done in pg_backup_archiver.c), so {} of these messages' items were restored by a worker. With -j 1 the count equals the messages.",
+            n - m
         )),
         Some(n) if !counted_ok => Some(format!(
             "pg_restore counted {n} ignored errors, but its {m} message(s) account for {}: {} error(s) unaccounted for",
@@ -1130,61 +1072,8 @@ mod tests {
         assert!(triage(0, "", 1).passed);
     }
 
-    /// pg_restore -v -j 2 of the bundled fixture, as it prints it (the policy is item 4938).
-    const WORKER_ITEM: &str = "pg_restore: launching item 4938 POLICY tac_publication tac_publication_workflow\n\
-pg_restore: creating POLICY \"public.tac_publication tac_publication_workflow\"\n\
-pg_restore: while PROCESSING TOC:\n\
-pg_restore: from TOC entry 4938; 3256 19764 POLICY tac_publication tac_publication_workflow directus\n\
-pg_restore: error: could not execute query: ERROR:  role \"workflow_admin\" does not exist\n\
-Command was: CREATE POLICY tac_publication_workflow ON public.tac_publication TO workflow_admin USING (true);\n\
-\n\
-\n\
-pg_restore: finished item 4938 POLICY tac_publication tac_publication_workflow\n";
-
-    fn with_count(log: &str, n: u32) -> String {
-        format!("{log}pg_restore: warning: errors ignored on restore: {n}\n")
-    }
-
     #[test]
-    fn a_parallel_worker_item_counts_once_more_and_the_report_says_why() {
-        let o = triage(1, &with_count(WORKER_ITEM, 2), 2);
-        assert!(o.passed, "{o:?}");
-        assert_eq!(o.errors_accounted, 2);
-        assert_eq!(
-            o.messages[0].toc_entry.as_deref(),
-            Some("4938 POLICY tac_publication tac_publication_workflow")
-        );
-        assert!(o.messages[0].by_worker);
-        let note = o
-            .count_note
-            .as_deref()
-            .expect("the difference is explained");
-        assert!(
-            note.contains("counted 2 ignored errors for 1 message"),
-            "{note}"
-        );
-        assert!(note.contains("mark_restore_job_done"), "{note}");
-        assert!(note.contains("4938 POLICY"), "{note}");
-        // One more than the messages and items account for: an unclassified remainder.
-        let o = triage(1, &with_count(WORKER_ITEM, 3), 2);
-        assert!(!o.passed);
-        assert!(o
-            .count_note
-            .as_deref()
-            .is_some_and(|n| n.contains("1 error(s) unaccounted for")));
-        // Two errors in one worker item: 2 + 1.
-        let two = WORKER_ITEM.replace(
-            "\npg_restore: finished item",
-            "pg_restore: error: could not execute query: ERROR:  role \"other_admin\" does not exist\nCommand was: GRANT x;\npg_restore: finished item",
-        );
-        let o = triage(1, &with_count(&two, 3), 2);
-        assert!(o.passed, "{o:?}");
-        assert_eq!(o.messages.len(), 2);
-        assert!(o.messages.iter().all(|m| m.by_worker));
-    }
-
-    #[test]
-    fn without_item_context_a_parallel_count_is_bounded_by_the_messages() {
+    fn a_parallel_count_is_bounded_by_the_messages_and_explained() {
         let doubled = "pg_restore: error: could not execute query: ERROR:  role \"w\" does not exist\nCommand was: X\npg_restore: warning: errors ignored on restore: 2\n";
         let o = triage(1, doubled, 2);
         assert!(o.passed, "{o:?}");
@@ -1206,26 +1095,6 @@ pg_restore: finished item 4938 POLICY tac_publication tac_publication_workflow\n
                 .is_some_and(|n| n.contains("1 error(s) unaccounted for")),
             "{o:?}"
         );
-    }
-
-    #[test]
-    fn a_single_job_or_a_leader_item_counts_each_message_once() {
-        // -j 1 prints no `launching item`: the count equals the messages, and no note.
-        let single = WORKER_ITEM.replace(
-            "pg_restore: launching item 4938 POLICY tac_publication tac_publication_workflow\n",
-            "",
-        );
-        let o = triage(1, &with_count(&single, 1), 1);
-        assert!(o.passed && o.count_note.is_none(), "{o:?}");
-        assert!(!triage(1, &with_count(&single, 2), 1).passed);
-        // -j 2, but the item was restored by the leader (no `launching item`): counted once.
-        let o = triage(1, &with_count(&single, 1), 2);
-        assert!(o.passed, "{o:?}");
-        assert!(!o.messages[0].by_worker);
-        let o = triage(1, &with_count(&single, 2), 2);
-        assert!(!o.passed, "an extra count nobody accounts for fails");
-        // Even with -j 2, a launched item's error counted once is short by one: fails.
-        assert!(!triage(1, &with_count(WORKER_ITEM, 1), 2).passed);
     }
 
     #[test]

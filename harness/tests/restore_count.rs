@@ -46,7 +46,6 @@ fn the_parallel_count_is_explained_and_the_single_job_count_matches() {
     assert_eq!(r["errors_accounted"], 1, "{r}");
     assert!(r["count_note"].is_null(), "{r}");
     assert_eq!(r["messages"].as_array().map(Vec::len), Some(1), "{r}");
-    assert_eq!(r["messages"][0]["by_worker"], false, "{r}");
 
     let two = restore_test("2");
     let r = &two["restore"];
