@@ -78,6 +78,18 @@ pub struct Attempt {
     /// each change and whether this run's own engine calls did it (`engine_watch`).
     #[serde(default)]
     pub foreign_changes: Vec<crate::engine_watch::ForeignChange>,
+    /// What the plan does to the database while it runs (issue 24): profiled on a clone of the
+    /// run's baseline and judged against the checkout's `checks/p0-impact.yaml`; also written
+    /// whole as `impact.*` beside the report. `None` when no scenario of the run needed a server.
+    #[serde(default)]
+    pub impact: Option<ImpactSection>,
+}
+
+/// The impact profile of an attempt, or why it could not be taken.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImpactSection {
+    pub report: Option<crate::impact::report::ImpactReport>,
+    pub error: Option<String>,
 }
 
 /// The evidence an HB-05 line is bound to.
@@ -376,6 +388,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         })?,
     };
     let plan_record = PlanRecord::of(&plan);
+    let impact_rules = crate::impact::rules_of(&o.repo)?;
     // The selection, then the plan's contract: what the selected scenarios need of the plan,
     // checked before any container exists.
     let files: Vec<parser::ScenarioFile> =
@@ -454,7 +467,8 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let repo_prefix = format!("{}/", o.repo.display());
     let order = suite::schedule(&files);
     // The baseline restore starts at once, beside the first scenarios that do not need it.
-    let warm = suite.warm_up(suite.plan_shared(&files));
+    let shared = suite.plan_shared(&files);
+    let warm = suite.warm_up(shared);
     let scenarios = futures_util::stream::iter(order)
         .map(|f| {
             let suite = &suite;
@@ -512,6 +526,48 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let server_version = match server_version {
         Some(f) => f.await.unwrap_or_default(),
         None => String::new(),
+    };
+    // What the plan does while it runs, on a clone of the baseline of its own (the scenarios
+    // are done; the clone is dropped before the environment's baseline is checked).
+    let impact = if shared == suite::Shared::Nothing {
+        None
+    } else {
+        let profiled = crate::scenario::steps::locks::profile_on_clone(&suite, "impact").await;
+        Some(match profiled {
+            Ok(steps) => {
+                let lint = crate::impact::lint::lint_plan(&plan, &impact_rules);
+                let r = crate::impact::assemble(
+                    crate::impact::Subject {
+                        plan: &plan,
+                        dump: &dumps.dump,
+                        dump_sha256: dump_sha256.clone(),
+                        image: &image.reference,
+                    },
+                    impact_rules.clone(),
+                    lint,
+                    steps,
+                    0.0,
+                    Vec::new(),
+                );
+                match crate::impact::write(&o.report, &r) {
+                    Ok(()) => ImpactSection {
+                        report: Some(r),
+                        error: None,
+                    },
+                    Err(e) => ImpactSection {
+                        report: Some(r),
+                        error: Some(format!(
+                            "the impact files could not be written: {}",
+                            e.message
+                        )),
+                    },
+                }
+            }
+            Err(e) => ImpactSection {
+                report: None,
+                error: Some(format!("[{}] {}", e.kind, e.message)),
+            },
+        })
     };
     // The environment's baseline after the last scenario (every clone is dropped by now).
     let environment = match environment {
@@ -636,6 +692,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         environment,
         test_hooks: crate::fault::active_hooks(),
         foreign_changes: foreign_changes.clone(),
+        impact,
         bound: Some(Binding {
             plan: plan_record,
             dump_sha256: dump_sha256.clone(),
@@ -832,6 +889,9 @@ pub fn summary_markdown(r: &ClosureReport) -> String {
             c.line()
         ));
     }
+    if let Some(line) = a.impact.as_ref().map(impact_line) {
+        s.push_str(&format!("\n{line}\n"));
+    }
     s.push_str("\nKept or persistent environments: ");
     if a.kept_environments.is_empty() {
         s.push_str("none (every container and volume of the run was removed).\n");
@@ -893,6 +953,10 @@ mod summary_tests {
                 bound: None,
                 test_hooks: vec![],
                 foreign_changes: vec![],
+                impact: Some(ImpactSection {
+                    report: None,
+                    error: Some("[clone_failed] no space left on device".into()),
+                }),
             }],
             sign_off: SignOff::default(),
         }
@@ -935,6 +999,13 @@ mod summary_tests {
             "{top}"
         );
         assert!(md.contains("## Attempt 1"), "{md}");
+        // An impact profile that could not be taken says so, at the top, with its cause.
+        assert!(
+            top.contains(
+                "Impact while P0 runs: **not measured**: [clone_failed] no space left on device"
+            ),
+            "{top}"
+        );
     }
 }
 
@@ -1065,6 +1136,16 @@ pub fn markdown(r: &ClosureReport) -> String {
             }
             s.push_str("\n</details>\n\n");
         }
+        if let Some(i) = &a.impact {
+            s.push_str(&format!(
+                "\n### What P0 does to the database while it runs\n\n{}\n\n",
+                impact_line(i)
+            ));
+            if let Some(r) = &i.report {
+                s.push_str(&crate::impact::report::overview(r, "####"));
+                s.push_str("\nEvery statement, the lint findings with file:line and the timeline: `impact.md`, `impact.json`, `impact-timeline.svg` beside this report.\n");
+            }
+        }
         s.push_str("\n### Failure-stop events (expected by the scenarios that provoke them)\n\n");
         for f in &a.failure_stops {
             s.push_str(&format!("- {f}\n"));
@@ -1097,6 +1178,35 @@ pub fn markdown(r: &ClosureReport) -> String {
     }
     s.push_str("## Sign-off\n\n- Đ32 (approves HB-05): ____________________ date: __________\n- G-4 (custodian): ____________________ date: __________\n");
     s
+}
+
+/// One line: the impact verdict against the rule set, or why there is none.
+fn impact_line(i: &ImpactSection) -> String {
+    match (&i.report, &i.error) {
+        (Some(r), None) => {
+            let breached: Vec<&str> = r
+                .verdicts
+                .iter()
+                .filter(|v| !v.breaches.is_empty())
+                .map(|v| v.rule.as_str())
+                .collect();
+            if breached.is_empty() {
+                format!(
+                    "Impact while P0 runs: **all {} rules kept** ({}; no load: `dryrun impact --load RATE` measures writer stalls).",
+                    r.verdicts.len(),
+                    r.rules_source
+                )
+            } else {
+                format!(
+                    "Impact while P0 runs: **BREACH** of {} ({}): see the impact section.",
+                    breached.join(", "),
+                    r.rules_source
+                )
+            }
+        }
+        (_, Some(e)) => format!("Impact while P0 runs: **not measured**: {e}"),
+        (None, None) => "Impact while P0 runs: not measured.".to_string(),
+    }
 }
 
 fn junit(r: &ClosureReport) -> Result<String> {
@@ -1138,6 +1248,9 @@ fn junit(r: &ClosureReport) -> Result<String> {
             suite.add_test_case(tc);
         }
         rep.add_test_suite(suite);
+        if let Some(r) = a.impact.as_ref().and_then(|i| i.report.as_ref()) {
+            rep.add_test_suite(crate::impact::report::junit_suite(r));
+        }
     }
     rep.to_string()
         .map_err(|e| Error::internal("junit", e.to_string()))

@@ -74,6 +74,22 @@ fn the_stand_in_p0_keeps_the_p0_rules() {
     assert!(md.contains("**Verdict: PASS**"), "{md}");
     let junit = std::fs::read_to_string(tmp.path().join("r/impact-junit.xml")).expect("junit");
     assert!(junit.contains("name=\"max_lock_on_existing\""), "{junit}");
+    // It acts only inside its own schema: the lint's outside-own-schemas finds nothing.
+    let outside: Vec<&serde_json::Value> = j["lint"]
+        .as_array()
+        .expect("lint")
+        .iter()
+        .filter(|f| f["rule"] == "outside-own-schemas")
+        .collect();
+    assert!(outside.is_empty(), "{outside:?}");
+    // The timeline: a lane per step, no writers.
+    let svg = std::fs::read_to_string(tmp.path().join("r/impact-timeline.svg")).expect("svg");
+    assert!(
+        svg.contains("deploy 02_dot_tool_revision") && svg.contains("revert 07_g2_backlog_view"),
+        "{svg}"
+    );
+    assert!(svg.contains("No load") && !svg.contains("<circle"), "{svg}");
+    assert!(md.contains("![Lock holds per step against writer latency](impact-timeline.svg)"));
 }
 
 /// Appended to 04_cut_unit's deploy (lines counted from the file's end as it stands).
@@ -175,6 +191,26 @@ fn a_plan_breaking_each_rule_is_named_by_profile_and_lint() {
         "{}",
         lint("changing-column-type")
     );
+    // Statements acting on pre-existing objects outside the plan's schema, by file:line; the
+    // ALTER of its own table (whose FK reaches public, which the profile names) is not one.
+    let outside = lint("outside-own-schemas");
+    for (k, name) in [
+        (0, "public.tac_logical_unit"),
+        (2, "public.tac_publication"),
+        (3, "public.tac_publication"),
+    ] {
+        assert!(
+            outside.contains(&format!("{} ", line(k))) && outside.contains(name),
+            "{} {name}:\n{outside}",
+            line(k)
+        );
+    }
+    assert!(!outside.contains(&format!("{} ", line(1))), "{outside}");
+    let svg = std::fs::read_to_string(tmp.path().join("r/impact-timeline.svg")).expect("svg");
+    assert!(
+        svg.contains("ACCESS EXCLUSIVE") && svg.contains("SHARE ROW EXCLUSIVE"),
+        "{svg}"
+    );
     assert!(stdout.contains("**Verdict: BREACH**"), "{stdout}");
 }
 
@@ -198,6 +234,43 @@ fn a_bad_rule_set_is_refused_before_any_container() {
         f.stderr
     );
     assert!(!tmp.path().join("r").exists(), "nothing written");
+    let (containers, volumes) = common::labelled(f.pid);
+    assert!(containers.is_empty() && volumes.is_empty());
+}
+
+/// `dryrun run` judges the impact against the checkout's own `checks/p0-impact.yaml`: one
+/// that cannot be read stops the run before any container, naming the file, and writes nothing.
+#[test]
+fn dryrun_run_refuses_a_bad_rule_set_of_its_checkout_before_any_container() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    for d in ["scenarios", "snapshots", "checks", "fixtures"] {
+        common::copy_tree(&common::repo().join(d), &repo.join(d));
+    }
+    std::fs::write(
+        repo.join("checks/p0-impact.yaml"),
+        "max_lock_on_existing: AccessShareLock\nmax_step_ms: soon\n",
+    )
+    .expect("write");
+    let report = tmp.path().join("r");
+    let report_s = report.display().to_string();
+    let repo_s = repo.display().to_string();
+    let f = common::run(
+        &["run", "--repo", &repo_s, "--report", &report_s],
+        &[],
+        &common::repo(),
+        Duration::from_secs(120),
+    );
+    assert_eq!(f.code, Some(3), "{}\n{}", f.stdout, f.stderr);
+    assert!(
+        f.stderr.contains("impact_rules_invalid") && f.stderr.contains("checks/p0-impact.yaml"),
+        "{}",
+        f.stderr
+    );
+    assert!(
+        !report.join("hb05-closure.json").exists(),
+        "nothing written"
+    );
     let (containers, volumes) = common::labelled(f.pid);
     assert!(containers.is_empty() && volumes.is_empty());
 }
@@ -246,6 +319,13 @@ fn under_load_a_long_exclusive_lock_stalls_writers_and_p0_does_not() {
         "a 1.2 s lock stalls a writer about that long: {longest} ms"
     );
     assert!(step["stalls"]["blocked"].as_u64().unwrap_or(0) >= 1);
+    // The timeline shows the stalled writes in red, over the limit line.
+    let svg = std::fs::read_to_string(tmp.path().join("r/impact-timeline.svg")).expect("svg");
+    assert!(svg.contains("40 writes/s"), "{svg}");
+    assert!(
+        svg.contains("fill=\"#FF0000\""),
+        "no write drawn over the limit"
+    );
 
     let (code, j, stdout) = impact(&["--load", "40"], &tmp.path().join("p0-under-load"));
     assert_eq!(code, Some(0), "{stdout}");

@@ -56,6 +56,26 @@ fn passes_26_of_26(plan: &Path, format: &str) {
         "{}",
         json["closure"]
     );
+    // The impact section: this plan profiled both ways (a deploy and a revert per step) and
+    // judged against checks/p0-impact.yaml: all kept; its files beside the report.
+    let impact = &a["impact"]["report"];
+    assert_eq!(impact["plan_digest"], loaded.digest().as_str(), "{impact}");
+    assert_eq!(impact["passed"], true, "{}", impact["verdicts"]);
+    assert_eq!(impact["steps"].as_array().map(Vec::len), Some(2 * steps));
+    for f in [
+        "impact.md",
+        "impact.json",
+        "impact-junit.xml",
+        "impact-timeline.svg",
+    ] {
+        assert!(report.path().join(f).is_file(), "{what}: no {f}");
+    }
+    let md = std::fs::read_to_string(report.path().join("hb05-closure.md")).expect("md");
+    assert!(
+        md.contains("Impact while P0 runs: **all ")
+            && md.contains("### What P0 does to the database while it runs"),
+        "{md}"
+    );
     // S12: one injected failure-stop per step of this plan, each at its own step.
     let s12 = a["scenarios"]
         .as_array()

@@ -4,6 +4,7 @@
 
 pub mod lint;
 pub mod load;
+pub mod plot;
 pub mod profile;
 pub mod report;
 pub mod rules;
@@ -111,31 +112,81 @@ pub async fn run(
     let removed = pg.remove().await;
     let (steps, samples) = profiled?;
     removed?;
+    Ok(assemble(
+        Subject {
+            plan: &plan,
+            dump: &dumps.dump,
+            dump_sha256,
+            image: &image.reference,
+        },
+        rules,
+        lint,
+        steps,
+        o.load,
+        samples,
+    ))
+}
+
+/// What a profile was taken of.
+pub struct Subject<'a> {
+    pub plan: &'a Plan,
+    pub dump: &'a Path,
+    pub dump_sha256: String,
+    pub image: &'a str,
+}
+
+/// The report of a profile: judged against the rules.
+pub fn assemble(
+    s: Subject<'_>,
+    rules: rules::ImpactRules,
+    lint: Vec<lint::Finding>,
+    steps: Vec<profile::StepProfile>,
+    load: f64,
+    samples: Vec<load::Sample>,
+) -> report::ImpactReport {
     let verdicts = report::judge(&rules, &steps, &lint);
     let passed = verdicts.iter().all(|v| v.breaches.is_empty());
-    Ok(report::ImpactReport {
-        plan: match &plan.source {
+    report::ImpactReport {
+        plan: match &s.plan.source {
             crate::migrate::PlanSource::Embedded => "built in (migrations/p0)".into(),
             crate::migrate::PlanSource::Dir(d) => d.display().to_string(),
         },
-        plan_digest: plan.digest(),
-        dump: dumps.dump.display().to_string(),
-        dump_sha256,
-        image: image.reference.clone(),
+        plan_digest: s.plan.digest(),
+        dump: s.dump.display().to_string(),
+        dump_sha256: s.dump_sha256,
+        image: s.image.to_string(),
         rules_source: rules.source.clone(),
         rules,
         lint,
         steps,
-        load: o.load,
+        load,
         samples,
         verdicts,
         passed,
         test_hooks: crate::fault::active_hooks(),
-    })
+    }
 }
 
-/// Write `impact.json`, `impact.md` and `impact-junit.xml` into `dir`.
+/// The rule set of a checkout (`checks/p0-impact.yaml`), else the bundled one.
+pub fn rules_of(repo: &Path) -> Result<rules::ImpactRules> {
+    let p = repo.join("checks").join("p0-impact.yaml");
+    if !p.is_file() {
+        return rules::ImpactRules::load(None);
+    }
+    let text = std::fs::read_to_string(&p).map_err(|e| {
+        Error::bad_input(
+            "impact_rules_unreadable",
+            format!("The impact rule set {} cannot be read: {e}.", p.display()),
+        )
+        .with_hint("Make checks/p0-impact.yaml of the checkout readable (it is the operations team's rule set).")
+    })?;
+    rules::ImpactRules::parse(&text, "checks/p0-impact.yaml")
+}
+
+/// Write `impact.json`, `impact.md`, `impact-junit.xml` and the timeline (`plot::FILE`) into
+/// `dir`.
 pub fn write(dir: &Path, r: &report::ImpactReport) -> Result<()> {
+    crate::report::write_text(&dir.join(plot::FILE), &plot::svg(r)?)?;
     crate::report::write_json(&dir.join("impact.json"), r)?;
     crate::report::write_text(&dir.join("impact.md"), &report::markdown(r))?;
     crate::report::write_text(&dir.join("impact-junit.xml"), &report::junit(r)?)?;

@@ -200,8 +200,13 @@ async fn profile_script(
     let start = Instant::now();
     let since = |t: Instant| t.duration_since(epoch).as_secs_f64() * 1000.0;
     let ms = |t: Instant| t.duration_since(start).as_secs_f64() * 1000.0;
+    // As the runner runs a step: one transaction with its timeouts (`migrate::Limits`).
+    let limits = crate::migrate::Limits::default();
     client
-        .batch_execute("BEGIN")
+        .batch_execute(&format!(
+            "BEGIN; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'",
+            limits.lock_timeout_ms, limits.statement_timeout_ms
+        ))
         .await
         .map_err(|e| Error::check("impact_begin", e.to_string()))?;
     let mut seen: HashMap<u32, LockMode> = HashMap::new();

@@ -142,21 +142,10 @@ fn cell(t: &str) -> String {
     t.replace('|', "\\|").replace('\n', " ")
 }
 
-pub fn markdown(r: &ImpactReport) -> String {
-    let mut s = String::from("# What the plan does to the database while it runs\n\n");
-    if let Some(h) = crate::fault::hooks_sentence(&r.test_hooks) {
-        s.push_str(&format!("**{h}**\n\n"));
-    }
-    s.push_str(&format!(
-        "**Verdict: {}** against {}\n\nPlan {} (digest `{}`), run on a restored copy of {} (`{}`), image {}.\n\n",
-        if r.passed { "PASS" } else { "BREACH" },
-        r.rules_source,
-        r.plan,
-        &r.plan_digest[..r.plan_digest.len().min(16)],
-        r.dump,
-        &r.dump_sha256[..r.dump_sha256.len().min(16)],
-        r.image
-    ));
+/// The verdict per rule and the locks each step held: the part the closure report embeds.
+/// `heading` is the Markdown level of its subsection.
+pub fn overview(r: &ImpactReport, heading: &str) -> String {
+    let mut s = String::new();
     s.push_str("| rule | limit | verdict |\n|---|---|---|\n");
     for v in &r.verdicts {
         s.push_str(&format!(
@@ -170,7 +159,11 @@ pub fn markdown(r: &ImpactReport) -> String {
             }
         ));
     }
-    s.push_str("\n## Per step: locks on pre-existing relations (strongest mode, held to the commit)\n\n| step | phase | duration | relation | mode | taken by | held |\n|---|---|---|---|---|---|---|\n");
+    s.push_str(&format!(
+        "\n![Lock holds per step against writer latency]({})\n",
+        super::plot::FILE
+    ));
+    s.push_str(&format!("\n{heading} Per step: locks on pre-existing relations (strongest mode, held to the commit)\n\n| step | phase | duration | relation | mode | taken by | held |\n|---|---|---|---|---|---|---|\n"));
     for st in &r.steps {
         if st.holds.is_empty() {
             s.push_str(&format!(
@@ -191,6 +184,30 @@ pub fn markdown(r: &ImpactReport) -> String {
             ));
         }
     }
+    s
+}
+
+pub fn markdown(r: &ImpactReport) -> String {
+    let mut s = String::from("# What the plan does to the database while it runs\n\n");
+    if let Some(h) = crate::fault::hooks_sentence(&r.test_hooks) {
+        s.push_str(&format!("**{h}**\n\n"));
+    }
+    s.push_str(&format!(
+        "**Verdict: {}** against {}\n\nPlan {} (digest `{}`), run on a restored copy of {} (`{}`), image {}.\n\n",
+        if r.passed { "PASS" } else { "BREACH" },
+        r.rules_source,
+        r.plan,
+        &r.plan_digest[..r.plan_digest.len().min(16)],
+        r.dump,
+        &r.dump_sha256[..r.dump_sha256.len().min(16)],
+        r.image
+    ));
+    let limits = crate::migrate::Limits::default();
+    s.push_str(&format!(
+        "Each step ran as the runner runs it: one transaction with `SET LOCAL lock_timeout = '{}ms'` and `SET LOCAL statement_timeout = '{}ms'`, committed before the next.\n\n",
+        limits.lock_timeout_ms, limits.statement_timeout_ms
+    ));
+    s.push_str(&overview(r, "##"));
     if r.load > 0.0 {
         s.push_str(&format!(
             "\n## Writers under load ({} writes/s, {} writes)\n\n| step | phase | writes during it | blocked (> {} ms) | longest wait | on | failed |\n|---|---|---|---|---|---|---|\n",
@@ -244,7 +261,7 @@ pub fn markdown(r: &ImpactReport) -> String {
         }
     }
     s.push_str(
-        "\n## Lint (squawk)\n\n| file:line | rule | judgement | message |\n|---|---|---|---|\n",
+        "\n## Lint (squawk, and the harness's outside-own-schemas)\n\n| file:line | rule | judgement | message |\n|---|---|---|---|\n",
     );
     for f in &r.lint {
         s.push_str(&format!(
@@ -264,6 +281,13 @@ pub fn markdown(r: &ImpactReport) -> String {
 
 pub fn junit(r: &ImpactReport) -> Result<String> {
     let mut rep = quick_junit::Report::new("impact");
+    rep.add_test_suite(junit_suite(r));
+    rep.to_string()
+        .map_err(|e| Error::internal("junit", e.to_string()))
+}
+
+/// One JUnit case per rule (`dryrun impact`'s file and the closure report's JUnit).
+pub fn junit_suite(r: &ImpactReport) -> quick_junit::TestSuite {
     let mut suite = quick_junit::TestSuite::new("P0 impact rules");
     if let Some(h) = crate::fault::hooks_sentence(&r.test_hooks) {
         suite.set_system_out(h);
@@ -282,9 +306,7 @@ pub fn junit(r: &ImpactReport) -> Result<String> {
         tc.set_classname("impact");
         suite.add_test_case(tc);
     }
-    rep.add_test_suite(suite);
-    rep.to_string()
-        .map_err(|e| Error::internal("junit", e.to_string()))
+    suite
 }
 
 #[cfg(test)]

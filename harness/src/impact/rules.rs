@@ -101,12 +101,14 @@ impl ImpactRules {
             .iter()
             .chain(r.lint.waive.iter().map(|w| &w.rule))
         {
-            if rule.parse::<squawk_linter::Rule>().is_err() {
+            if rule != super::lint::OUTSIDE_OWN_SCHEMAS
+                && rule.parse::<squawk_linter::Rule>().is_err()
+            {
                 return Err(Error::bad_input(
                     "impact_rules_invalid",
                     format!("The impact rule set {name} names the lint rule `{rule}`, which squawk does not have."),
                 )
-                .with_hint("Use the rule names of https://squawkhq.com/docs/rules (e.g. require-concurrent-index-creation)."));
+                .with_hint("Use the rule names of https://squawkhq.com/docs/rules (e.g. require-concurrent-index-creation), or the harness's own outside-own-schemas."));
             }
         }
         if let Some(w) = r.lint.waive.iter().find(|w| w.reason.trim().is_empty()) {

@@ -6,9 +6,11 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::container::DB_NAME;
+use crate::impact::profile::StepProfile;
 use crate::scenario::env::Ctx;
 use crate::scenario::model::LockRuleStep;
 use crate::scenario::steps::{StepError, StepKind};
+use crate::scenario::suite::Suite;
 
 /// `lock_rule: {max_on_existing: MODE}`.
 pub struct LockRuleKind;
@@ -26,41 +28,7 @@ impl StepKind for LockRuleKind {
     type Observation = LockRuleObservation;
 
     async fn run(p: &LockRuleStep, ctx: &mut Ctx<'_>) -> Result<LockRuleObservation, StepError> {
-        let b = ctx.suite.baseline().await?;
-        let name = format!(
-            "{}_locks_{}",
-            ctx.file.scenario.id.to_lowercase(),
-            &Uuid::new_v4().simple().to_string()[..8]
-        );
-        let admin = b.pg.connect("postgres").await?;
-        {
-            let _g = ctx.suite.clone_lock.lock().await;
-            admin
-                .batch_execute(&format!(
-                    "CREATE DATABASE \"{name}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
-                ))
-                .await
-                .map_err(crate::error::Error::from)?;
-        }
-        crate::guard::ensure_target(
-            ctx.suite.docker()?,
-            &ctx.suite.run,
-            &b.pg.id,
-            b.env.as_deref(),
-        )
-        .await?;
-        let plan = ctx.suite.plan()?;
-        let profiled = async {
-            let client = b.pg.connect(&name).await?;
-            crate::impact::profile::profile_plan(&client, &plan, std::time::Instant::now()).await
-        }
-        .await;
-        let dropped = admin
-            .batch_execute(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
-            .await
-            .map_err(crate::error::Error::from);
-        let steps = profiled?;
-        dropped?;
+        let steps = profile_on_clone(ctx.suite, &ctx.file.scenario.id.to_lowercase()).await?;
         let mut breaches = Vec::new();
         let mut holds = Vec::new();
         for s in &steps {
@@ -93,4 +61,42 @@ impl StepKind for LockRuleKind {
         }
         Ok(LockRuleObservation {})
     }
+}
+
+/// The run's plan deployed and reverted statement by statement (`impact::profile`) on a
+/// database of its own, cloned from the suite's baseline and dropped after; the baseline and
+/// every other clone are untouched. S07's lock rule and `dryrun run`'s impact section use it.
+pub async fn profile_on_clone(
+    suite: &Suite,
+    label: &str,
+) -> crate::error::Result<Vec<StepProfile>> {
+    let b = suite.baseline().await?;
+    let name = format!(
+        "{label}_locks_{}",
+        &Uuid::new_v4().simple().to_string()[..8]
+    );
+    let admin = b.pg.connect("postgres").await?;
+    {
+        let _g = suite.clone_lock.lock().await;
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
+            ))
+            .await
+            .map_err(crate::error::Error::from)?;
+    }
+    crate::guard::ensure_target(suite.docker()?, &suite.run, &b.pg.id, b.env.as_deref()).await?;
+    let plan = suite.plan()?;
+    let profiled = async {
+        let client = b.pg.connect(&name).await?;
+        crate::impact::profile::profile_plan(&client, &plan, std::time::Instant::now()).await
+    }
+    .await;
+    let dropped = admin
+        .batch_execute(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .await
+        .map_err(crate::error::Error::from);
+    let steps = profiled?;
+    dropped?;
+    Ok(steps)
 }
