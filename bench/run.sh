@@ -441,6 +441,11 @@ report() {
   rss_rt=$(peak_rss_mib "$WORK/rt-j2.time"); rss_sp=$(peak_rss_mib "$WORK/suite-prod.time")
   rss_sf=$(peak_rss_mib "$WORK/suite-fixture.time")
   suite_f=$(suite_passed fixture); suite_p=$(suite_passed prod)
+  # The impact section's own cost inside each suite run (clone, profile both ways, lint, judge,
+  # write), from the same run's closure report: a share of the rest of that run's wall.
+  imp_f=$(calc "$(suite_json fixture '.attempts[-1].impact.elapsed_ms // 0') / 1000")
+  imp_p=$(calc "$(suite_json prod '.attempts[-1].impact.elapsed_ms // 0') / 1000")
+  imp_pct=$(calc "100 * $imp_p / ($sp - $imp_p)")
   local cores mcf mcp scf scp rcpu
   cores=$(nproc)
   mcf=$(manual_stat fixture 11 1); mcp=$(manual_stat prod 11 1)
@@ -466,6 +471,7 @@ report() {
   echo "| 2b | harness suite, production scale (\`dryrun run --fixtures $PROD_DIR\`): wall | $(fmt "$sp") s | — |"
   echo "| 2b | harness suite, production scale: passed (attempt verdict; scenarios that passed) | $suite_p ($(suite_scen_passed prod) scenarios) | 26/26: $(suite_ok prod && echo met || echo '**not met**') |"
   echo "| 2b | speed-up vs manual, production scale (26 × manual / suite wall) | $(fmt "$(calc "$mps / $sp")")× | ≥ 5×: $(met "$mps / $sp >= 5") |"
+  echo "| 2c | impact section (\`dryrun run\`: a clone of the baseline, every deploy and revert statement profiled, lint, judged against checks/p0-impact.yaml): bundled / production scale | $(fmt "$imp_f" 2) s / $(fmt "$imp_p" 2) s, $(fmt "$imp_pct" 1)% of the rest of the production-scale suite | ≤ 20%: $(met "$imp_pct <= 20") |"
   echo "| 3 | seed method (ops team: default settings, pg_restore single job): volume + container start → restore done, mean of $SAMPLE_PROD | $(fmt "$seed") s (pg_restore alone $(fmt "$seed_pr") s) | — |"
   echo "| 3 | harness \`restore-test\` -j 2, fast settings (default): restore stage / total | $(fmt "$h_rs") s / $(fmt "$h_tot") s | — |"
   echo "| 3 | harness \`restore-test --durable -j 2\`: restore stage / total | $(fmt "$(rt_s durable restore_ms)") s / $(fmt "$(rt_s durable total_ms)") s | — |"
@@ -496,6 +502,7 @@ report() {
     "data fingerprint ≤ 2× the COPY floor $(met "$(fig prod ratio2) <= 2"), unchanged proof ≤ 1 s $(met "$(fig prod unchanged2_s) <= 1");" \
     "production-scale restore ≥ 3× the seed method $(met "$seed / $h_like >= 3");" \
     "clone ≤ 15% of a restore $(met "$clone_pct <= 15");" \
+    "impact section ≤ 20% of the production-scale suite $(met "$imp_pct <= 20");" \
     "peak RSS ≤ 64 MiB: restore-test $(met "$rss_rt <= 64"), production-scale suite $(met "$rss_sp <= 64")."
   echo "Figures without a target (—) are reported, not judged. Single runs unless a sample size is given."
   echo

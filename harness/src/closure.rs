@@ -90,6 +90,10 @@ pub struct Attempt {
 pub struct ImpactSection {
     pub report: Option<crate::impact::report::ImpactReport>,
     pub error: Option<String>,
+    /// What taking it cost the run: clone, profile, lint, judging and writing (`make bench`
+    /// sets it against the suite's wall time).
+    #[serde(default)]
+    pub elapsed_ms: u128,
 }
 
 /// The evidence an HB-05 line is bound to.
@@ -529,6 +533,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     };
     // What the plan does while it runs, on a clone of the baseline of its own (the scenarios
     // are done; the clone is dropped before the environment's baseline is checked).
+    let impact_started = Instant::now();
     let impact = if shared == suite::Shared::Nothing {
         None
     } else {
@@ -553,6 +558,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
                     Ok(()) => ImpactSection {
                         report: Some(r),
                         error: None,
+                        elapsed_ms: impact_started.elapsed().as_millis(),
                     },
                     Err(e) => ImpactSection {
                         report: Some(r),
@@ -560,12 +566,14 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
                             "the impact files could not be written: {}",
                             e.message
                         )),
+                        elapsed_ms: impact_started.elapsed().as_millis(),
                     },
                 }
             }
             Err(e) => ImpactSection {
                 report: None,
                 error: Some(format!("[{}] {}", e.kind, e.message)),
+                elapsed_ms: impact_started.elapsed().as_millis(),
             },
         })
     };
@@ -956,6 +964,7 @@ mod summary_tests {
                 impact: Some(ImpactSection {
                     report: None,
                     error: Some("[clone_failed] no space left on device".into()),
+                    elapsed_ms: 5,
                 }),
             }],
             sign_off: SignOff::default(),
