@@ -74,6 +74,41 @@ fn the_stand_in_p0_keeps_the_p0_rules() {
     assert!(md.contains("**Verdict: PASS**"), "{md}");
     let junit = std::fs::read_to_string(tmp.path().join("r/impact-junit.xml")).expect("junit");
     assert!(junit.contains("name=\"max_lock_on_existing\""), "{junit}");
+    // Objects per statement, exactly (catalog rows this transaction wrote, or gone).
+    let objects_at = |file: &str, line: u64| -> Vec<String> {
+        j["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter(|s| s["file"] == file)
+            .flat_map(|s| s["statements"].as_array().cloned().unwrap_or_default())
+            .filter(|st| st["line"] == line)
+            .flat_map(|st| st["objects"].as_array().cloned().unwrap_or_default())
+            .map(|o| {
+                format!(
+                    "{} {}",
+                    o["change"].as_str().unwrap_or(""),
+                    o["object"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    let created = objects_at("deploy/02_dot_tool_revision.sql", 4);
+    assert!(
+        created.contains(&"created table cutter_governance.dot_tool_revision".to_string())
+            && created.iter().all(|o| o.starts_with("created ")),
+        "{created:?}"
+    );
+    // The INSERT … SELECT reading public.dot_tools makes or changes no object.
+    assert_eq!(
+        objects_at("deploy/02_dot_tool_revision.sql", 19),
+        Vec::<String>::new()
+    );
+    let dropped = objects_at("revert/01_schema.sql", 5);
+    assert_eq!(
+        dropped,
+        vec!["dropped schema cutter_governance".to_string()]
+    );
     // It acts only inside its own schema: the lint's outside-own-schemas finds nothing.
     let outside: Vec<&serde_json::Value> = j["lint"]
         .as_array()
@@ -167,6 +202,19 @@ fn a_plan_breaking_each_rule_is_named_by_profile_and_lint() {
             .iter()
             .any(|l| l["relation"] == "public.tac_unit_version" && l["mode"] == "RowShareLock"),
         "{update:?}"
+    );
+    // The type change altered the business table (its catalog row rewritten), the index was
+    // created on it.
+    let objects = |k: usize| at(k)["objects"].to_string();
+    assert!(
+        objects(2).contains("\"altered\"") && objects(2).contains("table public.tac_publication"),
+        "{}",
+        objects(2)
+    );
+    assert!(
+        objects(0).contains("\"created\"") && objects(0).contains("index public.p0_bad_code_idx"),
+        "{}",
+        objects(0)
     );
     // The type change rewrote the table.
     assert!(

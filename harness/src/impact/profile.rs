@@ -80,6 +80,71 @@ pub struct StatementProfile {
     pub rewrites: Vec<String>,
     /// Pre-existing tables this statement scanned sequentially, with the tuples read.
     pub seq_scans: Vec<(String, i64)>,
+    /// Objects it created, altered or dropped (schemas, relations, functions, constraints,
+    /// triggers, domains and enums; type and qualified identity, as `pg_identify_object` gives them).
+    #[serde(default)]
+    pub objects: Vec<ObjectChange>,
+}
+
+/// What a statement did to one catalog object.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Change {
+    Created,
+    Altered,
+    Dropped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectChange {
+    pub change: Change,
+    pub object: String,
+}
+
+/// The catalogs whose rows are the objects a plan makes or changes. A row this transaction
+/// wrote carries its xid as `xmin` (an in-place statistics update does not), so "created or
+/// altered by this statement" is exact: new rows since the last look; a row of an object that
+/// existed before the plan is an alteration.
+const OBJECTS_SQL: &str = "\
+    WITH me AS (SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text::xid AS x) \
+    SELECT o.classid, o.objid, o.mine, i.type || ' ' || i.identity FROM ( \
+      SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, c.xmin = me.x AS mine \
+        FROM pg_class c, me WHERE c.relnamespace <> 'pg_toast'::regnamespace \
+      UNION ALL SELECT 'pg_namespace'::regclass, n.oid, n.xmin = me.x FROM pg_namespace n, me \
+        WHERE n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
+      UNION ALL SELECT 'pg_proc'::regclass, p.oid, p.xmin = me.x FROM pg_proc p, me \
+        WHERE p.pronamespace <> 'pg_catalog'::regnamespace \
+      UNION ALL SELECT 'pg_constraint'::regclass, k.oid, k.xmin = me.x FROM pg_constraint k, me \
+      UNION ALL SELECT 'pg_trigger'::regclass, t.oid, t.xmin = me.x FROM pg_trigger t, me \
+        WHERE NOT t.tgisinternal \
+      UNION ALL SELECT 'pg_type'::regclass, y.oid, y.xmin = me.x FROM pg_type y, me \
+        WHERE y.typtype IN ('d', 'e', 'r', 'm') AND y.typnamespace <> 'pg_catalog'::regnamespace \
+    ) o, pg_identify_object(o.classid, o.objid, 0) i";
+
+/// Every object of [`OBJECTS_SQL`]'s catalogs: `(classid, objid)` → (written by this
+/// transaction, description).
+async fn objects(client: &Client) -> Result<HashMap<(u32, u32), (bool, String)>> {
+    let rows = client.query(OBJECTS_SQL, &[]).await.map_err(|e| {
+        Error::check(
+            "impact_catalog",
+            format!("reading the catalog objects: {e}"),
+        )
+    })?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                (r.get::<_, u32>(0), r.get::<_, u32>(1)),
+                (
+                    r.get::<_, bool>(2),
+                    r.get::<_, Option<String>>(3).unwrap_or_default(),
+                ),
+            )
+        })
+        .collect())
 }
 
 /// The strongest lock a step held on a pre-existing relation, from when to the commit.
@@ -191,6 +256,7 @@ async fn profile_script(
     client: &Client,
     epoch: Instant,
     before: &HashMap<u32, (String, u32)>,
+    plan_objects: &HashMap<(u32, u32), (bool, String)>,
     step: &str,
     phase: Phase,
     file: &str,
@@ -213,6 +279,9 @@ async fn profile_script(
     let mut holds: BTreeMap<u32, LockHold> = BTreeMap::new();
     let mut rewritten: std::collections::HashSet<u32> = Default::default();
     let mut scans = seq_scans(client).await?;
+    // The objects as the step found them, and those its statements have already reported.
+    let mut objs = objects(client).await?;
+    let mut reported: std::collections::HashSet<(u32, u32)> = Default::default();
     let mut out = StepProfile {
         step: step.to_string(),
         phase,
@@ -245,6 +314,7 @@ async fn profile_script(
             locks: Vec::new(),
             rewrites: Vec::new(),
             seq_scans: Vec::new(),
+            objects: Vec::new(),
         };
         // Strongest mode per pre-existing relation held now.
         let mut now: HashMap<u32, LockMode> = HashMap::new();
@@ -294,6 +364,30 @@ async fn profile_script(
         }
         p.seq_scans.sort();
         scans = after;
+        let now_objs = objects(client).await?;
+        for (key, (mine, name)) in &now_objs {
+            if *mine && reported.insert(*key) {
+                let existed = plan_objects.contains_key(key);
+                p.objects.push(ObjectChange {
+                    change: if existed {
+                        Change::Altered
+                    } else {
+                        Change::Created
+                    },
+                    object: name.clone(),
+                });
+            }
+        }
+        for (key, (_, name)) in &objs {
+            if !now_objs.contains_key(key) {
+                p.objects.push(ObjectChange {
+                    change: Change::Dropped,
+                    object: name.clone(),
+                });
+            }
+        }
+        p.objects.sort();
+        objs = now_objs;
         out.statements.push(p);
     }
     client
@@ -322,6 +416,7 @@ pub async fn profile_plan(
     epoch: Instant,
 ) -> Result<Vec<StepProfile>> {
     let before = existing(client).await?;
+    let plan_objects = objects(client).await?;
     let scripts = super::lint::scripts(plan);
     let mut out = Vec::new();
     for (i, s) in plan.steps.iter().enumerate() {
@@ -329,6 +424,7 @@ pub async fn profile_plan(
             client,
             epoch,
             &before,
+            &plan_objects,
             &s.name,
             Phase::Deploy,
             &scripts[2 * i].0,
@@ -346,6 +442,7 @@ pub async fn profile_plan(
             client,
             epoch,
             &before,
+            &plan_objects,
             &s.name,
             Phase::Revert,
             &scripts[2 * i + 1].0,

@@ -138,6 +138,19 @@ pub fn judge(rules: &ImpactRules, steps: &[StepProfile], lint: &[Finding]) -> Ve
     out
 }
 
+/// Up to five objects by name, the rest counted (a revert dropping a schema drops dozens).
+fn objects_cell(o: &[super::profile::ObjectChange]) -> String {
+    let mut parts: Vec<String> = o
+        .iter()
+        .take(5)
+        .map(|x| format!("{} {}", x.change, cell(&x.object)))
+        .collect();
+    if o.len() > 5 {
+        parts.push(format!("and {} more (impact.json)", o.len() - 5));
+    }
+    parts.join(", ")
+}
+
 fn cell(t: &str) -> String {
     t.replace('|', "\\|").replace('\n', " ")
 }
@@ -230,11 +243,11 @@ pub fn markdown(r: &ImpactReport) -> String {
             }
         }
     }
-    s.push_str("\n## Per statement\n\n| file:line | statement | duration | locks taken | rewrites | sequential scans |\n|---|---|---|---|---|---|\n");
+    s.push_str("\n## Per statement\n\n| file:line | statement | duration | locks taken | rewrites | sequential scans | objects created / altered / dropped |\n|---|---|---|---|---|---|---|\n");
     for st in &r.steps {
         for p in &st.statements {
             s.push_str(&format!(
-                "| {}:{} | `{}` | {:.1} ms | {} | {} | {} |\n",
+                "| {}:{} | `{}` | {:.1} ms | {} | {} | {} | {} |\n",
                 st.file,
                 p.line,
                 cell(&p.head).replace('`', "'"),
@@ -249,12 +262,13 @@ pub fn markdown(r: &ImpactReport) -> String {
                     .iter()
                     .map(|(t, n)| format!("{t} ({n} rows)"))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                objects_cell(&p.objects)
             ));
         }
         if let Some(e) = &st.error {
             s.push_str(&format!(
-                "| {} | **failed** | | {} | | |\n",
+                "| {} | **failed** | | {} | | | |\n",
                 st.file,
                 cell(e)
             ));
