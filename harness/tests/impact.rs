@@ -347,6 +347,9 @@ fn under_load_a_long_exclusive_lock_stalls_writers_and_p0_does_not() {
         .iter()
         .find(|b| {
             b.starts_with("deploy 02_dot_tool_revision blocked a write on public.dot_tools for ")
+                || b.starts_with(
+                    "deploy 02_dot_tool_revision blocked a read on public.dot_tools for ",
+                )
         })
         .unwrap_or_else(|| panic!("{stalls:?}"));
     assert!(
@@ -367,9 +370,17 @@ fn under_load_a_long_exclusive_lock_stalls_writers_and_p0_does_not() {
         "a 1.2 s lock stalls a writer about that long: {longest} ms"
     );
     assert!(step["stalls"]["blocked"].as_u64().unwrap_or(0) >= 1);
+    // Reads too: a page of rows waits behind ACCESS EXCLUSIVE like a write.
+    let samples = j["samples"].as_array().expect("samples");
+    assert!(
+        samples
+            .iter()
+            .any(|s| s["access"] == "read" && s["latency_ms"].as_f64().unwrap_or(0.0) >= 1000.0),
+        "no read blocked behind the lock"
+    );
     // The timeline shows the stalled writes in red, over the limit line.
     let svg = std::fs::read_to_string(tmp.path().join("r/impact-timeline.svg")).expect("svg");
-    assert!(svg.contains("40 writes/s"), "{svg}");
+    assert!(svg.contains("40 statements/s"), "{svg}");
     assert!(
         svg.contains("fill=\"#FF0000\""),
         "no write drawn over the limit"

@@ -19,19 +19,43 @@ use crate::migrate::Plan;
 pub struct Sample {
     pub writer: usize,
     pub table: String,
+    /// A Directus-like read or write.
+    #[serde(default)]
+    pub access: Access,
     pub start_ms: f64,
     pub latency_ms: f64,
     pub error: Option<String>,
+}
+
+/// What a session of the load does to a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Access {
+    /// A page of rows (`SELECT * … LIMIT 20`): waits only behind ACCESS EXCLUSIVE.
+    Read,
+    /// A no-op update of one row: waits behind SHARE and stronger.
+    #[default]
+    Write,
+}
+
+/// One statement of the load on one table.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub table: String,
+    pub access: Access,
+    pub sql: String,
 }
 
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// The existing tables the plan's scripts name (outside its own schema), each with the no-op
-/// update a writer runs on it: one row's first column set to itself (a row lock and ROW
-/// EXCLUSIVE on the table, as any Directus write takes).
-pub async fn targets(client: &Client, plan: &Plan) -> Result<Vec<(String, String)>> {
+/// The existing tables the plan's scripts name (outside its own schema), each with a read (a
+/// page of rows, ACCESS SHARE, as Directus lists items) and the no-op update a writer runs on
+/// it: one row's first column set to itself (a row lock and ROW EXCLUSIVE on the table, as any
+/// Directus write takes).
+pub async fn targets(client: &Client, plan: &Plan) -> Result<Vec<Target>> {
     let mut out = Vec::new();
     for (schema, table) in crate::scenario::steps::writers::named_relations(plan) {
         let row = client
@@ -48,13 +72,19 @@ pub async fn targets(client: &Client, plan: &Plan) -> Result<Vec<(String, String
         if let Some(r) = row {
             let col: String = r.get(0);
             let t = format!("{}.{}", quote(&schema), quote(&table));
-            out.push((
-                format!("{schema}.{table}"),
-                format!(
+            out.push(Target {
+                table: format!("{schema}.{table}"),
+                access: Access::Write,
+                sql: format!(
                     "UPDATE {t} SET {c} = {c} WHERE ctid = (SELECT ctid FROM {t} LIMIT 1)",
                     c = quote(&col)
                 ),
-            ));
+            });
+            out.push(Target {
+                table: format!("{schema}.{table}"),
+                access: Access::Read,
+                sql: format!("SELECT * FROM {t} LIMIT 20"),
+            });
         }
     }
     Ok(out)
@@ -68,11 +98,11 @@ pub struct Load {
 }
 
 impl Load {
-    /// `writers` sessions, each cycling over `targets` at `rate` writes per second (together),
+    /// `writers` sessions, each cycling over `targets` at `rate` statements per second (together),
     /// timed from `epoch`.
     pub async fn start(
         config: &Config,
-        targets: Vec<(String, String)>,
+        targets: Vec<Target>,
         writers: usize,
         rate: f64,
         epoch: Instant,
@@ -107,15 +137,16 @@ impl Load {
                 let mut k = w;
                 let mut next = Instant::now();
                 while !stop.load(Ordering::SeqCst) {
-                    let (table, sql) = &targets[k % targets.len()];
+                    let target = &targets[k % targets.len()];
                     k += 1;
                     let t0 = Instant::now();
-                    let r = client.batch_execute(sql).await;
+                    let r = client.batch_execute(&target.sql).await;
                     let t1 = Instant::now();
                     if let Ok(mut s) = samples.lock() {
                         s.push(Sample {
                             writer: w,
-                            table: table.clone(),
+                            table: target.table.clone(),
+                            access: target.access,
                             start_ms: t0.duration_since(epoch).as_secs_f64() * 1000.0,
                             latency_ms: t1.duration_since(t0).as_secs_f64() * 1000.0,
                             error: r.err().map(|e| e.to_string()),
@@ -153,12 +184,18 @@ impl Load {
 /// What the writers saw during one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepStalls {
+    /// Statements of the load (reads and writes) whose time overlaps the step.
     pub writes: usize,
+    /// Of them, reads.
+    #[serde(default)]
+    pub reads: usize,
     /// Writes that took longer than [`BLOCKED_MS`].
     pub blocked: usize,
     pub longest_ms: f64,
-    /// The table of the longest write.
+    /// The table of the longest one, and whether it was a read or a write.
     pub longest_table: Option<String>,
+    #[serde(default)]
+    pub longest_access: Access,
     pub failed: usize,
 }
 
@@ -176,9 +213,11 @@ pub fn stalls(samples: &[Sample], from: f64, to: f64) -> StepStalls {
         .max_by(|a, b| a.latency_ms.total_cmp(&b.latency_ms));
     StepStalls {
         writes: during.len(),
+        reads: during.iter().filter(|s| s.access == Access::Read).count(),
         blocked: during.iter().filter(|s| s.latency_ms > BLOCKED_MS).count(),
         longest_ms: longest.map_or(0.0, |s| s.latency_ms),
         longest_table: longest.map(|s| s.table.clone()),
+        longest_access: longest.map_or(Access::Write, |s| s.access),
         failed: during.iter().filter(|s| s.error.is_some()).count(),
     }
 }
@@ -191,6 +230,7 @@ mod tests {
         Sample {
             writer: 0,
             table: table.into(),
+            access: Access::Write,
             start_ms: start,
             latency_ms: latency,
             error: None,

@@ -4,6 +4,7 @@
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::prelude::*;
 
+use super::load::Access;
 use super::report::ImpactReport;
 use super::rules::LockMode;
 use crate::error::{Error, Result};
@@ -137,11 +138,11 @@ pub fn svg(r: &ImpactReport) -> Result<String> {
             .fold(limit * 1.25, f64::max);
         let caption = if r.load > 0.0 {
             format!(
-                "Writer latency under load ({} writes/s; red: over the {} ms limit)",
+                "Latency of Directus-like sessions under load ({} statements/s; dots writes, triangles reads; red: over the {} ms limit)",
                 r.load, r.rules.max_writer_stall_ms
             )
         } else {
-            "No load: run `dryrun impact --load RATE` to see writer latency".to_string()
+            "No load: run `dryrun impact --load RATE` to see read and write latency".to_string()
         };
         let mut lat = ChartBuilder::on(&bottom)
             .caption(caption, ("sans-serif", 18))
@@ -151,20 +152,32 @@ pub fn svg(r: &ImpactReport) -> Result<String> {
             .build_cartesian_2d(0.0..x_end, 0.0..y_end)
             .map_err(plot_err)?;
         lat.configure_mesh()
-            .y_desc("write latency, ms")
+            .y_desc("latency, ms")
             .x_desc("ms since the plan started")
             .x_label_formatter(&|x| format!("{x:.0}"))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .draw()
             .map_err(plot_err)?;
-        lat.draw_series(r.samples.iter().map(|s| {
-            let c = if s.error.is_some() || s.latency_ms > limit {
+        let colour_of = |s: &super::load::Sample| {
+            if s.error.is_some() || s.latency_ms > limit {
                 RED
             } else {
                 RGBColor(30, 90, 200)
-            };
-            Circle::new((s.start_ms, s.latency_ms), 2, c.filled())
-        }))
+            }
+        };
+        lat.draw_series(
+            r.samples
+                .iter()
+                .filter(|s| s.access == Access::Write)
+                .map(|s| Circle::new((s.start_ms, s.latency_ms), 2, colour_of(s).filled())),
+        )
+        .map_err(plot_err)?;
+        lat.draw_series(
+            r.samples
+                .iter()
+                .filter(|s| s.access == Access::Read)
+                .map(|s| TriangleMarker::new((s.start_ms, s.latency_ms), 4, colour_of(s).filled())),
+        )
         .map_err(plot_err)?;
         lat.draw_series(LineSeries::new(
             [(0.0, limit), (x_end, limit)],
@@ -239,6 +252,7 @@ mod tests {
                 Sample {
                     writer: 0,
                     table: "public.tac_logical_unit".into(),
+                    access: Access::Write,
                     start_ms: 30.0,
                     latency_ms: 1180.0,
                     error: None,
@@ -246,6 +260,7 @@ mod tests {
                 Sample {
                     writer: 1,
                     table: "public.dot_tools".into(),
+                    access: Access::Read,
                     start_ms: 10.0,
                     latency_ms: 2.0,
                     error: None,
@@ -262,11 +277,13 @@ mod tests {
             "deploy 02_b",
             "ACCESS SHARE",
             "ACCESS EXCLUSIVE",
-            "40 writes/s",
+            "40 statements/s",
         ] {
             assert!(svg.contains(text), "{text} missing");
         }
-        // Two step bars, two holds, one legend swatch per mode, two writes.
-        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        // One write (a dot, red: over the limit), one read (a triangle).
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
+        assert!(svg.contains("<polygon"), "{svg}");
+        assert!(svg.contains("fill=\"#FF0000\""), "{svg}");
     }
 }

@@ -58,8 +58,8 @@ pub fn judge(rules: &ImpactRules, steps: &[StepProfile], lint: &[Finding]) -> Ve
                 .map(|h| format!("; the step held {} on it ({})", h.mode, h.by))
                 .unwrap_or_default();
             stalled.push(format!(
-                "{} {} blocked a write on {table} for {:.0} ms ({} of {} writes blocked){held}",
-                s.phase, s.step, st.longest_ms, st.blocked, st.writes
+                "{} {} blocked a {} on {table} for {:.0} ms ({} of {} reads and writes blocked){held}",
+                s.phase, s.step, st.longest_access, st.longest_ms, st.blocked, st.writes
             ));
         }
         for h in s
@@ -223,7 +223,7 @@ pub fn markdown(r: &ImpactReport) -> String {
     s.push_str(&overview(r, "##"));
     if r.load > 0.0 {
         s.push_str(&format!(
-            "\n## Writers under load ({} writes/s, {} writes)\n\n| step | phase | writes during it | blocked (> {} ms) | longest wait | on | failed |\n|---|---|---|---|---|---|---|\n",
+            "\n## Directus-like sessions under load ({} statements/s, {} reads and writes)\n\n| step | phase | reads + writes during it | of them reads | blocked (> {} ms) | longest wait | on | failed |\n|---|---|---|---|---|---|---|---|\n",
             r.load,
             r.samples.len(),
             super::load::BLOCKED_MS
@@ -231,12 +231,14 @@ pub fn markdown(r: &ImpactReport) -> String {
         for st in &r.steps {
             if let Some(x) = &st.stalls {
                 s.push_str(&format!(
-                    "| {} | {} | {} | {} | {:.1} ms | {} | {} |\n",
+                    "| {} | {} | {} | {} | {} | {:.1} ms | {} {} | {} |\n",
                     st.step,
                     st.phase,
                     x.writes,
+                    x.reads,
                     x.blocked,
                     x.longest_ms,
+                    x.longest_access,
                     x.longest_table.as_deref().unwrap_or(""),
                     x.failed
                 ));
@@ -347,6 +349,7 @@ mod tests {
                     vec![]
                 },
                 seq_scans: vec![],
+                objects: vec![],
             }],
             holds: vec![LockHold {
                 relation: "public.tac_logical_unit".into(),
