@@ -251,17 +251,23 @@ fn head(sql: &str) -> String {
     h
 }
 
+/// The database as the plan found it: relations (oid → name, relfilenode) and catalog objects.
+struct Before {
+    relations: HashMap<u32, (String, u32)>,
+    objects: HashMap<(u32, u32), (bool, String)>,
+}
+
 /// Run one script statement by statement in one transaction and profile it.
 async fn profile_script(
     client: &Client,
     epoch: Instant,
-    before: &HashMap<u32, (String, u32)>,
-    plan_objects: &HashMap<(u32, u32), (bool, String)>,
+    start_state: &Before,
     step: &str,
     phase: Phase,
     file: &str,
     text: &str,
 ) -> Result<StepProfile> {
+    let (before, plan_objects) = (&start_state.relations, &start_state.objects);
     let oids: Vec<u32> = before.keys().copied().collect();
     let start = Instant::now();
     let since = |t: Instant| t.duration_since(epoch).as_secs_f64() * 1000.0;
@@ -415,8 +421,10 @@ pub async fn profile_plan(
     plan: &Plan,
     epoch: Instant,
 ) -> Result<Vec<StepProfile>> {
-    let before = existing(client).await?;
-    let plan_objects = objects(client).await?;
+    let before = Before {
+        relations: existing(client).await?,
+        objects: objects(client).await?,
+    };
     let scripts = super::lint::scripts(plan);
     let mut out = Vec::new();
     for (i, s) in plan.steps.iter().enumerate() {
@@ -424,7 +432,6 @@ pub async fn profile_plan(
             client,
             epoch,
             &before,
-            &plan_objects,
             &s.name,
             Phase::Deploy,
             &scripts[2 * i].0,
@@ -442,7 +449,6 @@ pub async fn profile_plan(
             client,
             epoch,
             &before,
-            &plan_objects,
             &s.name,
             Phase::Revert,
             &scripts[2 * i + 1].0,
