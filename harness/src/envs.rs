@@ -368,6 +368,18 @@ pub async fn lease(a: &Attached) -> Result<RunLease> {
 
 /// Whether `name` is a clone database of a scenario (`s07_1a2b3c4d`), as the suite names them.
 pub fn is_scenario_clone(name: &str) -> bool {
+    // The plan profiles' clones (S07's lock rule, `dryrun run`'s impact section, `dryrun
+    // impact --env`): `s07_locks_<8 hex>`, `impact_locks_<8 hex>`.
+    if let Some((head, tail)) = name.rsplit_once("_locks_") {
+        let scenario = head.len() == 3
+            && head.starts_with('s')
+            && head[1..].bytes().all(|c| c.is_ascii_digit());
+        return (scenario || head == "impact")
+            && tail.len() == 8
+            && tail
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+    }
     let b = name.as_bytes();
     b.len() == 12
         && b[0] == b's'
@@ -432,7 +444,13 @@ mod tests {
     #[test]
     fn scenario_clones_are_recognised_and_nothing_else() {
         assert!(is_scenario_clone("s07_1a2b3c4d"));
+        assert!(is_scenario_clone("s07_locks_1a2b3c4d"));
+        assert!(is_scenario_clone("impact_locks_1a2b3c4d"));
         for n in [
+            "s07_locks_1a2b3c4",
+            "directus_locks_1a2b3c4d",
+            "impact_locks_1A2B3C4D",
+            "s7_locks_1a2b3c4d",
             "directus",
             "postgres",
             "template1",

@@ -219,11 +219,59 @@ fn environment_survives_other_runs_and_gc_runs_the_suite_and_goes_down() {
         "SELECT datname FROM pg_database ORDER BY 1",
     ]);
     assert_eq!(dbs, vec!["directus", "postgres", "template0", "template1"]);
+    // The closure's impact section was taken on a clone of the environment's baseline.
+    assert_eq!(
+        json["attempts"][0]["impact"]["report"]["passed"], true,
+        "{}",
+        json["attempts"][0]["impact"]
+    );
+
+    // `dryrun impact --env`: the plan profiled under load on a clone of the environment's
+    // baseline (no restore), bound to the environment's dump; the clone is dropped.
+    let impact_dir = tmp.path().join("impact");
+    let imp = run(
+        &[
+            "impact",
+            "--env",
+            &name,
+            "--load",
+            "20",
+            "--report",
+            impact_dir.to_str().expect("utf-8 path"),
+        ],
+        &[],
+        &repo(),
+        T,
+    );
+    assert_eq!(imp.code, Some(0), "{}\n{}", imp.stdout, imp.stderr);
+    let ij: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(impact_dir.join("impact.json")).expect("impact.json"),
+    )
+    .expect("json");
+    assert_eq!(ij["dump_sha256"], digest.as_str(), "{}", ij["dump_sha256"]);
+    assert_eq!(ij["passed"], true, "{}", ij["verdicts"]);
+    assert!(
+        ij["samples"].as_array().map_or(0, Vec::len) > 5,
+        "no load ran"
+    );
+    let dbs = docker_lines(&[
+        "exec",
+        &name,
+        "psql",
+        "-U",
+        "directus",
+        "-d",
+        "postgres",
+        "-tAc",
+        "SELECT datname FROM pg_database ORDER BY 1",
+    ]);
+    assert_eq!(dbs, vec!["directus", "postgres", "template0", "template1"]);
 
     // The password appears in no output and no report.
     let mut outputs = vec![
-        up.stdout, up.stderr, ls.stdout, ls.stderr, r.stdout, r.stderr,
+        up.stdout, up.stderr, ls.stdout, ls.stderr, r.stdout, r.stderr, imp.stdout, imp.stderr,
     ];
+    outputs.extend(texts_under(&impact_dir).into_iter().map(|(_, t)| t));
     outputs.extend(texts_under(&report).into_iter().map(|(_, t)| t));
     assert!(
         outputs.iter().all(|o| !o.contains(&password)),

@@ -145,15 +145,19 @@ enum Cmd {
     /// backend on pre-existing relations, rewrites, sequential scans, durations), judged against
     /// checks/p0-impact.yaml; exit 0 when every rule is kept, 1 on a breach.
     #[command(
-        after_help = "Examples:\n  dryrun impact\n  dryrun impact --plan ../their-p0 --fixtures /backups/20261204 --load 50 --report out/impact"
+        after_help = "Examples:\n  dryrun impact\n  dryrun impact --plan ../their-p0 --fixtures /backups/20261204 --load 50 --report out/impact\n  dryrun impact --plan ../their-p0 --env pg-dry-run-hb05 --load 50 --report out/impact"
     )]
     Impact {
         /// The plan: a folder shaped like migrations/p0 or a Sqitch project (default: the built-in P0).
         #[arg(long)]
         plan: Option<PathBuf>,
         /// The backup set to restore and run the plan on (default: the bundled fixture).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "env")]
         fixtures: Option<PathBuf>,
+        /// Run the plan on a clone of this persistent dry-run environment's baseline (`dryrun
+        /// env up`; the full-size copy, no restore) instead of restoring a backup set.
+        #[arg(long)]
+        env: Option<String>,
         /// The rule set (default: checks/p0-impact.yaml).
         #[arg(long)]
         rules: Option<PathBuf>,
@@ -340,6 +344,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
         Cmd::Impact {
             plan,
             fixtures,
+            env,
             rules,
             report,
             repo,
@@ -361,6 +366,7 @@ async fn dispatch(cmd: Cmd, quiet: bool) -> Result<u8> {
                 rules,
                 image,
                 load,
+                env,
             };
             let docker = harness::docker::connect().await?;
             let run = harness::docker::RunIdentity::new();

@@ -28,6 +28,9 @@ pub struct ImpactOptions {
     pub image: Option<String>,
     /// Writes per second of the writers while the plan runs (0: no load).
     pub load: f64,
+    /// Profile on a clone of this persistent environment's baseline (`dryrun env up`) instead
+    /// of a fresh restore of the backup set: the full-size copy, without a restore's wait.
+    pub env: Option<String>,
 }
 
 /// Writer sessions under `--load`.
@@ -41,8 +44,10 @@ pub fn load_plan(dir: Option<&Path>) -> Result<Plan> {
     }
 }
 
-/// Lint the plan, restore the backup set into a container of this run, profile every deploy
-/// and revert statement on it, judge against the rules. The container is removed.
+/// Lint the plan; restore the backup set into a container of this run (removed after), or
+/// clone the `--env` environment's baseline (dropped after; the baseline is never written);
+/// profile every deploy and revert statement there, under load if asked; judge against the
+/// rules.
 pub async fn run(
     docker: &bollard::Docker,
     run: &RunIdentity,
@@ -51,12 +56,48 @@ pub async fn run(
     // Inputs first: nothing is provisioned for a bad rule set, plan or backup set.
     let rules = rules::ImpactRules::load(o.rules.as_deref())?;
     let plan = load_plan(o.plan.as_deref())?;
+    let lint = lint::lint_plan(&plan, &rules);
+    if let Some(name) = &o.env {
+        let a = crate::envs::attach(docker, name).await?;
+        let _lease = crate::envs::lease(&a).await?;
+        crate::guard::ensure_target(docker, run, &a.pg.id, Some(name)).await?;
+        let clone = format!(
+            "impact_locks_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let admin = a.pg.connect("postgres").await?;
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{clone}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
+            ))
+            .await
+            .map_err(Error::from)?;
+        let profiled = profile_on(&a.pg, &clone, &plan, o.load).await;
+        let dropped = admin
+            .batch_execute(&format!("DROP DATABASE \"{clone}\" WITH (FORCE)"))
+            .await
+            .map_err(Error::from);
+        let (steps, samples) = profiled?;
+        dropped?;
+        return Ok(assemble(
+            Subject {
+                plan: &plan,
+                dump: Path::new(&a.info.dump_name),
+                dump_sha256: a.info.dump_sha256.clone(),
+                image: &a.info.image,
+            },
+            rules,
+            lint,
+            steps,
+            o.load,
+            samples,
+        ));
+    }
     let dumps = match &o.fixtures {
         Some(d) => DumpSet::from_dir(d)?,
         None => DumpSet::bundled(&o.repo),
     };
     let dump_sha256 = dumps.verify()?;
-    let lint = lint::lint_plan(&plan, &rules);
 
     let image = crate::image::resolve(docker, o.image.as_deref()).await?;
     let mut spec = PgSpec::new(&image.reference, "impact");
@@ -83,30 +124,7 @@ pub async fn run(
             )
             .with_hint("Run `dryrun restore-test` on this backup set first."));
         }
-        let client = pg.connect(DB_NAME).await?;
-        let epoch = std::time::Instant::now();
-        let load = if o.load > 0.0 {
-            let targets = load::targets(&client, &plan).await?;
-            Some(load::Load::start(&pg.pg_config(DB_NAME)?, targets, WRITERS, o.load, epoch).await?)
-        } else {
-            None
-        };
-        // A moment of traffic before the first step, so its writes have a baseline.
-        if load.is_some() {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        }
-        let profiled = profile::profile_plan(&client, &plan, epoch).await;
-        let samples = match load {
-            Some(l) => Some(l.stop().await),
-            None => None,
-        };
-        let mut steps = profiled?;
-        if let Some(samples) = &samples {
-            for s in &mut steps {
-                s.stalls = Some(load::stalls(samples, s.started_at_ms, s.ended_at_ms));
-            }
-        }
-        Ok((steps, samples.unwrap_or_default()))
+        profile_on(&pg, DB_NAME, &plan, o.load).await
     }
     .await;
     let removed = pg.remove().await;
@@ -125,6 +143,40 @@ pub async fn run(
         o.load,
         samples,
     ))
+}
+
+/// Profile `plan` on database `db` of `pg`, with `rate` statements per second of Directus-like
+/// traffic on the tables it names (0: none); each step gets what the traffic saw during it.
+async fn profile_on(
+    pg: &PgContainer,
+    db: &str,
+    plan: &Plan,
+    rate: f64,
+) -> Result<(Vec<profile::StepProfile>, Vec<load::Sample>)> {
+    let client = pg.connect(db).await?;
+    let epoch = std::time::Instant::now();
+    let load = if rate > 0.0 {
+        let targets = load::targets(&client, plan).await?;
+        Some(load::Load::start(&pg.pg_config(db)?, targets, WRITERS, rate, epoch).await?)
+    } else {
+        None
+    };
+    // A moment of traffic before the first step, so its writes have a baseline.
+    if load.is_some() {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let profiled = profile::profile_plan(&client, plan, epoch).await;
+    let samples = match load {
+        Some(l) => Some(l.stop().await),
+        None => None,
+    };
+    let mut steps = profiled?;
+    if let Some(samples) = &samples {
+        for s in &mut steps {
+            s.stalls = Some(load::stalls(samples, s.started_at_ms, s.ended_at_ms));
+        }
+    }
+    Ok((steps, samples.unwrap_or_default()))
 }
 
 /// What a profile was taken of.
