@@ -113,7 +113,7 @@ async fn exec_to_file(
         .unwrap_or_default();
     let mut f = Counted {
         inner: tokio::fs::File::from_std(std),
-        bar: crate::console::bytes_spinner(&format!(
+        bar: crate::progress::bytes_spinner(&format!(
             "{} → {name}",
             cmd.first().unwrap_or(&"output")
         )),
@@ -136,7 +136,7 @@ async fn exec_to_file(
 }
 
 /// A file being written by a command's output, its bytes counted on a terminal's progress
-/// spinner (`console::bytes_spinner`; hidden off a terminal).
+/// spinner (`progress::bytes_spinner`; hidden off a terminal).
 struct Counted {
     inner: tokio::fs::File,
     bar: indicatif::ProgressBar,

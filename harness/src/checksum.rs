@@ -10,11 +10,11 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, IoContext, Result};
 
 /// SHA-256 of a file, read in 1 MiB chunks (memory does not grow with file size); byte
-/// progress on a terminal (`console::bytes_bar`).
+/// progress on a terminal (`progress::bytes_bar`).
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).at(path, "open")?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = crate::console::bytes_bar(&format!("sha256 {}", file_name_of(path)), size);
+    let bar = crate::progress::bytes_bar(&format!("sha256 {}", file_name_of(path)), size);
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {

@@ -206,7 +206,7 @@ async fn create_named_volume(
     driver_opts: Option<HashMap<String, String>>,
 ) -> Result<String> {
     let name = name.to_string();
-    crate::engine_watch::record_call("create_volume", &name);
+    crate::engine_ledger::record_call("create_volume", &name);
     docker
         .create_volume(VolumeCreateRequest {
             name: Some(name.clone()),
@@ -219,7 +219,7 @@ async fn create_named_volume(
 }
 
 pub async fn remove_volume(docker: &Docker, name: &str) -> Result<()> {
-    crate::engine_watch::record_call("remove_volume", name);
+    crate::engine_ledger::record_call("remove_volume", name);
     match docker
         .remove_volume(
             name,
@@ -499,7 +499,7 @@ impl PgContainer {
         ) {
             count_created(&spec.role);
         }
-        crate::engine_watch::record_call("create", &name);
+        crate::engine_ledger::record_call("create", &name);
         let tc = match started {
             Ok(c) => c,
             Err(e) => {
@@ -600,7 +600,7 @@ impl PgContainer {
     /// runs crash recovery first. The ready line is not awaited here: the log keeps the lines
     /// of the earlier start, the probe alone tells.
     async fn start_again(&mut self) -> Result<()> {
-        crate::engine_watch::record_call("start", &self.id);
+        crate::engine_ledger::record_call("start", &self.id);
         let started = match &self.tc {
             Some(tc) => tokio::time::timeout(STARTUP_TIMEOUT, tc.start())
                 .await
@@ -745,7 +745,7 @@ impl PgContainer {
             .map_err(|e| Error::io(src, "open", e))?;
         crate::fault::hit("upload").await;
         let pad = (512 - (meta.len() % 512) as usize) % 512;
-        let bar = crate::console::bytes_bar(&format!("upload {name}"), meta.len());
+        let bar = crate::progress::bytes_bar(&format!("upload {name}"), meta.len());
         let body = tar_stream(header, file, pad, bar);
         self.docker
             .upload_to_container(
@@ -859,7 +859,7 @@ impl PgContainer {
 
     /// SIGKILL the container's main process (the PostgreSQL postmaster).
     pub async fn kill(&self) -> Result<()> {
-        crate::engine_watch::record_call("kill", &self.id);
+        crate::engine_ledger::record_call("kill", &self.id);
         self.docker
             .kill_container(
                 &self.id,
@@ -897,7 +897,7 @@ impl PgContainer {
 
     /// Stop PostgreSQL cleanly (fast shutdown), keeping container and volume.
     pub async fn stop(&self) -> Result<()> {
-        crate::engine_watch::record_call("stop", &self.id);
+        crate::engine_ledger::record_call("stop", &self.id);
         if let Some(tc) = &self.tc {
             return tc
                 .stop_with_timeout(Some(30))
@@ -1143,7 +1143,7 @@ where
 }
 
 pub async fn remove_container(docker: &Docker, id: &str) -> Result<()> {
-    crate::engine_watch::record_call("remove", id);
+    crate::engine_ledger::record_call("remove", id);
     match docker
         .remove_container(
             id,
@@ -1256,7 +1256,7 @@ async fn seed_volume(
         }),
         ..Default::default()
     };
-    crate::engine_watch::record_call("create", &name);
+    crate::engine_ledger::record_call("create", &name);
     docker
         .create_container(
             Some(CreateContainerOptionsBuilder::default().name(&name).build()),

@@ -216,7 +216,12 @@ pub async fn connect() -> Result<Docker> {
     };
     let docker = testcontainers::core::client::docker_client_instance()
         .await
-        .map_err(|e| unreachable(error_chain(&e), is_permission_denied(&e)))?;
+        .map_err(|e| {
+            unreachable(
+                crate::error::error_chain(&e),
+                crate::error::is_permission_denied(&e),
+            )
+        })?;
     let docker = match crate::fault::action("docker") {
         Some(crate::fault::Action::ApiVersion(v)) => with_versioned_paths(docker, v),
         _ => docker,
@@ -239,7 +244,7 @@ pub async fn connect() -> Result<Docker> {
                 ),
             )
             .with_hint(format!("The client sends an API version this engine does not serve. Run on an engine that serves it, or keep bollard at {BOLLARD_VERSION} (its request paths carry no version, so any engine answers with its own default; see README, \"Dependencies\"); a newer bollard may need `Docker::negotiate_version` after connecting."))),
-            None => Err(unreachable(error_chain(&e), is_permission_denied(&e))),
+            None => Err(unreachable(crate::error::error_chain(&e), crate::error::is_permission_denied(&e))),
         },
     }
 }
@@ -290,67 +295,10 @@ fn with_versioned_paths(docker: Docker, version: String) -> Docker {
     })
 }
 
-/// The error and its causes, joined with ": " (bollard's own text often hides the cause,
-/// e.g. "client error (Connect)" for a refused or forbidden socket).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        cur = c.source();
-    }
-    out
-}
-
-/// Whether an I/O error anywhere in the cause chain is EACCES / EPERM.
-fn is_permission_denied(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cur {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::PermissionDenied {
-                return true;
-            }
-        }
-        cur = c.source();
-    }
-    error_chain(e).contains("ermission denied")
-}
-
-/// Map a bollard error to a harness error (environment unless it is clearly input).
+/// Map a bollard error to a harness error (environment unless it is clearly input); the
+/// mapping lives with the error type ([`crate::error`]).
 pub fn classify(e: bollard::errors::Error) -> Error {
-    use bollard::errors::Error as B;
-    match &e {
-        B::DockerResponseServerError {
-            status_code,
-            message,
-        } => {
-            let kind = match *status_code {
-                404 => "docker_not_found",
-                409 => "docker_conflict",
-                _ => "docker_error",
-            };
-            Error::env(
-                kind,
-                format!("The Docker Engine answered {status_code}: {message}"),
-            )
-            .with_hint(match kind {
-                "docker_not_found" => "The container, volume or image is gone (removed by hand or by `dryrun gc`?); run again.",
-                "docker_conflict" => "Another operation holds the resource; wait for it or remove leftovers with `dryrun gc`, then run again.",
-                _ => "See the engine's message above and its log (journalctl -u docker); then run again.",
-            })
-        }
-        _ if is_permission_denied(&e) => Error::env(
-            "docker_permission_denied",
-            format!("Docker API call failed: permission denied ({}).", error_chain(&e)),
-        )
-        .with_hint("Run as a user that may use the Docker socket (root or its group, usually `docker`), or set DOCKER_HOST to an engine this user may reach."),
-        _ => Error::env("docker_error", format!("Docker API call failed: {}", error_chain(&e)))
-            .with_hint("Check that the Docker daemon is running and reachable (DOCKER_HOST names it when set)."),
-    }
+    Error::from(e)
 }
 
 /// A container or volume found by label, as seen by the sweep.
@@ -390,7 +338,7 @@ pub async fn sweep(docker: &Docker, run: Option<&str>, kept: bool) -> Result<Vec
             continue;
         }
         let Some(id) = c.id.clone() else { continue };
-        crate::engine_watch::record_call("remove", &id);
+        crate::engine_ledger::record_call("remove", &id);
         let res = docker
             .remove_container(
                 &id,
@@ -426,7 +374,7 @@ pub async fn sweep(docker: &Docker, run: Option<&str>, kept: bool) -> Result<Vec
         if run.is_none() && !sweepable(&v.labels, kept) {
             continue;
         }
-        crate::engine_watch::record_call("remove_volume", &v.name);
+        crate::engine_ledger::record_call("remove_volume", &v.name);
         match docker
             .remove_volume(
                 &v.name,

@@ -252,7 +252,7 @@ pub async fn down(docker: &Docker, name: &str) -> Result<Vec<Leftover>> {
     let env = find(docker, name).await?;
     let mut removed = Vec::new();
     let run = |l: &HashMap<String, String>| l.get(LABEL_RUN).cloned().unwrap_or_default();
-    crate::engine_watch::record_call("remove", &env.id);
+    crate::engine_ledger::record_call("remove", &env.id);
     match docker
         .remove_container(
             &env.id,
@@ -284,7 +284,7 @@ pub async fn down(docker: &Docker, name: &str) -> Result<Vec<Leftover>> {
         ))
         .await?;
     for v in vols.volumes.unwrap_or_default() {
-        crate::engine_watch::record_call("remove_volume", &v.name);
+        crate::engine_ledger::record_call("remove_volume", &v.name);
         match docker
             .remove_volume(
                 &v.name,

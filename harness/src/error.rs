@@ -138,7 +138,70 @@ impl Error {
 
 impl From<bollard::errors::Error> for Error {
     fn from(e: bollard::errors::Error) -> Self {
-        crate::docker::classify(e)
+        classify(e)
+    }
+}
+
+/// The error and its causes, joined with ": " (bollard's own text often hides the cause,
+/// e.g. "client error (Connect)" for a refused or forbidden socket).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        cur = c.source();
+    }
+    out
+}
+
+/// Whether an I/O error anywhere in the cause chain is EACCES / EPERM.
+pub(crate) fn is_permission_denied(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::PermissionDenied {
+                return true;
+            }
+        }
+        cur = c.source();
+    }
+    error_chain(e).contains("ermission denied")
+}
+
+/// Map a bollard error to a harness error (environment unless it is clearly input).
+fn classify(e: bollard::errors::Error) -> Error {
+    use bollard::errors::Error as B;
+    match &e {
+        B::DockerResponseServerError {
+            status_code,
+            message,
+        } => {
+            let kind = match *status_code {
+                404 => "docker_not_found",
+                409 => "docker_conflict",
+                _ => "docker_error",
+            };
+            Error::env(
+                kind,
+                format!("The Docker Engine answered {status_code}: {message}"),
+            )
+            .with_hint(match kind {
+                "docker_not_found" => "The container, volume or image is gone (removed by hand or by `dryrun gc`?); run again.",
+                "docker_conflict" => "Another operation holds the resource; wait for it or remove leftovers with `dryrun gc`, then run again.",
+                _ => "See the engine's message above and its log (journalctl -u docker); then run again.",
+            })
+        }
+        _ if is_permission_denied(&e) => Error::env(
+            "docker_permission_denied",
+            format!("Docker API call failed: permission denied ({}).", error_chain(&e)),
+        )
+        .with_hint("Run as a user that may use the Docker socket (root or its group, usually `docker`), or set DOCKER_HOST to an engine this user may reach."),
+        _ => Error::env("docker_error", format!("Docker API call failed: {}", error_chain(&e)))
+            .with_hint("Check that the Docker daemon is running and reachable (DOCKER_HOST names it when set)."),
     }
 }
 

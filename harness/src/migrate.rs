@@ -329,6 +329,42 @@ fn is_safe_relative(rel: &str) -> bool {
     !rel.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
+/// Every `schema.name` the plan's deploy and revert scripts name outside its own schema, in
+/// order of first appearance (comments and string literals are skipped by the tokenizer).
+pub fn named_relations(plan: &Plan) -> Vec<(String, String)> {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let mut out: Vec<(String, String)> = Vec::new();
+    for s in &plan.steps {
+        for text in [&s.deploy, &s.revert] {
+            let Ok(tokens) = sqlparser::tokenizer::Tokenizer::new(&dialect, text).tokenize() else {
+                continue;
+            };
+            let words: Vec<&sqlparser::tokenizer::Token> = tokens
+                .iter()
+                .filter(|t| !matches!(t, sqlparser::tokenizer::Token::Whitespace(_)))
+                .collect();
+            for w in words.windows(3) {
+                if let (
+                    sqlparser::tokenizer::Token::Word(a),
+                    sqlparser::tokenizer::Token::Period,
+                    sqlparser::tokenizer::Token::Word(b),
+                ) = (w[0], w[1], w[2])
+                {
+                    let fold = |x: &sqlparser::tokenizer::Word| match x.quote_style {
+                        Some(_) => x.value.clone(),
+                        None => x.value.to_lowercase(),
+                    };
+                    let pair = (fold(a), fold(b));
+                    if pair.0 != plan.schema && !out.contains(&pair) {
+                        out.push(pair);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // Limits, injections, events
 

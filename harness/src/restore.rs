@@ -169,7 +169,7 @@ pub async fn restore_into(
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let bar = crate::console::busy(&format!("pg_restore -j {jobs_s} {name}"), size);
+    let bar = crate::progress::busy(&format!("pg_restore -j {jobs_s} {name}"), size);
     let out = pg
         .exec(
             &[

@@ -318,7 +318,7 @@ pub fn main() -> ExitCode {
         std::env::var("RUST_LOG").ok().as_deref(),
     ));
     let quiet = cli.quiet;
-    harness::console::enable_progress(!quiet);
+    harness::progress::enable_progress(!quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

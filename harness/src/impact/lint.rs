@@ -103,9 +103,7 @@ pub fn lint_script(file: &str, text: &str, own: &[String], rules: &ImpactRules) 
     out
 }
 
-/// The harness's own rule (squawk has none like it): a statement that creates, alters, drops,
-/// writes, locks, grants on or comments on an object outside the schemas the plan owns.
-pub const OUTSIDE_OWN_SCHEMAS: &str = "outside-own-schemas";
+pub use super::rules::OUTSIDE_OWN_SCHEMAS;
 
 /// Statement kinds that change nothing by themselves (reads, session settings, transaction
 /// control). `DO` and `CALL` run code the parser cannot see into: the profile's lock rule,

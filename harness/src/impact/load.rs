@@ -57,7 +57,7 @@ fn quote(s: &str) -> String {
 /// Directus write takes).
 pub async fn targets(client: &Client, plan: &Plan) -> Result<Vec<Target>> {
     let mut out = Vec::new();
-    for (schema, table) in crate::scenario::steps::writers::named_relations(plan) {
+    for (schema, table) in crate::migrate::named_relations(plan) {
         let row = client
             .query_opt(
                 "SELECT a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -132,7 +132,19 @@ impl Load {
                 )
                 .await
                 .map_err(|e| Error::env("impact_load", e.to_string()))?;
-            let (stop, samples, targets) = (stop.clone(), samples.clone(), targets.clone());
+            // Sessions take turns: even ones write, odd ones read (a Directus has both at once).
+            let mine = if w % 2 == 0 {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            let own: Vec<Target> = targets
+                .iter()
+                .filter(|t| t.access == mine)
+                .cloned()
+                .collect();
+            let targets = if own.is_empty() { targets.clone() } else { own };
+            let (stop, samples) = (stop.clone(), samples.clone());
             tasks.push(tokio::spawn(async move {
                 let mut k = w;
                 let mut next = Instant::now();

@@ -33,7 +33,7 @@ pub struct ImpactOptions {
     pub env: Option<String>,
 }
 
-/// Writer sessions under `--load`.
+/// Sessions under `--load`: one writes, one reads.
 pub const WRITERS: usize = 2;
 
 /// The plan given, or the built-in P0.

@@ -10,7 +10,7 @@ use super::rules::LockMode;
 use crate::error::{Error, Result};
 
 /// The file the picture is written to, next to `impact.md`.
-pub const FILE: &str = "impact-timeline.svg";
+pub const FILE: &str = super::report::TIMELINE_FILE;
 
 const WIDTH: u32 = 1100;
 const LANE: u32 = 26;

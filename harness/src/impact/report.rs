@@ -8,6 +8,9 @@ use super::profile::StepProfile;
 use super::rules::ImpactRules;
 use crate::error::{Error, Result};
 
+/// The timeline's file beside `impact.md` (drawn by `impact::plot`).
+pub const TIMELINE_FILE: &str = "impact-timeline.svg";
+
 /// One rule of the set, with its breaches (empty: kept).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleVerdict {
@@ -174,7 +177,7 @@ pub fn overview(r: &ImpactReport, heading: &str) -> String {
     }
     s.push_str(&format!(
         "\n![Lock holds per step against writer latency]({})\n",
-        super::plot::FILE
+        TIMELINE_FILE
     ));
     s.push_str(&format!("\n{heading} Per step: locks on pre-existing relations (strongest mode, held to the commit)\n\n| step | phase | duration | relation | mode | taken by | held |\n|---|---|---|---|---|---|---|\n"));
     for st in &r.steps {

@@ -82,6 +82,10 @@ pub struct ImpactRules {
     pub source: String,
 }
 
+/// The harness's own lint rule (squawk has none like it): a statement that creates, alters,
+/// drops, writes, locks, grants on or comments on an object outside the schemas the plan owns.
+pub const OUTSIDE_OWN_SCHEMAS: &str = "outside-own-schemas";
+
 /// The rule set committed with the harness.
 pub const BUNDLED: &str = include_str!("../../../checks/p0-impact.yaml");
 
@@ -101,9 +105,7 @@ impl ImpactRules {
             .iter()
             .chain(r.lint.waive.iter().map(|w| &w.rule))
         {
-            if rule != super::lint::OUTSIDE_OWN_SCHEMAS
-                && rule.parse::<squawk_linter::Rule>().is_err()
-            {
+            if rule != OUTSIDE_OWN_SCHEMAS && rule.parse::<squawk_linter::Rule>().is_err() {
                 return Err(Error::bad_input(
                     "impact_rules_invalid",
                     format!("The impact rule set {name} names the lint rule `{rule}`, which squawk does not have."),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::checksum;
-use crate::closure::ClosureReport;
+use crate::closure::model::ClosureReport;
 use crate::error::{Error, IoContext, Result};
 
 /// One criterion's verdict: its name, pass or fail, the failure's kind and the sentence saying why.
@@ -338,7 +338,7 @@ pub fn closure(c: Option<(&Path, &ClosureReport)>, plan_digest: &str) -> Criteri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::closure::{Attempt, Binding, PlanRecord};
+    use crate::closure::model::{Attempt, Binding, PlanRecord};
 
     fn report(passed: usize, expected: usize, digest: &str, differs: &[&str]) -> ClosureReport {
         ClosureReport {

@@ -13,7 +13,7 @@ use serde::Serialize;
 pub use age::DEFAULT_MAX_AGE_MINUTES;
 pub use criteria::{Criterion, RestoreEvidence};
 
-use crate::closure::ClosureReport;
+use crate::closure::model::ClosureReport;
 use crate::error::Result;
 
 /// What one evaluation is given: the backup set, where the zone is known from, the start, the

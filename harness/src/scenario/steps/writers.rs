@@ -19,12 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
 use tokio_postgres::Client;
 
 use crate::error::Error;
-use crate::migrate::Plan;
+use crate::migrate::named_relations;
 use crate::scenario::env::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
@@ -122,37 +120,6 @@ pub struct WritersStartObservation {}
 /// between correct runs; counts, tables and windows are evidence.
 #[derive(Debug, serde::Serialize)]
 pub struct WritersStopObservation {}
-
-/// Every `schema.name` the plan's deploy and revert scripts name outside its own schema, in
-/// order of first appearance (comments and string literals are skipped by the tokenizer).
-pub fn named_relations(plan: &Plan) -> Vec<(String, String)> {
-    let dialect = PostgreSqlDialect {};
-    let mut out: Vec<(String, String)> = Vec::new();
-    for s in &plan.steps {
-        for text in [&s.deploy, &s.revert] {
-            let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize() else {
-                continue;
-            };
-            let words: Vec<&Token> = tokens
-                .iter()
-                .filter(|t| !matches!(t, Token::Whitespace(_)))
-                .collect();
-            for w in words.windows(3) {
-                if let (Token::Word(a), Token::Period, Token::Word(b)) = (w[0], w[1], w[2]) {
-                    let fold = |x: &sqlparser::tokenizer::Word| match x.quote_style {
-                        Some(_) => x.value.clone(),
-                        None => x.value.to_lowercase(),
-                    };
-                    let pair = (fold(a), fold(b));
-                    if pair.0 != plan.schema && !out.contains(&pair) {
-                        out.push(pair);
-                    }
-                }
-            }
-        }
-    }
-    out
-}
 
 /// A name quoted for SQL.
 /// The target's unique columns, qualified by `alias`, as a SQL list.
@@ -559,6 +526,7 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::migrate::Plan;
 
     /// The stand-in plan names public.dot_tools in code; public.tac_logical_unit only in a
     /// comment and a string literal, which are not names.

@@ -1,0 +1,424 @@
+//! The module graph of every library crate of the workspace, read from the code (each file
+//! parsed with `syn`; every `crate::`, `super::` and `self::` path, in `use` trees, in code and
+//! inside macro bodies): no import cycle among a crate's modules, and no module importing one of
+//! a higher layer (the table in `ARCHITECTURE.md`, `LAYERS` here). A node is a module up to two
+//! levels deep (`scenario::suite`, `impact::lint`); a module and its own parent or children are
+//! one unit (a `mod.rs` re-exporting its children is glue, not a dependency).
+//! `cargo test -p dryrun-harness --test layers -- --nocapture` prints the graph.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use syn::visit::Visit;
+
+/// A reference from a file to a module of its crate, with where it is.
+#[derive(Debug, Clone)]
+struct Edge {
+    from: String,
+    to: String,
+    at: String,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
+}
+
+/// The library crates: (name, src folder).
+fn crates() -> Vec<(String, PathBuf)> {
+    let mut out = vec![("harness".to_string(), repo().join("harness/src"))];
+    let mut others: Vec<PathBuf> = std::fs::read_dir(repo().join("crates"))
+        .expect("crates/")
+        .flatten()
+        .map(|e| e.path().join("src"))
+        .filter(|p| p.join("lib.rs").is_file())
+        .collect();
+    others.sort();
+    for p in others {
+        let name = p
+            .parent()
+            .and_then(|c| c.file_name())
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        out.push((name, p));
+    }
+    out
+}
+
+fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == "bin") {
+                continue; // binaries sit on top of the library
+            }
+            rs_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// `src/a/b.rs` → `["a", "b"]`, `src/a/mod.rs` → `["a"]`, `src/lib.rs` / `src/main.rs` → `[]`.
+fn module_of(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src).expect("under src");
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|c| c.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if parts
+        .last()
+        .is_some_and(|l| l == "mod" || l == "lib" || l == "main")
+    {
+        parts.pop();
+    }
+    parts
+}
+
+/// A node: the module path cut to two levels.
+fn node(path: &[String]) -> String {
+    if path.is_empty() {
+        return "(root)".into();
+    }
+    path.iter().take(2).cloned().collect::<Vec<_>>().join("::")
+}
+
+struct Collector<'a> {
+    module: Vec<String>,
+    modules: &'a BTreeSet<Vec<String>>,
+    file: String,
+    found: Vec<(Vec<String>, usize)>,
+}
+
+impl Collector<'_> {
+    /// Resolve a path's leading segments to a module of the crate, if it names one.
+    fn resolve(&mut self, segs: &[String], line: usize) {
+        let mut base: Vec<String> = match segs.first().map(String::as_str) {
+            Some("crate") => Vec::new(),
+            Some("super") => {
+                let mut b = self.module.clone();
+                let mut rest = segs;
+                while rest.first().map(String::as_str) == Some("super") {
+                    b.pop();
+                    rest = &rest[1..];
+                }
+                let mut full = vec!["crate".to_string()];
+                full.extend(b);
+                full.extend(rest.iter().cloned());
+                return self.resolve(&full, line);
+            }
+            Some("self") => self.module.clone(),
+            _ => return,
+        };
+        // The longest prefix of the rest that is a module.
+        let mut best = base.clone();
+        for s in &segs[1..] {
+            base.push(s.clone());
+            if self.modules.contains(&base) {
+                best = base.clone();
+            } else {
+                break;
+            }
+        }
+        if !best.is_empty() {
+            self.found.push((best, line));
+        }
+    }
+
+    fn use_tree(&mut self, prefix: &mut Vec<String>, t: &syn::UseTree, line: usize) {
+        match t {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.use_tree(prefix, &p.tree, line);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                prefix.push(n.ident.to_string());
+                self.resolve(&prefix.clone(), line);
+                prefix.pop();
+            }
+            syn::UseTree::Rename(r) => {
+                prefix.push(r.ident.to_string());
+                self.resolve(&prefix.clone(), line);
+                prefix.pop();
+            }
+            syn::UseTree::Glob(_) => self.resolve(&prefix.clone(), line),
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(prefix, t, line);
+                }
+            }
+        }
+    }
+}
+
+/// `#[cfg(test)]`: test code may use any layer (it is not part of the library's graph).
+fn is_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg")
+            && a.parse_args::<syn::Meta>()
+                .is_ok_and(|m| m.path().is_ident("test"))
+    })
+}
+
+impl<'ast> Visit<'ast> for Collector<'_> {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        if !is_test(&m.attrs) {
+            syn::visit::visit_item_mod(self, m);
+        }
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        if !is_test(&f.attrs) {
+            syn::visit::visit_item_fn(self, f);
+        }
+    }
+
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        self.use_tree(&mut Vec::new(), &u.tree, 0);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+        self.resolve(&segs, 0);
+        syn::visit::visit_path(self, p);
+    }
+
+    /// Paths inside macro bodies (`format!`, `json!`, `tokio::join!`) are tokens to syn.
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        let toks: Vec<proc_macro2::TokenTree> = m.tokens.clone().into_iter().collect();
+        self.tokens(&toks);
+        syn::visit::visit_macro(self, m);
+    }
+}
+
+impl Collector<'_> {
+    fn tokens(&mut self, toks: &[proc_macro2::TokenTree]) {
+        let mut i = 0;
+        while i < toks.len() {
+            match &toks[i] {
+                proc_macro2::TokenTree::Group(g) => {
+                    let inner: Vec<proc_macro2::TokenTree> = g.stream().into_iter().collect();
+                    self.tokens(&inner);
+                }
+                proc_macro2::TokenTree::Ident(id)
+                    if matches!(id.to_string().as_str(), "crate" | "super" | "self") =>
+                {
+                    let line = 0;
+                    let mut segs = vec![id.to_string()];
+                    let mut j = i + 1;
+                    // ident (:: ident)*
+                    while j + 2 < toks.len() + 1 {
+                        let colons = matches!(&toks.get(j), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ':')
+                            && matches!(&toks.get(j + 1), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ':');
+                        match (colons, toks.get(j + 2)) {
+                            (true, Some(proc_macro2::TokenTree::Ident(n))) => {
+                                segs.push(n.to_string());
+                                j += 3;
+                            }
+                            _ => break,
+                        }
+                    }
+                    if segs.len() > 1 {
+                        self.resolve(&segs, line);
+                    }
+                    i = j;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+}
+
+/// The first line of `text` that names `target` (spans carry no lines outside a proc macro
+/// without proc-macro2's `span-locations`, which would build the dependency graph twice): by
+/// its path from the crate, or its last segment after `super::` / `::`.
+fn line_naming(text: &str, module: &[String], target: &[String]) -> usize {
+    let full = format!("crate::{}", target.join("::"));
+    let last = target.last().cloned().unwrap_or_default();
+    let _ = module;
+    text.lines()
+        .position(|l| l.contains(&full))
+        .or_else(|| {
+            text.lines()
+                .position(|l| l.contains(&format!("::{last}")) || l.contains(&format!("{last}::")))
+        })
+        .map_or(0, |i| i + 1)
+}
+
+/// Every file's references to other modules of its crate, as edges between nodes.
+fn edges_of(src: &Path) -> (BTreeSet<String>, Vec<Edge>) {
+    let mut files = Vec::new();
+    rs_files(src, &mut files);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(src, f)).collect();
+    // Inline `mod tests { … }` blocks are part of their file's module.
+    let mut nodes = BTreeSet::new();
+    let mut edges = Vec::new();
+    for f in &files {
+        let module = module_of(src, f);
+        let text = std::fs::read_to_string(f).expect("read");
+        let ast = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let rel = f.strip_prefix(repo()).unwrap_or(f).display().to_string();
+        let mut c = Collector {
+            module: module.clone(),
+            modules: &modules,
+            file: rel.clone(),
+            found: Vec::new(),
+        };
+        c.visit_file(&ast);
+        let from = node(&module);
+        nodes.insert(from.clone());
+        for (target, _) in c.found {
+            let to = node(&target);
+            let line = line_naming(&text, &module, &target);
+            // A module and its ancestors or descendants are one unit.
+            let related = target.starts_with(&module) || module.starts_with(&target);
+            if to == from || related || target.is_empty() {
+                continue;
+            }
+            edges.push(Edge {
+                from: from.clone(),
+                to,
+                at: format!("{}:{line}", c.file),
+            });
+        }
+    }
+    (nodes, edges)
+}
+
+/// Strongly connected components with more than one node (Tarjan).
+fn cycles(nodes: &BTreeSet<String>, edges: &[Edge]) -> Vec<Vec<String>> {
+    let idx: BTreeMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let names: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let mut adj = vec![BTreeSet::new(); names.len()];
+    for e in edges {
+        if let (Some(&a), Some(&b)) = (idx.get(e.from.as_str()), idx.get(e.to.as_str())) {
+            adj[a].insert(b);
+        }
+    }
+    struct T {
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on: Vec<bool>,
+        stack: Vec<usize>,
+        next: usize,
+        out: Vec<Vec<usize>>,
+    }
+    fn strong(v: usize, adj: &[BTreeSet<usize>], t: &mut T) {
+        t.index[v] = Some(t.next);
+        t.low[v] = t.next;
+        t.next += 1;
+        t.stack.push(v);
+        t.on[v] = true;
+        for &w in &adj[v] {
+            match t.index[w] {
+                None => {
+                    strong(w, adj, t);
+                    t.low[v] = t.low[v].min(t.low[w]);
+                }
+                Some(iw) if t.on[w] => t.low[v] = t.low[v].min(iw),
+                _ => {}
+            }
+        }
+        if Some(t.low[v]) == t.index[v] {
+            let mut comp = Vec::new();
+            while let Some(w) = t.stack.pop() {
+                t.on[w] = false;
+                comp.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            if comp.len() > 1 {
+                t.out.push(comp);
+            }
+        }
+    }
+    let n = names.len();
+    let mut t = T {
+        index: vec![None; n],
+        low: vec![0; n],
+        on: vec![false; n],
+        stack: Vec::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in 0..n {
+        if t.index[v].is_none() {
+            strong(v, &adj, &mut t);
+        }
+    }
+    t.out
+        .into_iter()
+        .map(|c| {
+            let mut v: Vec<String> = c.into_iter().map(|i| names[i].to_string()).collect();
+            v.sort();
+            v
+        })
+        .collect()
+}
+
+/// The edges inside one component, each with where it is written.
+fn cycle_edges(comp: &[String], edges: &[Edge]) -> Vec<String> {
+    let mut seen = BTreeMap::new();
+    for e in edges {
+        if comp.contains(&e.from) && comp.contains(&e.to) {
+            seen.entry((e.from.clone(), e.to.clone()))
+                .or_insert_with(|| e.at.clone());
+        }
+    }
+    seen.into_iter()
+        .map(|((a, b), at)| format!("{a} -> {b} ({at})"))
+        .collect()
+}
+
+#[test]
+fn print_module_graph() {
+    for (name, src) in crates() {
+        let (nodes, edges) = edges_of(&src);
+        let mut uniq: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for e in &edges {
+            *uniq.entry((e.from.clone(), e.to.clone())).or_default() += 1;
+        }
+        println!(
+            "crate {name}: {} modules, {} edges",
+            nodes.len(),
+            uniq.len()
+        );
+        for ((a, b), n) in &uniq {
+            println!("  {a} -> {b} ({n})");
+        }
+        for c in cycles(&nodes, &edges) {
+            println!("  CYCLE {}", c.join(", "));
+        }
+    }
+}
+
+#[test]
+fn no_import_cycle_in_any_crate() {
+    let mut bad = Vec::new();
+    for (name, src) in crates() {
+        let (nodes, edges) = edges_of(&src);
+        for c in cycles(&nodes, &edges) {
+            bad.push(format!(
+                "crate {name}: cycle among {}:\n    {}",
+                c.join(", "),
+                cycle_edges(&c, &edges).join("\n    ")
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
