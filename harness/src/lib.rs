@@ -33,4 +33,3 @@ pub mod restore;
 pub mod rowcounts;
 pub mod scenario;
 pub mod serverlog;
-pub mod sqitch;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::migrate::{Phase, Status, StepEvent};
+use crate::migrate::events::{Phase, Status, StepEvent};
 
 /// The tag's prefix; the rest is `<nonce>.<call>`.
 pub const TAG_PREFIX: &str = "dryrun-p0";
@@ -143,7 +143,7 @@ fn expected(events: &[StepEvent]) -> BTreeMap<(usize, Run), (usize, usize)> {
         let lo = usize::from(
             e.error
                 .as_ref()
-                .is_none_or(|f| f.kind != crate::migrate::FailureKind::ConnectionLost),
+                .is_none_or(|f| f.kind != crate::migrate::events::FailureKind::ConnectionLost),
         );
         match (e.phase, e.status) {
             (Phase::Deploy, Status::NoOp) => add((e.index, Run::Precheck), 0, 1),
@@ -241,7 +241,7 @@ pub fn check(events: &[StepEvent], record: &[ServerStatement]) -> std::result::R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrate::DbFailure;
+    use crate::migrate::events::DbFailure;
 
     fn ev(index: usize, phase: Phase, status: Status) -> StepEvent {
         StepEvent {
@@ -285,7 +285,7 @@ mod tests {
         let mut failed = ev(3, Phase::Verify, Status::Failed);
         failed.error = Some(DbFailure {
             sqlstate: Some("P0001".into()),
-            kind: crate::migrate::FailureKind::VerifyFailed,
+            kind: crate::migrate::events::FailureKind::VerifyFailed,
             message: "injected verify failure".into(),
             detail: None,
         });
@@ -495,7 +495,7 @@ mod tests {
         let mut e = ev(1, Phase::Deploy, Status::Failed);
         e.error = Some(DbFailure {
             sqlstate: None,
-            kind: crate::migrate::FailureKind::ConnectionLost,
+            kind: crate::migrate::events::FailureKind::ConnectionLost,
             message: "connection closed".into(),
             detail: None,
         });

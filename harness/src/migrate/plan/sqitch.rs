@@ -35,9 +35,9 @@ use std::path::Path;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
+use super::Step;
 use crate::error::{Error, Result};
 use crate::fingerprint::sha256_hex;
-use crate::migrate::Step;
 
 // ---------------------------------------------------------------------------------------------
 // sqitch.plan
