@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use harness::scenario::parser;
-use harness::scenario::suite::{self, DumpSet, SnapshotCheck, Suite, SuiteOptions};
+use harness::scenario::run::{run_checked, SnapshotCheck};
+use harness::scenario::suite::{self, DumpSet, Suite, SuiteOptions};
 
 fn repo() -> PathBuf {
     let m = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -48,7 +49,7 @@ async fn a_library_scenario_runs_without_an_engine_and_a_server_scenario_does_no
     let s = Suite::open(options(false))
         .await
         .expect("a library-only suite opens without an engine");
-    let checked = suite::run_checked(&s, s20[0], SnapshotCheck::Diff).await;
+    let checked = run_checked(&s, s20[0], SnapshotCheck::Diff).await;
     assert_eq!(checked.failure, None, "S20 without an engine");
     s.shutdown().await.expect("nothing to sweep");
 }

@@ -1,5 +1,5 @@
 //! The HB-05 rollback suite as a custom test harness (libtest-mimic): one trial per scenario
-//! file in `scenarios/`, each run through `suite::run_checked` (the CLI's path) and insta.
+//! file in `scenarios/`, each run through `run::run_checked` (the CLI's path) and insta.
 //!
 //! Conventions (as datatest-stable / nextest expect): a malformed scenario file fails its own
 //! trial and the others still run; only what the selected trials need is prepared (under
@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use harness::scenario::parser::{self, ScenarioFile};
-use harness::scenario::suite::{self, DumpSet, SnapshotCheck, Suite, SuiteOptions};
+use harness::scenario::run::{run_checked, SnapshotCheck};
+use harness::scenario::suite::{self, DumpSet, Suite, SuiteOptions};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn repo() -> PathBuf {
@@ -144,8 +145,7 @@ fn main() -> ExitCode {
                     }
                     None => return Err(Failed::from("no suite")),
                 };
-                let checked =
-                    handle.block_on(suite::run_checked(&suite, &file, SnapshotCheck::Insta));
+                let checked = handle.block_on(run_checked(&suite, &file, SnapshotCheck::Insta));
                 match checked.failure {
                     None => Ok(()),
                     Some(why) => Err(Failed::from(why)),

@@ -7,26 +7,9 @@ use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::report::CanonReport;
 use crate::span::{self, TokenSpan};
+use crate::token::Token;
 use crate::whitespace::{is_ascii_ws, is_white_space, ws_len_at};
 use crate::{CanonError, RULE};
-
-/// One token: a maximal run of non-`White_Space` characters of the canonical text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub struct Token {
-    /// Position in the token stream, numbered from 0.
-    pub position: usize,
-    /// First byte of the token in the canonical bytes.
-    pub byte_start: usize,
-    /// One past the last byte of the token in the canonical bytes.
-    pub byte_end: usize,
-}
-
-impl Token {
-    /// Byte range `[byte_start, byte_end)` in the canonical bytes.
-    pub fn byte_range(&self) -> std::ops::Range<usize> {
-        self.byte_start..self.byte_end
-    }
-}
 
 /// A canonicalization result: canonical text (always valid UTF-8, always ending in
 /// exactly one LF) and its token stream.

@@ -23,13 +23,15 @@ mod canon;
 mod error;
 mod report;
 mod span;
+mod token;
 pub mod vectors;
 mod whitespace;
 
-pub use canon::{canonicalize, Canonical, Token};
+pub use canon::{canonicalize, Canonical};
 pub use error::CanonError;
 pub use report::{CanonReport, TokenReport};
 pub use span::TokenSpan;
+pub use token::Token;
 pub use whitespace::{is_white_space, WHITE_SPACE};
 
 /// Identifier of the canonicalization rule implemented by this crate; reported as

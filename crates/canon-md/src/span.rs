@@ -4,7 +4,7 @@
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use crate::canon::Token;
+use crate::token::Token;
 use crate::{CanonError, RULE};
 
 /// Result of mapping a byte span: the first and last token (inclusive) whose byte

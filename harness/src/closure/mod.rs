@@ -11,7 +11,9 @@ use futures_util::StreamExt;
 use tracing::Instrument;
 
 use crate::error::{Category, Error, Result};
-use crate::scenario::suite::{self, DumpSet, Extra, SnapshotCheck, Suite, SuiteOptions};
+use crate::scenario::outcome::Extra;
+use crate::scenario::run::{run_checked, SnapshotCheck};
+use crate::scenario::suite::{self, DumpSet, Suite, SuiteOptions};
 use crate::scenario::{parser, snapshot};
 
 pub use model::*;
@@ -270,7 +272,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
                     p.started(&f.scenario.id);
                 }
                 let t = Instant::now();
-                let checked = suite::run_checked(suite, f, SnapshotCheck::Diff).await;
+                let checked = run_checked(suite, f, SnapshotCheck::Diff).await;
                 let failure = checked.failure.map(|t| t.replace(repo_prefix.as_str(), ""));
                 let diff = checked.diff.map(|t| t.replace(repo_prefix.as_str(), ""));
                 let extra = checked.extra;

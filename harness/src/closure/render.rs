@@ -71,111 +71,6 @@ pub fn summary_markdown(r: &ClosureReport) -> String {
     s
 }
 
-#[cfg(test)]
-mod summary_tests {
-    use super::*;
-
-    fn row(id: &str, failure: Option<&str>) -> ScenarioRow {
-        ScenarioRow {
-            id: id.into(),
-            name: format!("{id}-x"),
-            title: "t".into(),
-            passed: failure.is_none(),
-            failure: failure.map(String::from),
-            diff: None,
-            strategy: "clone".into(),
-            settings: vec![],
-            elapsed_ms: 1000,
-            scenario_sha256: String::new(),
-            snapshot_sha256: None,
-            evidence: vec![],
-        }
-    }
-
-    fn report(scenarios: Vec<ScenarioRow>, kept: Vec<KeptEnvironment>) -> ClosureReport {
-        let passed = scenarios.iter().filter(|s| s.passed).count();
-        ClosureReport {
-            closure: "HB-05 failed".into(),
-            attempts: vec![Attempt {
-                run_id: "r1".into(),
-                started_utc: "2026-12-02T04:00:00Z".into(),
-                ended_utc: "2026-12-02T04:05:00Z".into(),
-                expected: scenarios.len(),
-                kept_environments: kept,
-                retry_approved_by: None,
-                passed,
-                total: scenarios.len(),
-                scenarios,
-                failure_stops: vec!["S08 stopped at step 3 (expected)".into()],
-                retry_approvals: vec![],
-                artefacts: vec![],
-                image: "img".into(),
-                image_id: "sha256:1".into(),
-                server_version: "16".into(),
-                foreign_containers_before: vec![],
-                foreign_containers_after: vec![],
-                elapsed_ms: 300_000,
-                environment: None,
-                bound: None,
-                test_hooks: vec![],
-                foreign_changes: vec![],
-                impact: Some(ImpactSection {
-                    report: None,
-                    error: Some("[clone_failed] no space left on device".into()),
-                    elapsed_ms: 5,
-                }),
-            }],
-            sign_off: SignOff::default(),
-        }
-    }
-
-    /// The report opens with one screen: verdict, a row per scenario with where it failed, the
-    /// kept or persistent environments by name; the details come after it.
-    #[test]
-    fn the_report_opens_with_a_one_screen_summary_naming_kept_environments() {
-        let mut rows: Vec<ScenarioRow> = (1..=26).map(|i| row(&format!("S{i:02}"), None)).collect();
-        rows[7] = row(
-            "S08",
-            Some("scenarios/S08-x.yaml:10: table left behind | t1\nsecond line"),
-        );
-        let kept = vec![KeptEnvironment {
-            name: "pg-dry-run-hb05".into(),
-            what: "persistent dry-run environment, kept on purpose; remove it with `dryrun env down pg-dry-run-hb05`".into(),
-        }];
-        let md = markdown(&report(rows, kept));
-        let summary = summary_markdown(&report(vec![], vec![]));
-        assert!(summary.contains("none (every container and volume of the run was removed)"));
-        let top = md.split("## Attempt 1").next().unwrap_or("");
-        assert!(top.lines().count() <= 50, "more than a screen:\n{top}");
-        assert!(top.contains("**HB-05 failed**"), "{top}");
-        assert!(
-            top.contains("**25/26 passed** (plan: 26 scenarios)"),
-            "{top}"
-        );
-        assert_eq!(top.matches("| PASS |").count(), 25, "{top}");
-        assert!(
-            top.contains(
-                "| S08-x | **FAIL** | scenarios/S08-x.yaml:10: table left behind \\| t1 |"
-            ),
-            "{top}"
-        );
-        assert!(!top.contains("second line"), "{top}");
-        assert!(
-            top.contains("- `pg-dry-run-hb05`: persistent dry-run environment")
-                && top.contains("dryrun env down pg-dry-run-hb05"),
-            "{top}"
-        );
-        assert!(md.contains("## Attempt 1"), "{md}");
-        // An impact profile that could not be taken says so, at the top, with its cause.
-        assert!(
-            top.contains(
-                "Impact while P0 runs: **not measured**: [clone_failed] no space left on device"
-            ),
-            "{top}"
-        );
-    }
-}
-
 pub fn markdown(r: &ClosureReport) -> String {
     let mut s = summary_markdown(r);
     for (i, a) in r.attempts.iter().enumerate() {
@@ -425,4 +320,109 @@ pub(super) fn junit(r: &ClosureReport) -> Result<String> {
 
 pub(super) fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    fn row(id: &str, failure: Option<&str>) -> ScenarioRow {
+        ScenarioRow {
+            id: id.into(),
+            name: format!("{id}-x"),
+            title: "t".into(),
+            passed: failure.is_none(),
+            failure: failure.map(String::from),
+            diff: None,
+            strategy: "clone".into(),
+            settings: vec![],
+            elapsed_ms: 1000,
+            scenario_sha256: String::new(),
+            snapshot_sha256: None,
+            evidence: vec![],
+        }
+    }
+
+    fn report(scenarios: Vec<ScenarioRow>, kept: Vec<KeptEnvironment>) -> ClosureReport {
+        let passed = scenarios.iter().filter(|s| s.passed).count();
+        ClosureReport {
+            closure: "HB-05 failed".into(),
+            attempts: vec![Attempt {
+                run_id: "r1".into(),
+                started_utc: "2026-12-02T04:00:00Z".into(),
+                ended_utc: "2026-12-02T04:05:00Z".into(),
+                expected: scenarios.len(),
+                kept_environments: kept,
+                retry_approved_by: None,
+                passed,
+                total: scenarios.len(),
+                scenarios,
+                failure_stops: vec!["S08 stopped at step 3 (expected)".into()],
+                retry_approvals: vec![],
+                artefacts: vec![],
+                image: "img".into(),
+                image_id: "sha256:1".into(),
+                server_version: "16".into(),
+                foreign_containers_before: vec![],
+                foreign_containers_after: vec![],
+                elapsed_ms: 300_000,
+                environment: None,
+                bound: None,
+                test_hooks: vec![],
+                foreign_changes: vec![],
+                impact: Some(ImpactSection {
+                    report: None,
+                    error: Some("[clone_failed] no space left on device".into()),
+                    elapsed_ms: 5,
+                }),
+            }],
+            sign_off: SignOff::default(),
+        }
+    }
+
+    /// The report opens with one screen: verdict, a row per scenario with where it failed, the
+    /// kept or persistent environments by name; the details come after it.
+    #[test]
+    fn the_report_opens_with_a_one_screen_summary_naming_kept_environments() {
+        let mut rows: Vec<ScenarioRow> = (1..=26).map(|i| row(&format!("S{i:02}"), None)).collect();
+        rows[7] = row(
+            "S08",
+            Some("scenarios/S08-x.yaml:10: table left behind | t1\nsecond line"),
+        );
+        let kept = vec![KeptEnvironment {
+            name: "pg-dry-run-hb05".into(),
+            what: "persistent dry-run environment, kept on purpose; remove it with `dryrun env down pg-dry-run-hb05`".into(),
+        }];
+        let md = markdown(&report(rows, kept));
+        let summary = summary_markdown(&report(vec![], vec![]));
+        assert!(summary.contains("none (every container and volume of the run was removed)"));
+        let top = md.split("## Attempt 1").next().unwrap_or("");
+        assert!(top.lines().count() <= 50, "more than a screen:\n{top}");
+        assert!(top.contains("**HB-05 failed**"), "{top}");
+        assert!(
+            top.contains("**25/26 passed** (plan: 26 scenarios)"),
+            "{top}"
+        );
+        assert_eq!(top.matches("| PASS |").count(), 25, "{top}");
+        assert!(
+            top.contains(
+                "| S08-x | **FAIL** | scenarios/S08-x.yaml:10: table left behind \\| t1 |"
+            ),
+            "{top}"
+        );
+        assert!(!top.contains("second line"), "{top}");
+        assert!(
+            top.contains("- `pg-dry-run-hb05`: persistent dry-run environment")
+                && top.contains("dryrun env down pg-dry-run-hb05"),
+            "{top}"
+        );
+        assert!(md.contains("## Attempt 1"), "{md}");
+        // An impact profile that could not be taken says so, at the top, with its cause.
+        assert!(
+            top.contains(
+                "Impact while P0 runs: **not measured**: [clone_failed] no space left on device"
+            ),
+            "{top}"
+        );
+    }
 }

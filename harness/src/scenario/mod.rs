@@ -3,12 +3,16 @@
 //! plan steps named by role ([`stepref`]) and what a run records beside its snapshot
 //! ([`evidence`]), and what a scenario needs of the plan ([`contract`]).
 
+pub mod context;
 pub mod contract;
 pub mod env;
 pub mod evidence;
 pub mod model;
+pub mod outcome;
 pub mod parser;
+pub mod run;
 pub mod snapshot;
 pub mod stepref;
 pub mod steps;
 pub mod suite;
+pub mod writers_state;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::scenario::outcome::Outcome;
 use crate::scenario::parser::ScenarioFile;
-use crate::scenario::suite::Outcome;
 
 /// What is snapshotted: deterministic facts only.
 #[derive(Serialize)]

@@ -8,14 +8,13 @@ use std::time::Instant;
 
 use bollard::Docker;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::container::{PgContainer, PgSpec};
 use crate::docker::{ForeignContainer, RunIdentity};
 use crate::error::{Error, Result};
 use crate::fingerprint::{self, Fingerprint};
 use crate::image::ImageChoice;
-use crate::migrate::{self, Plan};
+use crate::migrate::Plan;
 use crate::restore::{self, RestoreOutcome, RestoreTestOptions};
 use crate::scenario::model::*;
 use crate::scenario::parser::ScenarioFile;
@@ -442,44 +441,6 @@ impl Suite {
     }
 }
 
-/// What a scenario produced: the deterministic observations (snapshotted) and the rest.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    pub id: String,
-    pub title: String,
-    pub environment: Environment,
-    pub observations: Vec<Value>,
-    /// Not snapshotted: artefacts with their SHA-256, strategy, timings.
-    #[serde(skip)]
-    pub extra: Extra,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Extra {
-    pub artefacts: Vec<(String, String)>,
-    pub strategy: String,
-    pub settings: Vec<(String, String)>,
-    pub failure_stops: Vec<String>,
-    pub approvals: Vec<migrate::Approval>,
-    pub elapsed_ms: u128,
-    /// Plan- and data-specific facts of its steps (not snapshot content).
-    pub evidence: Vec<crate::scenario::evidence::Evidence>,
-}
-
-/// A failed scenario: where (file:line) and why.
-#[derive(Debug)]
-pub struct Failure {
-    pub location: String,
-    pub message: String,
-    pub partial: Outcome,
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)
-    }
-}
-
 /// Scheduling rank (lower runs first): own servers, then clone scenarios by step count, then
 /// restore-phase scenarios, then library ones. Only the order changes, never the outcome.
 pub fn cost_rank(sc: &Scenario) -> (u8, std::cmp::Reverse<usize>) {
@@ -499,64 +460,4 @@ pub fn schedule<'a>(files: impl IntoIterator<Item = &'a ScenarioFile>) -> Vec<&'
     let mut order: Vec<&ScenarioFile> = files.into_iter().collect();
     order.sort_by_key(|f| (cost_rank(&f.scenario), f.scenario.id.clone()));
     order
-}
-
-/// How the observed outcome is held against its snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SnapshotCheck {
-    /// insta's assert workflow (`cargo test`: `.snap.new` files, `INSTA_UPDATE`, `CI`).
-    Insta,
-    /// A plain comparison with a unified diff, nothing written (the CLI).
-    Diff,
-}
-
-/// One scenario run and checked against its snapshot.
-#[derive(Debug)]
-pub struct Checked {
-    /// `None` when the scenario ran and matched its snapshot; else why not (`file:line: ...`).
-    pub failure: Option<String>,
-    /// The unified diff of a snapshot mismatch (`SnapshotCheck::Diff` only).
-    pub diff: Option<String>,
-    /// What is not snapshotted (strategy, settings, artefacts, timings), also of a failure.
-    pub extra: Extra,
-}
-
-impl Checked {
-    pub fn passed(&self) -> bool {
-        self.failure.is_none()
-    }
-}
-
-/// Run one scenario (set-up, steps, teardown) and check its outcome against its snapshot:
-/// the one path from a parsed file to a verdict, for the CLI and the test runner alike.
-pub async fn run_checked(suite: &Suite, file: &ScenarioFile, check: SnapshotCheck) -> Checked {
-    let snapshots = suite.snapshots();
-    match crate::scenario::env::run(suite, file).await {
-        Ok(out) => {
-            let res = match check {
-                SnapshotCheck::Insta => {
-                    crate::scenario::snapshot::check(&snapshots, file, &out).map_err(|m| (m, None))
-                }
-                SnapshotCheck::Diff => crate::scenario::snapshot::compare(&snapshots, file, &out)
-                    .map_err(|m| (m.to_string(), Some(m.diff))),
-            };
-            match res {
-                Ok(()) => Checked {
-                    failure: None,
-                    diff: None,
-                    extra: out.extra,
-                },
-                Err((m, diff)) => Checked {
-                    failure: Some(m),
-                    diff,
-                    extra: out.extra,
-                },
-            }
-        }
-        Err(fl) => Checked {
-            failure: Some(fl.to_string()),
-            diff: None,
-            extra: fl.partial.extra,
-        },
-    }
 }

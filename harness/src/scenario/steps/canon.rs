@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 
-use crate::scenario::env::*;
+use crate::scenario::context::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::Error;
 
 use crate::migrate::{Injection, Runner};
-use crate::scenario::env::*;
+use crate::scenario::context::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
 

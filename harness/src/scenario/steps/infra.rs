@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::container::{PgContainer, PgSpec};
 use crate::docker::RunIdentity;
-use crate::scenario::env::*;
+use crate::scenario::context::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
 

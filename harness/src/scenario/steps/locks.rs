@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::container::DB_NAME;
 use crate::impact::profile::StepProfile;
-use crate::scenario::env::Ctx;
+use crate::scenario::context::Ctx;
 use crate::scenario::model::LockRuleStep;
 use crate::scenario::steps::{StepError, StepKind};
 use crate::scenario::suite::Suite;

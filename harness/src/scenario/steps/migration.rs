@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::fingerprint::{self, ChangeKind, Fingerprint};
 use crate::migrate::{self, FailureKind, Injection, Limits, Phase, Status};
-use crate::scenario::env::*;
+use crate::scenario::context::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
 

@@ -17,7 +17,7 @@ pub mod writers;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::scenario::env::Ctx;
+use crate::scenario::context::Ctx;
 use crate::scenario::model::Step;
 
 /// Why a step failed: the harness could not do what it asked, or what it observed is not

@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 
 use crate::error::Error;
 use crate::restore::{self, Stage};
-use crate::scenario::env::*;
+use crate::scenario::context::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
 use crate::scenario::suite::DumpSet;

@@ -1,7 +1,7 @@
 //! Database-session steps: extra sessions (`session`, `commit`) and a scalar query (`scalar`);
 //! the concurrent writers are `writers.rs`.
 
-use crate::scenario::env::*;
+use crate::scenario::context::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
 

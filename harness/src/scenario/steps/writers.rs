@@ -23,7 +23,7 @@ use tokio_postgres::Client;
 
 use crate::error::Error;
 use crate::migrate::named_relations;
-use crate::scenario::env::*;
+use crate::scenario::context::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::{StepError, StepKind};
 
@@ -32,57 +32,7 @@ type Res<T> = std::result::Result<T, StepError>;
 /// The server's clock, in microseconds since the epoch (same expression everywhere).
 pub(crate) const CLOCK_US: &str = "(extract(epoch FROM clock_timestamp()) * 1000000)::int8";
 
-/// The writers running: their stop flag, what they committed, the tables they write to and
-/// the deploy/revert windows recorded while they ran.
-pub(crate) struct Writers {
-    pub(crate) stop: Arc<AtomicBool>,
-    count: usize,
-    log: Arc<Mutex<Vec<Write>>>,
-    errors: Arc<Mutex<Vec<String>>>,
-    pub(crate) handles: Vec<tokio::task::JoinHandle<()>>,
-    targets: Arc<Vec<Target>>,
-    windows: Vec<Window>,
-}
-
-/// One committed write: its writer, table, key (the unique columns it set), the row's hash
-/// as committed and the server clock at the commit's statement.
-#[derive(Debug, Clone)]
-struct Write {
-    writer: usize,
-    table: usize,
-    key: String,
-    row_md5: String,
-    at_us: i64,
-}
-
-/// A table the writers write to: its name and the columns a write sets to fresh values.
-#[derive(Debug)]
-struct Target {
-    /// `schema.table` as the plan names it.
-    name: String,
-    /// The same, quoted for SQL.
-    sql_name: String,
-    /// Columns of a unique index (or the primary key) with their type's family.
-    unique: Vec<(String, Fresh)>,
-    /// Base of the numeric fresh values (above every value the table holds).
-    base: i64,
-}
-
-/// How a fresh value of a unique column is made.
-#[derive(Debug, Clone, Copy)]
-enum Fresh {
-    Number,
-    Text,
-    Uuid,
-}
-
-/// A deploy or revert as the writers saw it: its start and end on the server's clock.
-#[derive(Debug, Clone)]
-pub(crate) struct Window {
-    phase: WindowPhase,
-    start_us: i64,
-    end_us: i64,
-}
+use crate::scenario::writers_state::{Fresh, Target, Window, Write, Writers};
 
 /// `writers_start`: `count` writers, each on its own connection, until `writers_stop`.
 pub struct WritersStartKind;
