@@ -1,33 +1,36 @@
 //! PostgreSQL 16 containers of a run, on testcontainers: the image contract, provisioning with
 //! labels, a random password and a 127.0.0.1-only port, readiness, exec, uploads, kill/restart, removal.
 
-use std::borrow::Cow;
+mod exec;
+mod pg_image;
+mod secret;
+mod transfer;
+mod volume;
+
 use std::collections::HashMap;
-use std::path::Path;
-use std::pin::Pin;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bollard::container::LogOutput;
-use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::models::{ContainerCreateBody, Mount, MountType, PortBinding, VolumeCreateRequest};
+use bollard::models::PortBinding;
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
+    KillContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt, TryStreamExt};
-use rand::distributions::Alphanumeric;
-use rand::Rng;
-use testcontainers::core::wait::LogWaitStrategy;
-use testcontainers::core::{AccessMode, CmdWaitFor, ContainerPort, ExecCommand, WaitFor};
+use futures_util::StreamExt;
+use testcontainers::core::AccessMode;
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, Image, ImageExt, TestcontainersError};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use testcontainers::{ContainerAsync, ImageExt, TestcontainersError};
 
 use crate::docker::{classify, RunIdentity};
 use crate::error::{Error, Result};
+
+pub use exec::{exec_env, exec_in, psql_script, QUIET_NOTICES};
+pub use pg_image::Postgres16;
+use secret::short_rand;
+pub use secret::Secret;
+use volume::{
+    count_created, create_named_volume, sanitize, seed_volume, tar_stream, upload_tar_to,
+};
+pub use volume::{create_volume, create_volume_with, created_count, remove_volume};
 
 /// Data directory inside the container (the official image's PGDATA).
 pub const PGDATA: &str = "/var/lib/postgresql/data";
@@ -35,49 +38,6 @@ pub const PGDATA: &str = "/var/lib/postgresql/data";
 pub const DB_USER: &str = "directus";
 pub const DB_NAME: &str = "directus";
 const READY_LINE: &str = "database system is ready to accept connections";
-
-/// A password that never shows in Debug output, logs or reports.
-#[derive(Clone)]
-pub struct Secret(String);
-impl Secret {
-    pub fn random() -> Self {
-        Secret(
-            rand::thread_rng()
-                .sample_iter(&Alphanumeric)
-                .take(32)
-                .map(char::from)
-                .collect(),
-        )
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// How many containers were started per role label (scenarios prove "no container was touched").
-static CREATED: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
-
-pub fn created_count(role: &str) -> usize {
-    CREATED
-        .lock()
-        .ok()
-        .and_then(|c| c.iter().find(|(r, _)| r == role).map(|(_, n)| *n))
-        .unwrap_or(0)
-}
-
-fn count_created(role: &str) {
-    if let Ok(mut c) = CREATED.lock() {
-        match c.iter_mut().find(|(r, _)| r == role) {
-            Some((_, n)) => *n += 1,
-            None => c.push((role.to_string(), 1)),
-        }
-    }
-}
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -170,201 +130,6 @@ impl std::fmt::Debug for PgContainer {
             .field("name", &self.name)
             .field("volume", &self.volume)
             .finish_non_exhaustive()
-    }
-}
-
-fn short_rand() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
-}
-
-/// Create a labelled volume.
-pub async fn create_volume(docker: &Docker, run: &RunIdentity, role: &str) -> Result<String> {
-    create_volume_with(docker, run, role, None).await
-}
-
-/// Create a labelled volume with driver options (e.g. a size-limited tmpfs).
-pub async fn create_volume_with(
-    docker: &Docker,
-    run: &RunIdentity,
-    role: &str,
-    driver_opts: Option<HashMap<String, String>>,
-) -> Result<String> {
-    let name = format!(
-        "dryrun-{}-{}-{}",
-        run.run_id.to_lowercase(),
-        sanitize(role),
-        short_rand()
-    );
-    create_named_volume(docker, &name, run.labels(role), driver_opts).await
-}
-
-/// Create a volume with exactly this name and these labels.
-async fn create_named_volume(
-    docker: &Docker,
-    name: &str,
-    labels: HashMap<String, String>,
-    driver_opts: Option<HashMap<String, String>>,
-) -> Result<String> {
-    let name = name.to_string();
-    crate::engine_ledger::record_call("create_volume", &name);
-    docker
-        .create_volume(VolumeCreateRequest {
-            name: Some(name.clone()),
-            labels: Some(labels),
-            driver_opts,
-            ..Default::default()
-        })
-        .await?;
-    Ok(name)
-}
-
-pub async fn remove_volume(docker: &Docker, name: &str) -> Result<()> {
-    crate::engine_ledger::record_call("remove_volume", name);
-    match docker
-        .remove_volume(
-            name,
-            Some(RemoveVolumeOptionsBuilder::default().force(true).build()),
-        )
-        .await
-    {
-        Ok(())
-        | Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(()),
-        Err(e) => Err(classify(e)),
-    }
-}
-
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
-
-/// The PostgreSQL 16 image as testcontainers starts it (as testcontainers-modules' postgres
-/// does): the official image's environment contract (`POSTGRES_USER`/`_PASSWORD`/`_DB`,
-/// `PGDATA`), port 5432, ready when the "ready" line appeared `ready_lines` times (twice on a
-/// fresh data directory: the entrypoint's socket-only init server prints it too), then a probe
-/// after every start: `pg_isready` over TCP inside the container until it accepts.
-/// Both the offline image and the official `postgres:16` honour this contract.
-#[derive(Clone)]
-pub struct Postgres16 {
-    name: String,
-    tag: String,
-    env: Vec<(String, String)>,
-    cmd: Vec<String>,
-    ready_lines: usize,
-}
-
-impl std::fmt::Debug for Postgres16 {
-    // The environment carries the password: never shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Postgres16")
-            .field("name", &self.name)
-            .field("tag", &self.tag)
-            .field("ready_lines", &self.ready_lines)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What the probe prints once PostgreSQL accepts TCP connections.
-const PROBE_OK: &str = "dryrun-probe: accepting connections";
-
-impl Postgres16 {
-    /// `reference` is what the engine knows the image by (`repo:tag`, `repo@sha256:…`, an id).
-    pub fn new(
-        reference: &str,
-        password: &Secret,
-        extra_env: &[String],
-        ready_lines: usize,
-    ) -> Self {
-        // testcontainers joins name and tag with ':'; split at the last ':' after the last '/'.
-        let after_slash = reference.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match reference[after_slash..].rfind(':') {
-            Some(i) => (
-                reference[..after_slash + i].to_string(),
-                reference[after_slash + i + 1..].to_string(),
-            ),
-            None => (reference.to_string(), "latest".to_string()),
-        };
-        let mut env: Vec<(String, String)> = vec![
-            ("POSTGRES_USER".into(), DB_USER.into()),
-            ("POSTGRES_PASSWORD".into(), password.expose().into()),
-            ("POSTGRES_DB".into(), DB_NAME.into()),
-            ("PGDATA".into(), PGDATA.into()),
-            // Throwaway clusters: skip initdb's final fsync of ~40 MB (as the official
-            // image allows through the same variable); the server's own settings decide
-            // durability from then on.
-            ("POSTGRES_INITDB_ARGS".into(), "--no-sync".into()),
-        ];
-        for kv in extra_env {
-            let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
-            env.retain(|(key, _)| key != k);
-            env.push((k.to_string(), v.to_string()));
-        }
-        Postgres16 {
-            name,
-            tag,
-            env,
-            cmd: vec!["postgres".to_string()],
-            ready_lines: ready_lines.max(1),
-        }
-    }
-
-    /// Server settings passed as `-c key=value`.
-    pub fn with_settings(mut self, settings: &[(String, String)]) -> Self {
-        for (k, v) in settings {
-            self.cmd.push("-c".into());
-            self.cmd.push(format!("{k}={v}"));
-        }
-        self
-    }
-
-    /// The readiness probe: `pg_isready` over TCP inside the container (the init server
-    /// listens on the socket only) until it accepts, then [`PROBE_OK`] on stdout.
-    fn probe() -> ExecCommand {
-        let script = format!(
-            "until pg_isready -q -h 127.0.0.1 -p 5432 -U {DB_USER} -d {DB_NAME}; do sleep 0.1; done; echo '{PROBE_OK}'"
-        );
-        ExecCommand::new(["sh", "-c", script.as_str()])
-            .with_cmd_ready_condition(CmdWaitFor::message_on_stdout(PROBE_OK))
-    }
-}
-
-impl Image for Postgres16 {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn tag(&self) -> &str {
-        &self.tag
-    }
-    fn ready_conditions(&self) -> Vec<WaitFor> {
-        vec![WaitFor::log(
-            LogWaitStrategy::stdout_or_stderr(READY_LINE).with_times(self.ready_lines),
-        )]
-    }
-    fn env_vars(
-        &self,
-    ) -> impl IntoIterator<Item = (impl Into<Cow<'_, str>>, impl Into<Cow<'_, str>>)> {
-        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-    fn cmd(&self) -> impl IntoIterator<Item = impl Into<Cow<'_, str>>> {
-        self.cmd.iter().map(String::as_str)
-    }
-    fn expose_ports(&self) -> &[ContainerPort] {
-        &[ContainerPort::Tcp(5432)]
-    }
-    fn exec_after_start(
-        &self,
-        _: testcontainers::core::ContainerState,
-    ) -> testcontainers::core::error::Result<Vec<ExecCommand>> {
-        Ok(vec![Self::probe()])
     }
 }
 
@@ -694,90 +459,6 @@ impl PgContainer {
         Ok(client)
     }
 
-    /// Run a command as the container's user, capturing output.
-    pub async fn exec(&self, cmd: &[&str], quiet: bool) -> Result<ExecOutput> {
-        let mut out = Vec::new();
-        let (code, stderr) = self
-            .exec_io(cmd, &[], None::<tokio::fs::File>, &mut out)
-            .await?;
-        if !quiet {
-            tracing::debug!(container = %self.name, cmd = ?cmd, code, "exec");
-        }
-        Ok(ExecOutput {
-            exit_code: code,
-            stdout: out,
-            stderr,
-        })
-    }
-
-    /// Run a command with optional stdin streamed from `input` and stdout streamed into `out`.
-    /// Returns the exit code and stderr text.
-    pub async fn exec_io<R, W>(
-        &self,
-        cmd: &[&str],
-        env: &[String],
-        input: Option<R>,
-        out: &mut W,
-    ) -> Result<(i64, String)>
-    where
-        R: AsyncRead + Unpin + Send + 'static,
-        W: AsyncWrite + Unpin + ?Sized,
-    {
-        exec_in(&self.docker, &self.id, cmd, env, input, out).await
-    }
-
-    /// Stream a host file into the container at `dest_dir/name` (a tar with one entry,
-    /// built on the fly; memory does not grow with the file size).
-    pub async fn upload_file(&self, src: &Path, dest_dir: &str, name: &str) -> Result<()> {
-        let meta = std::fs::metadata(src).map_err(|e| Error::io(src, "read", e))?;
-        let mut header = tar::Header::new_gnu();
-        header
-            .set_path(name)
-            .map_err(|e| Error::bad_input("bad_file_name", format!("{}: {e}", src.display())))?;
-        header.set_size(meta.len());
-        header.set_mode(0o644);
-        header.set_uid(999);
-        header.set_gid(999);
-        header.set_mtime(0);
-        header.set_cksum();
-        let file = tokio::fs::File::open(src)
-            .await
-            .map_err(|e| Error::io(src, "open", e))?;
-        crate::fault::hit("upload").await;
-        let pad = (512 - (meta.len() % 512) as usize) % 512;
-        let bar = crate::progress::bytes_bar(&format!("upload {name}"), meta.len());
-        let body = tar_stream(header, file, pad, bar);
-        self.docker
-            .upload_to_container(
-                &self.id,
-                Some(
-                    UploadToContainerOptionsBuilder::default()
-                        .path(dest_dir)
-                        .build(),
-                ),
-                bollard::body_try_stream(body),
-            )
-            .await
-            .map_err(|e| {
-                let text = e.to_string();
-                if text.contains("no space left") {
-                    Error::env(
-                        "disk_full",
-                        format!(
-                            "No space left on the Docker host while copying {} into {}.",
-                            src.display(),
-                            self.name
-                        ),
-                    )
-                    .with_hint(
-                        "Free disk space on the engine's storage (docker system df) and run again.",
-                    )
-                } else {
-                    classify(e)
-                }
-            })
-    }
-
     /// Set the superuser's password to this container's own (over the local socket, through
     /// stdin: it appears on no command line and in no log).
     async fn reset_password(&self) -> Result<()> {
@@ -805,56 +486,6 @@ impl PgContainer {
             ));
         }
         Ok(())
-    }
-
-    /// Unpack a tar file from the host into `dest` (streamed; ownership as in the tar).
-    pub async fn upload_tar(&self, tar: &Path, dest: &str) -> Result<()> {
-        upload_tar_to(&self.docker, &self.id, &self.name, tar, dest).await
-    }
-
-    /// A physical copy of this server's data directory (`pg_basebackup -Ft -X fetch`, a
-    /// consistent snapshot with its WAL) streamed into `path`; returns its size in bytes.
-    pub async fn basebackup_to(&self, path: &Path) -> Result<u64> {
-        let mut f = tokio::fs::File::create(path)
-            .await
-            .map_err(|e| Error::io(path, "create", e))?;
-        let (code, err) = self
-            .exec_io(
-                &[
-                    "pg_basebackup",
-                    "-U",
-                    DB_USER,
-                    "-D",
-                    "-",
-                    "-F",
-                    "t",
-                    "-X",
-                    "fetch",
-                    "-c",
-                    "fast",
-                ],
-                &[],
-                None::<tokio::fs::File>,
-                &mut f,
-            )
-            .await?;
-        // exec_in flushed the file; no fsync: the copy is a throwaway read back in this run.
-        drop(f);
-        if code != 0 {
-            return Err(Error::env(
-                "basebackup_failed",
-                format!(
-                    "pg_basebackup in {} failed (exit {code}): {}",
-                    self.name,
-                    err.trim()
-                ),
-            )
-            .with_hint("The baseline server must run with wal_level replica and max_wal_senders > 0 (the harness's restore settings keep both)."));
-        }
-        let len = std::fs::metadata(path)
-            .map_err(|e| Error::io(path, "stat", e))?
-            .len();
-        Ok(len)
     }
 
     /// SIGKILL the container's main process (the PostgreSQL postmaster).
@@ -1023,125 +654,6 @@ impl PgContainer {
     }
 }
 
-/// Session option of every connection and psql the harness opens: no NOTICE messages.
-pub const QUIET_NOTICES: &str = "-c client_min_messages=warning";
-
-/// The environment of an exec: psql gets `PGOPTIONS` with [`QUIET_NOTICES`] (appended to a
-/// `PGOPTIONS` the caller set, e.g. read-only sessions).
-pub fn exec_env(cmd: &[&str], env: &[String]) -> Vec<String> {
-    let mut env = env.to_vec();
-    if cmd.first() != Some(&"psql") {
-        return env;
-    }
-    match env.iter_mut().find(|e| e.starts_with("PGOPTIONS=")) {
-        Some(e) => {
-            e.push(' ');
-            e.push_str(QUIET_NOTICES);
-        }
-        None => env.push(format!("PGOPTIONS={QUIET_NOTICES}")),
-    }
-    env
-}
-
-/// psql as the harness runs scripts on stdin: no psqlrc, quiet, stop at the first error;
-/// `extra` flags (e.g. `-tA`) follow.
-pub fn psql_script<'a>(user: &'a str, db: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
-        "psql",
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-U",
-        user,
-        "-d",
-        db,
-    ];
-    v.extend_from_slice(extra);
-    v
-}
-
-/// Run a command with optional stdin streamed from `input` and stdout streamed into `out`.
-/// Returns the exit code and stderr text.
-pub async fn exec_in<R, W>(
-    docker: &Docker,
-    container: &str,
-    cmd: &[&str],
-    env: &[String],
-    input: Option<R>,
-    out: &mut W,
-) -> Result<(i64, String)>
-where
-    R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + ?Sized,
-{
-    let env = exec_env(cmd, env);
-    let exec = docker
-        .create_exec(
-            container,
-            CreateExecOptions {
-                cmd: Some(cmd.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                attach_stdin: Some(input.is_some()),
-                env: (!env.is_empty()).then(|| env.to_vec()),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| gone_or(e, container))?;
-    let started = docker
-        .start_exec(&exec.id, None)
-        .await
-        .map_err(|e| gone_or(e, container))?;
-    let mut stderr = Vec::new();
-    if let StartExecResults::Attached {
-        mut output,
-        input: mut stdin,
-    } = started
-    {
-        let writer = async move {
-            if let Some(mut r) = input {
-                let copied = tokio::io::copy(&mut r, &mut stdin).await;
-                let _ = stdin.shutdown().await;
-                copied.map(|_| ())
-            } else {
-                let _ = stdin.shutdown().await;
-                Ok(())
-            }
-        };
-        let reader = async {
-            while let Some(item) = output.next().await {
-                match item.map_err(classify)? {
-                    LogOutput::StdOut { message } => out
-                        .write_all(&message)
-                        .await
-                        .map_err(|e| Error::io(Path::new("<exec output>"), "write", e))?,
-                    LogOutput::StdErr { message } if stderr.len() < 4 << 20 => {
-                        stderr.extend_from_slice(&message)
-                    }
-                    _ => {}
-                }
-            }
-            out.flush()
-                .await
-                .map_err(|e| Error::io(Path::new("<exec output>"), "flush", e))?;
-            Ok::<(), Error>(())
-        };
-        let (w, r) = tokio::join!(writer, reader);
-        r?;
-        if let Err(e) = w {
-            // A broken pipe means the command exited early; its exit code tells why.
-            tracing::debug!(error = %e, "stdin copy ended early");
-        }
-    }
-    let inspect = docker.inspect_exec(&exec.id).await.map_err(classify)?;
-    Ok((
-        inspect.exit_code.unwrap_or(-1),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    ))
-}
-
 pub async fn remove_container(docker: &Docker, id: &str) -> Result<()> {
     crate::engine_ledger::record_call("remove", id);
     match docker
@@ -1197,76 +709,6 @@ impl Drop for PgContainer {
         });
         let _ = handle.join();
     }
-}
-
-/// Unpack a host tar file into `dest` of a container (created or running), streamed.
-async fn upload_tar_to(
-    docker: &Docker,
-    id: &str,
-    name: &str,
-    tar: &Path,
-    dest: &str,
-) -> Result<()> {
-    let file = tokio::fs::File::open(tar)
-        .await
-        .map_err(|e| Error::io(tar, "open", e))?;
-    let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
-    docker
-        .upload_to_container(
-            id,
-            Some(
-                UploadToContainerOptionsBuilder::default()
-                    .path(dest)
-                    .build(),
-            ),
-            bollard::body_try_stream(body),
-        )
-        .await
-        .map_err(|e| gone_or(e, name))
-}
-
-/// Unpack a `pg_basebackup` tar into a data volume before PostgreSQL first starts on it.
-/// testcontainers starts a container right after creating it, so the copy goes in through a
-/// helper container created (never started) on the volume and removed again.
-async fn seed_volume(
-    docker: &Docker,
-    run: &RunIdentity,
-    spec: &PgSpec,
-    volume: &str,
-    tar: &Path,
-) -> Result<()> {
-    let role = format!("{}-seed", spec.role);
-    let name = format!(
-        "dryrun-{}-{}-{}",
-        run.run_id.to_lowercase(),
-        sanitize(&role),
-        short_rand()
-    );
-    let body = ContainerCreateBody {
-        image: Some(spec.image.clone()),
-        labels: Some(run.labels(&role)),
-        host_config: Some(bollard::models::HostConfig {
-            mounts: Some(vec![Mount {
-                target: Some(PGDATA.into()),
-                source: Some(volume.to_string()),
-                typ: Some(MountType::VOLUME),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    crate::engine_ledger::record_call("create", &name);
-    docker
-        .create_container(
-            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-            body,
-        )
-        .await
-        .map_err(|e| image_error(e, &spec.image))?;
-    let res = upload_tar_to(docker, &name, &name, tar, PGDATA).await;
-    let removed = remove_container(docker, &name).await;
-    res.and(removed)
 }
 
 /// Remove a container started through testcontainers. The engine call is the harness's own
@@ -1336,24 +778,6 @@ fn image_error(e: bollard::errors::Error, image: &str) -> Error {
 fn last_lines(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// A tar stream with one entry: header, the file's bytes, padding and the end marker.
-fn tar_stream(
-    header: tar::Header,
-    file: tokio::fs::File,
-    pad: usize,
-    bar: indicatif::ProgressBar,
-) -> Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>> {
-    let head =
-        futures_util::stream::once(async move { Ok(Bytes::copy_from_slice(header.as_bytes())) });
-    let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |c| {
-        if let Ok(b) = c {
-            bar.inc(b.len() as u64);
-        }
-    });
-    let tail = futures_util::stream::once(async move { Ok(Bytes::from(vec![0u8; pad + 1024])) });
-    Box::pin(head.chain(body.map_err(std::io::Error::other)).chain(tail))
 }
 
 /// A container that stopped or vanished under the harness gets its own clear error.
