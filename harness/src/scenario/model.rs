@@ -698,7 +698,8 @@ mod restore_test_step_tests {
             include_str!("../rowcounts.rs"),
             include_str!("../dumpinfo.rs"),
             include_str!("../checks.rs"),
-            include_str!("../fingerprint.rs"),
+            include_str!("../fingerprint/mod.rs"),
+            include_str!("../fingerprint/content.rs"),
         ];
         for k in RefusalKind::iter() {
             let quoted = format!("\"{}\"", k.as_str());
