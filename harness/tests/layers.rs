@@ -259,6 +259,28 @@ fn line_naming(text: &str, module: &[String], target: &[String]) -> usize {
 fn edges_of(src: &Path) -> (BTreeSet<String>, Vec<Edge>) {
     let mut files = Vec::new();
     rs_files(src, &mut files);
+    // Files of `#[cfg(test)] mod tests;` declarations are test code too: left out.
+    let mut test_modules: BTreeSet<Vec<String>> = BTreeSet::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read");
+        let ast = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        for item in &ast.items {
+            if let syn::Item::Mod(m) = item {
+                if m.content.is_none() && is_test(&m.attrs) {
+                    let mut p = module_of(src, f);
+                    p.push(m.ident.to_string());
+                    test_modules.insert(p);
+                }
+            }
+        }
+    }
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| {
+            let m = module_of(src, f);
+            !test_modules.iter().any(|t| m.starts_with(t))
+        })
+        .collect();
     let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(src, f)).collect();
     // Inline `mod tests { … }` blocks are part of their file's module.
     let mut nodes = BTreeSet::new();
