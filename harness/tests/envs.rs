@@ -207,17 +207,20 @@ fn environment_survives_other_runs_and_gc_runs_the_suite_and_goes_down() {
         "{md}"
     );
     // No scenario clone is left on its server.
-    let dbs = docker_lines(&[
-        "exec",
-        &name,
-        "psql",
-        "-U",
-        "directus",
-        "-d",
-        "postgres",
-        "-tAc",
-        "SELECT datname FROM pg_database ORDER BY 1",
-    ]);
+    let databases = || {
+        docker_lines(&[
+            "exec",
+            &name,
+            "psql",
+            "-U",
+            "directus",
+            "-d",
+            "postgres",
+            "-tAc",
+            "SELECT datname FROM pg_database ORDER BY 1",
+        ])
+    };
+    let dbs = databases();
     assert_eq!(dbs, vec!["directus", "postgres", "template0", "template1"]);
     // The closure's impact section was taken on a clone of the environment's baseline.
     assert_eq!(
@@ -254,17 +257,7 @@ fn environment_survives_other_runs_and_gc_runs_the_suite_and_goes_down() {
         ij["samples"].as_array().map_or(0, Vec::len) > 5,
         "no load ran"
     );
-    let dbs = docker_lines(&[
-        "exec",
-        &name,
-        "psql",
-        "-U",
-        "directus",
-        "-d",
-        "postgres",
-        "-tAc",
-        "SELECT datname FROM pg_database ORDER BY 1",
-    ]);
+    let dbs = databases();
     assert_eq!(dbs, vec!["directus", "postgres", "template0", "template1"]);
 
     // The password appears in no output and no report.
