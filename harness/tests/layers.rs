@@ -1,6 +1,8 @@
 //! The module graph of every library crate of the workspace, read from the code (each file
 //! parsed with `syn`; every `crate::`, `super::` and `self::` path, in `use` trees, in code and
-//! inside macro bodies): no import cycle among a crate's modules, and no module importing one of
+//! inside macro bodies; a name reached through a `pub use` re-export, such as the crate root's
+//! `pub use canon::Canonical` or a folder's `pub use model::*`, counts for the module that
+//! defines it): no import cycle among a crate's modules, and no module importing one of
 //! a higher layer (the table in `ARCHITECTURE.md`, `LAYERS` here). A node is a module up to two
 //! levels deep (`scenario::suite`, `impact::lint`); a module and its own parent or children are
 //! one unit (a `mod.rs` re-exporting its children is glue, not a dependency).
@@ -93,8 +95,182 @@ fn node(path: &[String]) -> String {
 struct Collector<'a> {
     module: Vec<String>,
     modules: &'a BTreeSet<Vec<String>>,
+    index: &'a Exports,
     file: String,
-    found: Vec<(Vec<String>, usize)>,
+    /// Each module referred to, with the re-exported name it was reached through, if any.
+    found: Vec<(Vec<String>, Option<String>)>,
+}
+
+/// What each module declares at its top level and what it re-exports (`pub use`, any
+/// visibility but private), so that `crate::Name` reached through a re-export (the crate
+/// root's `pub use canon::Canonical`, a folder's `pub use model::*`) counts as a reference to
+/// the module that defines `Name`, not to the glue that re-exports it.
+#[derive(Default)]
+struct Exports {
+    defines: BTreeMap<Vec<String>, BTreeSet<String>>,
+    reexports: BTreeMap<Vec<String>, Vec<ReExport>>,
+}
+
+/// One `pub use` of a module: `pub use source::orig as name;`, or `pub use source::*;`.
+struct ReExport {
+    /// The name here; `None` for a glob.
+    name: Option<String>,
+    source: Vec<String>,
+    /// The name in `source`; `None` for a glob.
+    orig: Option<String>,
+}
+
+impl Exports {
+    /// The module that defines `name` as seen from `module`, following re-exports.
+    fn follow(
+        &self,
+        modules: &BTreeSet<Vec<String>>,
+        module: &[String],
+        name: &str,
+        depth: usize,
+    ) -> Option<Vec<String>> {
+        if depth > 8 {
+            return None;
+        }
+        let mut child = module.to_vec();
+        child.push(name.to_string());
+        if modules.contains(&child) {
+            return Some(child);
+        }
+        if self.defines.get(module).is_some_and(|d| d.contains(name)) {
+            return Some(module.to_vec());
+        }
+        let re = self.reexports.get(module)?;
+        for r in re {
+            if r.name.as_deref() == Some(name) {
+                let orig = r.orig.as_deref().unwrap_or(name);
+                return self
+                    .follow(modules, &r.source, orig, depth + 1)
+                    .or_else(|| Some(r.source.clone()));
+            }
+        }
+        re.iter()
+            .filter(|r| r.name.is_none())
+            .find_map(|r| self.follow(modules, &r.source, name, depth + 1))
+    }
+
+    /// Record one file's top-level items and `pub use` trees.
+    fn read(&mut self, modules: &BTreeSet<Vec<String>>, module: &[String], file: &syn::File) {
+        let defines = self.defines.entry(module.to_vec()).or_default();
+        for item in &file.items {
+            let ident = match item {
+                syn::Item::Const(i) => Some(&i.ident),
+                syn::Item::Enum(i) => Some(&i.ident),
+                syn::Item::Fn(i) => Some(&i.sig.ident),
+                syn::Item::Macro(i) => i.ident.as_ref(),
+                syn::Item::Mod(i) => Some(&i.ident),
+                syn::Item::Static(i) => Some(&i.ident),
+                syn::Item::Struct(i) => Some(&i.ident),
+                syn::Item::Trait(i) => Some(&i.ident),
+                syn::Item::Type(i) => Some(&i.ident),
+                syn::Item::Union(i) => Some(&i.ident),
+                _ => None,
+            };
+            if let Some(i) = ident {
+                defines.insert(i.to_string());
+            }
+        }
+        for item in &file.items {
+            if let syn::Item::Use(u) = item {
+                if matches!(u.vis, syn::Visibility::Inherited) {
+                    continue;
+                }
+                let mut out = Vec::new();
+                flatten_use(&mut Vec::new(), &u.tree, &mut out);
+                for (path, alias) in out {
+                    let Some(abs) = absolute(modules, module, &path) else {
+                        continue;
+                    };
+                    let entry = self.reexports.entry(module.to_vec()).or_default();
+                    entry.push(match alias {
+                        UseEnd::Glob => ReExport {
+                            name: None,
+                            source: abs,
+                            orig: None,
+                        },
+                        UseEnd::Name(orig, name) => ReExport {
+                            name: Some(name),
+                            source: abs,
+                            orig: Some(orig),
+                        },
+                    });
+                }
+            }
+        }
+    }
+}
+
+enum UseEnd {
+    Glob,
+    /// (name in the source module, name here)
+    Name(String, String),
+}
+
+/// A `use` tree as (path to the last module segment, what is taken from it).
+fn flatten_use(prefix: &mut Vec<String>, t: &syn::UseTree, out: &mut Vec<(Vec<String>, UseEnd)>) {
+    match t {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten_use(prefix, &p.tree, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let n = n.ident.to_string();
+            if n != "self" {
+                out.push((prefix.clone(), UseEnd::Name(n.clone(), n)));
+            }
+        }
+        syn::UseTree::Rename(r) => out.push((
+            prefix.clone(),
+            UseEnd::Name(r.ident.to_string(), r.rename.to_string()),
+        )),
+        syn::UseTree::Glob(_) => out.push((prefix.clone(), UseEnd::Glob)),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                flatten_use(prefix, t, out);
+            }
+        }
+    }
+}
+
+/// A `use` path written in `module`, as a module path from the crate root (`None`: another crate).
+fn absolute(
+    modules: &BTreeSet<Vec<String>>,
+    module: &[String],
+    path: &[String],
+) -> Option<Vec<String>> {
+    let mut base: Vec<String> = match path.first().map(String::as_str) {
+        Some("crate") => Vec::new(),
+        Some("self") => module.to_vec(),
+        Some("super") => {
+            let mut b = module.to_vec();
+            let mut rest = path;
+            while rest.first().map(String::as_str) == Some("super") {
+                b.pop();
+                rest = &rest[1..];
+            }
+            b.extend(rest.iter().cloned());
+            return Some(b);
+        }
+        Some(first) => {
+            let mut child = module.to_vec();
+            child.push(first.to_string());
+            if !modules.contains(&child) {
+                return None;
+            }
+            let mut b = module.to_vec();
+            b.extend(path.iter().cloned());
+            return Some(b);
+        }
+        None => return None,
+    };
+    base.extend(path.iter().skip(1).cloned());
+    Some(base)
 }
 
 impl Collector<'_> {
@@ -118,17 +294,30 @@ impl Collector<'_> {
             _ => return,
         };
         // The longest prefix of the rest that is a module.
+        let _ = line;
         let mut best = base.clone();
+        let mut used = 1;
         for s in &segs[1..] {
             base.push(s.clone());
             if self.modules.contains(&base) {
                 best = base.clone();
+                used += 1;
             } else {
                 break;
             }
         }
+        // The next segment may be an item the module re-exports from another one.
+        let mut via = None;
+        if let Some(name) = segs.get(used) {
+            if let Some(m) = self.index.follow(self.modules, &best, name, 0) {
+                if m != best {
+                    via = Some(name.clone());
+                    best = m;
+                }
+            }
+        }
         if !best.is_empty() {
-            self.found.push((best, line));
+            self.found.push((best, via));
         }
     }
 
@@ -242,7 +431,24 @@ impl Collector<'_> {
 /// The first line of `text` that names `target` (spans carry no lines outside a proc macro
 /// without proc-macro2's `span-locations`, which would build the dependency graph twice): by
 /// its path from the crate, or its last segment after `super::` / `::`.
-fn line_naming(text: &str, module: &[String], target: &[String]) -> usize {
+fn line_naming(text: &str, module: &[String], target: &[String], via: Option<&str>) -> usize {
+    if let Some(name) = via {
+        // Reached through a re-export: the first line that names the item as a word.
+        let word = |l: &str| {
+            l.match_indices(name).any(|(i, _)| {
+                let before = l[..i].chars().next_back();
+                let after = l[i + name.len()..].chars().next();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            })
+        };
+        if let Some(i) = text
+            .lines()
+            .position(|l| !l.trim_start().starts_with("//") && word(l))
+        {
+            return i + 1;
+        }
+    }
     let full = format!("crate::{}", target.join("::"));
     let last = target.last().cloned().unwrap_or_default();
     let _ = module;
@@ -282,6 +488,12 @@ fn edges_of(src: &Path) -> (BTreeSet<String>, Vec<Edge>) {
         })
         .collect();
     let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(src, f)).collect();
+    let mut index = Exports::default();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read");
+        let ast = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        index.read(&modules, &module_of(src, f), &ast);
+    }
     // Inline `mod tests { … }` blocks are part of their file's module.
     let mut nodes = BTreeSet::new();
     let mut edges = Vec::new();
@@ -293,15 +505,16 @@ fn edges_of(src: &Path) -> (BTreeSet<String>, Vec<Edge>) {
         let mut c = Collector {
             module: module.clone(),
             modules: &modules,
+            index: &index,
             file: rel.clone(),
             found: Vec::new(),
         };
         c.visit_file(&ast);
         let from = node(&module);
         nodes.insert(from.clone());
-        for (target, _) in c.found {
+        for (target, via) in c.found {
             let to = node(&target);
-            let line = line_naming(&text, &module, &target);
+            let line = line_naming(&text, &module, &target, via.as_deref());
             // A module and its ancestors or descendants are one unit.
             let related = target.starts_with(&module) || module.starts_with(&target);
             if to == from || related || target.is_empty() {

@@ -1,11 +1,10 @@
 //! Steps 1–7 of `canon-md-v0.1.0`: bytes in, canonical text and token stream out.
-//! Owns `canonicalize`, the `Canonical` result and `Token`, tuned for throughput.
+//! Owns `canonicalize` and the `Canonical` result, tuned for throughput (its report and
+//! `Serialize` are in `report`).
 
-use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
-use crate::report::CanonReport;
 use crate::span::{self, TokenSpan};
 use crate::token::Token;
 use crate::whitespace::{is_ascii_ws, is_white_space, ws_len_at};
@@ -72,18 +71,6 @@ impl Canonical {
     /// `0 <= start < end <= len`), `span_not_char_boundary`, `span_covers_no_token`.
     pub fn span_to_tokens(&self, start: usize, end: usize) -> Result<TokenSpan, CanonError> {
         span::span_to_tokens(&self.text, &self.tokens, start, end)
-    }
-
-    /// The JSON-ready report (rule, sha256, tokens with byte ranges and text).
-    pub fn report(&self) -> CanonReport<'_> {
-        CanonReport::new(self)
-    }
-}
-
-/// Serializes as [`CanonReport`].
-impl Serialize for Canonical {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.report().serialize(serializer)
     }
 }
 

@@ -1,7 +1,8 @@
 //! JSON shape of a canonicalization result, as printed by command-line tools.
-//! Owns `CanonReport` / `TokenReport` (rule, canonical SHA-256, tokens with ranges and text).
+//! Owns `CanonReport` / `TokenReport` (rule, canonical SHA-256, tokens with ranges and text),
+//! `Canonical::report` and `Canonical`'s `Serialize` (as its report).
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::{Canonical, RULE};
 
@@ -58,5 +59,19 @@ impl<'a> CanonReport<'a> {
                 })
                 .collect(),
         }
+    }
+}
+
+impl Canonical {
+    /// The JSON-ready report (rule, sha256, tokens with byte ranges and text).
+    pub fn report(&self) -> CanonReport<'_> {
+        CanonReport::new(self)
+    }
+}
+
+/// Serializes as [`CanonReport`].
+impl Serialize for Canonical {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.report().serialize(serializer)
     }
 }
