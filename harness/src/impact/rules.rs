@@ -77,8 +77,10 @@ pub struct ImpactRules {
     pub max_writer_stall_ms: u64,
     pub rewrite_existing: bool,
     pub lint: LintRules,
-    /// Where the rules were read from (not in the file).
-    #[serde(skip_deserializing, default)]
+    /// Where the rules were read from (not in the file, and not written with the rules: the
+    /// reports carry it as `rules_source`, so a report read back parses under
+    /// `deny_unknown_fields`).
+    #[serde(skip)]
     pub source: String,
 }
 
@@ -171,6 +173,18 @@ mod tests {
             LockMode::ShareUpdateExclusiveLock.sql(),
             "SHARE UPDATE EXCLUSIVE"
         );
+    }
+
+    /// A report carries its rules (the closure report's attempts are read back by the retry
+    /// gate and `dryrun preflight`): what is written parses again.
+    #[test]
+    fn rules_written_into_a_report_read_back() {
+        let r = ImpactRules::load(None).expect("bundled rules");
+        let json = serde_json::to_string(&r).expect("json");
+        let back: ImpactRules = serde_json::from_str(&json).expect("read back");
+        assert_eq!(back.max_lock_on_existing, r.max_lock_on_existing);
+        assert_eq!(back.lint, r.lint);
+        assert_eq!(back.max_step_ms, r.max_step_ms);
     }
 
     #[test]
