@@ -114,7 +114,7 @@ async fn bench(
     let c = pg.connect(DB_NAME).await?;
     c.batch_execute("VACUUM ANALYZE").await?;
     let cfg = pg.pg_config(DB_NAME)?;
-    let first = fingerprint::data_with(&c, &[], None, None).await?;
+    let first = fingerprint::data_with(&c, &[], None, None, None).await?;
     let jobs: Vec<String> = first
         .data
         .tables
@@ -179,7 +179,7 @@ async fn bench(
         let mut last = None;
         for _ in 0..rounds {
             let t = Instant::now();
-            let r = fingerprint::data_with(&c, &h, None, None).await?;
+            let r = fingerprint::data_with(&c, &h, None, None, None).await?;
             v.push(t.elapsed().as_secs_f64());
             assert_eq!(r.data, first.data, "fingerprints differ between runs");
             last = Some(r.stats);
@@ -221,12 +221,12 @@ async fn bench(
         v,
         "reads every heap page, as any exact per-row proof must".into(),
     );
-    let base = fingerprint::data_with(&c, &h, None, None).await?;
+    let base = fingerprint::data_with(&c, &h, None, None, None).await?;
     let mut v = Vec::new();
     let mut proven = 0;
     for _ in 0..rounds {
         let t = Instant::now();
-        let r = fingerprint::data_with(&c, &h, Some(&base.stamp), None).await?;
+        let r = fingerprint::data_with(&c, &h, Some(&base.stamp), None, None).await?;
         v.push(t.elapsed().as_secs_f64());
         assert_eq!(r.data, base.data);
         proven = r.stats.proven_unchanged;
@@ -257,7 +257,7 @@ async fn bench(
         .await
         .ok();
         let t0 = Instant::now();
-        let r = fingerprint::data_with(&c, &h, Some(&base.stamp), None).await?;
+        let r = fingerprint::data_with(&c, &h, Some(&base.stamp), None, None).await?;
         line(
             "onerow2_s",
             &format!("after delete+insert of one row of {s}.{t}, 2 connections"),

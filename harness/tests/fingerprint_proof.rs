@@ -73,9 +73,21 @@ async fn full(c: &Client) -> DataFingerprint {
 }
 
 async fn incremental(c: &Client, helpers: &[Client], prev: Option<&Stamp>) -> fingerprint::DataRun {
-    fingerprint::data_with(c, helpers, prev, None)
+    fingerprint::data_with(c, helpers, prev, None, None)
         .await
         .unwrap_or_else(|e| panic!("incremental fingerprint: {}", e.report()))
+}
+
+/// The same with the WAL proof (the server's container given).
+async fn with_wal(
+    c: &Client,
+    helpers: &[Client],
+    prev: Option<&Stamp>,
+    pg: &PgContainer,
+) -> fingerprint::DataRun {
+    fingerprint::data_with(c, helpers, prev, None, Some(pg))
+        .await
+        .unwrap_or_else(|e| panic!("fingerprint with the WAL proof: {}", e.report()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,7 +143,23 @@ async fn every_change_is_seen_and_untouched_tables_are_proven() {
     );
     assert!(again.stats.proven_unchanged >= CHANGES.len());
 
-    let mut prev = again;
+    // the same with the WAL proof: every untouched table is proven without reading a page
+    let marked = with_wal(&c, &helpers, Some(&again.stamp), &pg).await;
+    assert_eq!(marked.data, one);
+    assert!(
+        marked.stamp.tables.values().all(|t| t.wal_since.is_some()),
+        "a quiet fingerprint gives every table its own WAL mark"
+    );
+    let by_wal = with_wal(&c, &helpers, Some(&marked.stamp), &pg).await;
+    assert_eq!(by_wal.data, one);
+    assert_eq!(
+        by_wal.stats.proven_by_wal, by_wal.stats.proven_unchanged,
+        "nothing was written: every proven table is proven from the WAL ({:?})",
+        by_wal.stats
+    );
+    assert!(by_wal.stats.proven_by_wal >= CHANGES.len());
+
+    let mut prev = by_wal;
     let mut schema_before = fingerprint::schema(&c).await.expect("schema fp");
     for ch in CHANGES {
         let before = full(&c).await;
@@ -141,7 +169,7 @@ async fn every_change_is_seen_and_untouched_tables_are_proven() {
                 .await
                 .unwrap_or_else(|e| panic!("{}: {stmt}: {e:?}", ch.table));
         }
-        let inc = incremental(&c, &helpers, Some(&prev.stamp)).await;
+        let inc = with_wal(&c, &helpers, Some(&prev.stamp), &pg).await;
         let now = full(&c).await;
         assert_eq!(
             inc.data, now,
@@ -172,6 +200,12 @@ async fn every_change_is_seen_and_untouched_tables_are_proven() {
             "{}: an untouched table was not proven",
             ch.table
         );
+        assert!(
+            inc.stats.proven_by_wal > 0,
+            "{}: no table proven from the WAL ({:?})",
+            ch.table,
+            inc.stats
+        );
         if ch.table == "s.t_sequence" {
             let schema_now = fingerprint::schema(&c).await.expect("schema fp");
             assert_ne!(
@@ -182,10 +216,39 @@ async fn every_change_is_seen_and_untouched_tables_are_proven() {
         }
         prev = inc;
     }
+    // a transaction in progress when a stamp's snapshot is taken, committed after: the stamp
+    // gets no WAL mark of its own (its records are before it), and the commit is seen
+    let writer = pg.connect(DB_NAME).await.expect("connect writer");
+    writer
+        .batch_execute("BEGIN; INSERT INTO s.calm VALUES (7777, 'late')")
+        .await
+        .expect("open writer");
+    let during = with_wal(&c, &helpers, Some(&prev.stamp), &pg).await;
+    assert_eq!(
+        during.data,
+        full(&c).await,
+        "the open insert is not seen yet"
+    );
+    assert_eq!(
+        during.stamp.tables[&key("s.calm")].wal_since,
+        None,
+        "a fingerprint taken while a transaction was in progress gives s.calm no mark"
+    );
+    writer.batch_execute("COMMIT").await.expect("commit writer");
+    let after = with_wal(&c, &helpers, Some(&during.stamp), &pg).await;
+    assert_eq!(after.data, full(&c).await);
+    assert!(!after.proven.contains(&key("s.calm")), "{:?}", after.proven);
+    assert_ne!(
+        after.data.tables[&key("s.calm")],
+        during.data.tables[&key("s.calm")]
+    );
+    drop(writer);
+    prev = after;
+
     // a stamp of another database is never used
     let mut foreign = prev.stamp.clone();
     foreign.database = "elsewhere/1".into();
-    let other = incremental(&c, &helpers, Some(&foreign)).await;
+    let other = with_wal(&c, &helpers, Some(&foreign), &pg).await;
     assert!(other.proven.is_empty());
     drop(helpers);
     drop(c);
@@ -234,7 +297,7 @@ async fn a_clone_proves_its_tables_against_an_untouched_sibling() {
         .await
         .expect("change b");
     let db = fingerprint::database_id(&c2).await.expect("db id");
-    let stamp = pristine.stamp.for_clone(db, horizon);
+    let stamp = pristine.stamp.for_clone(db.clone(), horizon, None);
     let inc = incremental(&c2, &[], Some(&stamp)).await;
     let now = full(&c2).await;
     assert_eq!(
@@ -243,6 +306,38 @@ async fn a_clone_proves_its_tables_against_an_untouched_sibling() {
     );
     assert!(inc.proven.contains(&key("public.a")), "{:?}", inc.proven);
     assert!(!inc.proven.contains(&key("public.b")), "{:?}", inc.proven);
+    assert_eq!(inc.stats.proven_by_wal, 0, "no mark, no WAL proof");
+
+    // c3: the clone's WAL mark is read right after CREATE DATABASE; a change to the clone
+    // is in the WAL after it, an untouched table is proven from the WAL alone
+    let horizon = fingerprint::snapshot_xmin(&admin).await.expect("horizon");
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE c3 TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
+        ))
+        .await
+        .expect("c3");
+    let mark = fingerprint::insert_mark(&admin).await.expect("mark");
+    assert!(mark.is_some(), "wal_level replica: a mark");
+    let c3 = pg.connect("c3").await.expect("c3");
+    let c3_helpers = fingerprint::connect_helpers(&pg.pg_config("c3").expect("config"), 1)
+        .await
+        .expect("helpers");
+    c3.batch_execute("UPDATE b SET v = 'changed' WHERE id = 50")
+        .await
+        .expect("change b in c3");
+    // the same relfilenode written in another database (c2 is a byte copy too): not c3's
+    c2.batch_execute("UPDATE a SET v = 'c2 only' WHERE id = 1")
+        .await
+        .expect("change a in c2");
+    let db3 = fingerprint::database_id(&c3).await.expect("db id");
+    let stamp3 = pristine.stamp.for_clone(db3, horizon, mark);
+    let inc3 = with_wal(&c3, &c3_helpers, Some(&stamp3), &pg).await;
+    assert_eq!(inc3.data, full(&c3).await, "c3: differs from the full hash");
+    assert!(inc3.proven.contains(&key("public.a")), "{:?}", inc3.proven);
+    assert!(!inc3.proven.contains(&key("public.b")), "{:?}", inc3.proven);
+    assert_eq!(inc3.stats.proven_by_wal, 1, "{:?}", inc3.stats);
+    drop((c3, c3_helpers));
     assert_ne!(
         now.tables[&key("public.b")],
         pristine.data.tables[&key("public.b")]

@@ -14,6 +14,7 @@
 --   builtin_types                       every column has a built-in type (OID < 16384) or an
 --                                       enum type (whose labels the descriptor holds): its
 --                                       binary send cannot change under the table unseen
+--   logged                              a permanent relation: all its changes are in the WAL
 --   leaves, leaves_plain                for a partitioned table: the OIDs of its leaf
 --                                       partitions, and whether all of them are plain tables
 SELECT pg_catalog.row_to_json(q)::text
@@ -40,6 +41,7 @@ FROM (
                  AND a.atttypid >= 16384
                  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type AS t
                                  WHERE t.oid = a.atttypid AND t.typtype = 'e')) AS builtin_types,
+           c.relpersistence = 'p' AS logged,
            CASE WHEN c.relkind = 'p' THEN (
                SELECT COALESCE(pg_catalog.array_agg(pt.relid::oid::bigint ORDER BY pt.relid::oid), '{}')
                FROM pg_catalog.pg_partition_tree(c.oid) AS pt WHERE pt.isleaf) END AS leaves,

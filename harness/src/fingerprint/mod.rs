@@ -40,6 +40,36 @@
 //! committing *during* a fingerprint is seen by no proof), so fingerprints are taken while
 //! nothing truncates, as before. Every table not proven is read and hashed in full; the
 //! proof never uses statistics counters, sampling or timestamps.
+//!
+//! # Proving a table unchanged from the WAL (no heap page read)
+//! The proof above still reads every row version's `xmin`: a scan of every heap page. When
+//! the fingerprint knows the server's container, a candidate (conditions (a) and (b) above)
+//! is first proven from the WAL ([`wal`]): its stamp entry carries a *mark* `M`, a WAL
+//! position since which its content is the stamp's, and no WAL record from `M` to `E` (the
+//! insert position read after the new snapshot S2 was taken) references a block of its
+//! relfilenode's main fork in this database, other than the records that change no tuple
+//! (a hint-bit page image, the all-visible bit). Argument: the WAL is written before the data
+//! (a page is changed only under a record that names the block; crash recovery and replicas
+//! rebuild every page from those records), so no page of the table changed after `M`. The
+//! content a snapshot sees on unchanged pages can still change when a transaction that wrote
+//! them before `M` commits after it; a mark is only given where none can: (1) a clone's
+//! mark is read right after `CREATE DATABASE … FILE_COPY` returned, before anything connects
+//! to it (the template had no connection, so nothing in progress wrote it;
+//! [`Stamp::for_clone`]); (2) a fingerprint's own mark `M` is read *before* its snapshot is
+//! taken, then a fresh xid `X` is handed out, and the mark is given only when every xid up
+//! to `X` had ended before the snapshot (its xmin is above `X`): a transaction the snapshot
+//! does not see then got its xid, and so wrote, after `M` ([`wal::own_mark`]; the snapshot's
+//! list of running xids cannot tell, it omits those above its xmax). A commit visible in S2
+//! wrote its records before its commit record, before `E`; a connection outside the snapshot
+//! commits synchronously once `E` is read, so the WAL files hold everything before `E`. A table
+//! proven this way keeps its mark; every other table of a fingerprint with its own mark gets
+//! that one. Only permanent relations (`relpersistence = 'p'`) and only with `wal_level`
+//! above `minimal` (which may skip the WAL of a relfilenode new in the transaction; (a)
+//! catches those anyway). The range is read by the server's own `pg_waldump` in its
+//! container, which checks each page's address and each record's back-link and CRC: a range
+//! it cannot read whole (a recycled segment, a new timeline, WAL not yet written) proves
+//! nothing and the tables go to the proof above, then to the full read. What is read costs
+//! what was written since the mark, not the size of the database.
 
 mod content;
 mod diff;
@@ -48,6 +78,7 @@ mod plan;
 mod proof;
 #[cfg(test)]
 mod tests;
+mod wal;
 
 pub use content::*;
 use diff::json_line;
@@ -57,6 +88,7 @@ pub use plan::*;
 pub use proof::*;
 use proof::{proof_candidates, prove_unchanged};
 use std::collections::BTreeMap;
+pub use wal::{format_lsn, insert_mark, parse_lsn, parse_waldump, Touched};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -291,13 +323,13 @@ pub(crate) fn insert_unique(
 
 /// The data fingerprint of every table, on one connection (no reuse).
 pub async fn data(client: &Client) -> Result<DataFingerprint> {
-    Ok(data_with(client, &[], None, None).await?.data)
+    Ok(data_with(client, &[], None, None, None).await?.data)
 }
 
 /// The data fingerprint of the listed `(schema, table)` pairs only; tables that do not exist
 /// are simply absent from the result.
 pub async fn data_for(client: &Client, tables: &[(String, String)]) -> Result<DataFingerprint> {
-    Ok(data_with(client, &[], None, Some(tables)).await?.data)
+    Ok(data_with(client, &[], None, Some(tables), None).await?.data)
 }
 
 /// Open `n` extra connections for [`data_with`] (127.0.0.1 configs only, like every config
@@ -324,20 +356,29 @@ const DATA_TX: &str = "SET LOCAL row_security = off; SET LOCAL search_path = pg_
 /// transaction and exports its snapshot, every helper imports it, and the tables are spread
 /// over all connections (largest first). With `prev` (a stamp of an earlier fingerprint of the
 /// same database), tables proven unchanged (module doc) are taken over without being read.
+///
+/// With `wal` (the container of the server), tables are also proven from the WAL (module doc,
+/// "Proving a table unchanged from the WAL"), and the stamp carries WAL marks for the next one.
 pub async fn data_with(
     leader: &Client,
     helpers: &[Client],
     prev: Option<&Stamp>,
     only: Option<&[TableKey]>,
+    wal: Option<&crate::container::PgContainer>,
 ) -> Result<DataRun> {
     let t0 = std::time::Instant::now();
+    // read before the snapshot exists: every change the snapshot does not see is after it
+    let mark = match wal {
+        Some(_) => wal::mark_before_snapshot(leader).await?,
+        None => None,
+    };
     leader
         .batch_execute(&format!(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {DATA_TX}"
         ))
         .await
         .map_err(|e| db_error("data", e))?;
-    let res = data_in_leader_tx(leader, helpers, prev, only, t0).await;
+    let res = data_in_leader_tx(leader, helpers, prev, only, t0, wal.map(|pg| (pg, mark))).await;
     for h in helpers {
         if let Err(e) = h.batch_execute("ROLLBACK").await {
             tracing::debug!(error = %e, "ending a fingerprint helper transaction failed");
@@ -366,6 +407,7 @@ async fn data_in_leader_tx(
     prev: Option<&Stamp>,
     only: Option<&[TableKey]>,
     t0: std::time::Instant,
+    wal: Option<(&crate::container::PgContainer, Option<(u64, u64)>)>,
 ) -> Result<DataRun> {
     let head = leader
         .query_one(
@@ -386,6 +428,8 @@ async fn data_in_leader_tx(
             format!("Data fingerprint: snapshot xmin {horizon:?} is not an integer."),
         )
     })?;
+    // the fingerprint's own WAL mark, when it holds for this snapshot (module doc)
+    let own_mark = wal::own_mark(wal.and_then(|(_, m)| m), horizon);
     let rows = leader
         .query(TABLES_SQL, &[])
         .await
@@ -395,6 +439,15 @@ async fn data_in_leader_tx(
         lines.push(r.try_get::<_, String>(0).map_err(|e| db_error("data", e))?);
     }
     let catalog = parse_catalog(&lines)?;
+    // a WAL position after the snapshot, written to the files before a helper imports it
+    let wal_end = match (wal, prev) {
+        (Some(_), Some(p))
+            if p.database == database && p.tables.values().any(|t| t.wal_since.is_some()) =>
+        {
+            wal::end_after_snapshot(leader, helpers.first()).await?
+        }
+        _ => None,
+    };
     for h in helpers {
         h.batch_execute(&format!(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'; {DATA_TX}"
@@ -410,7 +463,19 @@ async fn data_in_leader_tx(
         .filter(|p| p.database == database)
         .map(|p| proof_candidates(&catalog, p, only))
         .unwrap_or_default();
-    let reused = prove_unchanged(&clients, &candidates, prev).await?;
+    let (by_wal, wal_records) = match (wal, prev, wal_end) {
+        (Some((pg, _)), Some(p), Some(end)) => {
+            wal::prove_from_wal(pg, leader, &candidates, p, &database, end).await?
+        }
+        _ => (BTreeMap::new(), 0),
+    };
+    let rest: Vec<_> = candidates
+        .iter()
+        .filter(|(t, _)| !by_wal.contains_key(&t.key()))
+        .cloned()
+        .collect();
+    let mut reused = prove_unchanged(&clients, &rest, prev).await?;
+    reused.extend(by_wal.iter().map(|(k, (d, _))| (k.clone(), d.clone())));
     let prove_ms = t1.elapsed().as_millis() as u64;
 
     // 2. everything else, by binary COPY
@@ -433,6 +498,12 @@ async fn data_in_leader_tx(
                             relfilenode: t.relfilenode,
                             descriptor: t.descriptor.clone(),
                             data: d.clone(),
+                            // this fingerprint's mark, else the one a WAL proof kept
+                            wal_since: if t.logged {
+                                own_mark.or_else(|| by_wal.get(&t.key()).map(|(_, m)| *m))
+                            } else {
+                                None
+                            },
                         },
                     )
                 })
@@ -442,6 +513,8 @@ async fn data_in_leader_tx(
     let stats = DataStats {
         tables: data.len(),
         proven_unchanged: reused.len(),
+        proven_by_wal: by_wal.len(),
+        wal_records,
         hashed: hashed.len(),
         rows_hashed: hashed.values().map(|h| h.rows).sum(),
         bytes_hashed: hashed.values().map(|h| h.bytes).sum(),
@@ -512,9 +585,10 @@ pub async fn take_with(
     client: &Client,
     helpers: &[Client],
     prev: Option<&Stamp>,
+    wal: Option<&crate::container::PgContainer>,
 ) -> Result<(Fingerprint, DataRun)> {
     let schema = schema(client).await?;
-    let run = data_with(client, helpers, prev, None).await?;
+    let run = data_with(client, helpers, prev, None, wal).await?;
     Ok((
         Fingerprint {
             schema,

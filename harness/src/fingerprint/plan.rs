@@ -25,6 +25,9 @@ pub struct CatalogTable {
     pub bytes: i64,
     pub descriptor: String,
     pub builtin_types: bool,
+    /// A permanent relation (`relpersistence = 'p'`): every change to it is in the WAL.
+    #[serde(default)]
+    pub logged: bool,
     pub leaves: Option<Vec<i64>>,
     pub leaves_plain: Option<bool>,
 }

@@ -29,11 +29,24 @@ impl Stamp {
     /// xmins, same rows as the untouched clone this stamp was taken in), and every row version
     /// written in the new clone afterwards has an xid at or above `horizon`. So a table of the
     /// new clone passing the proof with `horizon` holds exactly the template's rows.
-    pub fn for_clone(&self, database: String, horizon: u64) -> Stamp {
+    ///
+    /// `wal_mark`: the clone's WAL insert position read once `CREATE DATABASE` had returned
+    /// and before anything connected to the clone. Every change to the clone is in the WAL
+    /// after it (the template had no transaction in progress: `CREATE DATABASE` refuses a
+    /// template with connections), so it is each table's mark for the WAL proof.
+    pub fn for_clone(&self, database: String, horizon: u64, wal_mark: Option<u64>) -> Stamp {
         Stamp {
             database,
             horizon,
-            tables: self.tables.clone(),
+            tables: self
+                .tables
+                .iter()
+                .map(|(k, t)| {
+                    let mut t = t.clone();
+                    t.wal_since = wal_mark;
+                    (k.clone(), t)
+                })
+                .collect(),
         }
     }
 }
@@ -76,6 +89,10 @@ pub struct TableStamp {
     pub relfilenode: i64,
     pub descriptor: String,
     pub data: TableData,
+    /// A WAL position since which the table's content is `data`, when one is known (module
+    /// doc, "Proving a table unchanged from the WAL").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_since: Option<u64>,
 }
 
 /// How a data fingerprint was obtained (logs, reports, benchmarks).
@@ -84,6 +101,12 @@ pub struct DataStats {
     pub tables: usize,
     /// Tables proven unchanged since the earlier fingerprint (not read).
     pub proven_unchanged: usize,
+    /// Of those, proven from the WAL (no heap page read).
+    #[serde(default)]
+    pub proven_by_wal: usize,
+    /// WAL records read for that proof.
+    #[serde(default)]
+    pub wal_records: u64,
     /// Tables read by binary COPY and hashed.
     pub hashed: usize,
     pub rows_hashed: i64,

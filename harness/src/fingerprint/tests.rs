@@ -39,6 +39,7 @@ fn cat(name: &str, relkind: &str) -> CatalogTable {
         bytes: 8192,
         descriptor: "id int4".into(),
         builtin_types: true,
+        logged: true,
         leaves: None,
         leaves_plain: None,
     }
@@ -59,6 +60,7 @@ fn stamp_of(tables: &[CatalogTable]) -> Stamp {
                         row_count: 3,
                         content_sha256: Some("h".into()),
                     },
+                    wal_since: None,
                 };
                 (t.key(), st)
             })

@@ -51,6 +51,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) stamp: Option<fingerprint::Stamp>,
     /// For a clone: xmin of a snapshot taken just before its CREATE DATABASE.
     pub(crate) clone_horizon: Option<u64>,
+    /// The server's WAL insert position once this clone existed (`Stamp::for_clone`).
+    pub(crate) clone_wal_mark: Option<u64>,
     /// The database is still an untouched clone of the baseline.
     pub(crate) pristine: bool,
     pub(crate) obs: Vec<Value>,
@@ -146,6 +148,15 @@ impl Ctx<'_> {
         })
     }
 
+    /// The server this scenario's database lives on (its own, or the run's baseline server).
+    pub(crate) fn server(&self) -> Option<&PgContainer> {
+        match (&self.own, self.suite.baseline.get()) {
+            (Some(p), _) => Some(p),
+            (None, Some(b)) => Some(&b.pg),
+            (None, None) => None,
+        }
+    }
+
     pub(crate) async fn connect_db(&self) -> Result<Client> {
         let db = self.dbname.clone().unwrap_or_else(|| DB_NAME.to_string());
         match (&self.own, self.suite.baseline.get()) {
@@ -203,6 +214,8 @@ impl Ctx<'_> {
                             "CREATE DATABASE \"{name}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
                         ))
                         .await?;
+                    // before anything connects to the clone
+                    self.clone_wal_mark = fingerprint::insert_mark(&admin).await?;
                 }
                 crate::guard::ensure_target(
                     self.suite.docker()?,
@@ -349,12 +362,13 @@ impl Ctx<'_> {
                 let db = fingerprint::database_id(self.client()?)
                     .await
                     .map_err(|e| err_text(&e))?;
-                self.stamp = Some(p.for_clone(db, h));
+                self.stamp = Some(p.for_clone(db, h, self.clone_wal_mark));
             }
         }
-        let (mut fp, run) = fingerprint::take_with(self.client()?, &helpers, self.stamp.as_ref())
-            .await
-            .map_err(|e| err_text(&e))?;
+        let (mut fp, run) =
+            fingerprint::take_with(self.client()?, &helpers, self.stamp.as_ref(), self.server())
+                .await
+                .map_err(|e| err_text(&e))?;
         // On a server of its own the scenario sees every change, so its cluster-global state
         // is compared with the schema (a shared server's is the suite's watch).
         if self.own.is_some() {
@@ -367,6 +381,8 @@ impl Ctx<'_> {
             scenario = %self.file.scenario.id,
             tables = run.stats.tables,
             proven_unchanged = run.stats.proven_unchanged,
+            proven_by_wal = run.stats.proven_by_wal,
+            wal_records = run.stats.wal_records,
             hashed = run.stats.hashed,
             rows_hashed = run.stats.rows_hashed,
             bytes_hashed = run.stats.bytes_hashed,

@@ -53,6 +53,7 @@ pub async fn run(suite: &Suite, file: &ScenarioFile) -> std::result::Result<Outc
         current: None,
         stamp: None,
         clone_horizon: None,
+        clone_wal_mark: None,
         pristine: false,
         drifted: Vec::new(),
         broken_object: None,

@@ -13,6 +13,10 @@ use crate::container::{PgContainer, PgSpec};
 use crate::docker::{ForeignContainer, RunIdentity};
 use crate::error::{Error, Result};
 use crate::fingerprint::{self, Fingerprint};
+
+/// WAL the baseline server keeps behind its insert position (`wal_keep_size`): far more than
+/// the scenarios write, so a fingerprint can read the WAL back to its clone's creation.
+const WAL_KEEP_SIZE: &str = "1GB";
 use crate::image::ImageChoice;
 use crate::migrate::Plan;
 use crate::restore::{self, RestoreOutcome, RestoreTestOptions};
@@ -297,6 +301,10 @@ impl Suite {
                 restore::preflight_inputs(&opts)?;
                 let mut spec = PgSpec::new(&self.image.reference, "baseline");
                 spec.settings = restore::fast_settings();
+                // keep the WAL the scenarios write (clone creation checkpoints would recycle
+                // it) so that their fingerprints prove untouched tables from it
+                spec.settings
+                    .push(("wal_keep_size".to_string(), WAL_KEEP_SIZE.to_string()));
                 let pg = PgContainer::start(self.docker()?, &self.run, &spec).await?;
                 crate::guard::ensure_owned(self.docker()?, &self.run, &pg.id).await?;
                 let t = Instant::now();
