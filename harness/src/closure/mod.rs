@@ -162,7 +162,8 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
             "the P0 migration and the HB-05 scenarios",
             &missing,
             "`dryrun run` needs a backup of the Directus database (public.dot_tools and the TAC tables); to prove that this backup restores, run `dryrun restore-test --dump F --sums S --checks counts`.",
-        ));
+        )
+        .into());
     }
     let plan_dir = o
         .plan

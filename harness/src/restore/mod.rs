@@ -248,7 +248,8 @@ pub fn preflight_inputs(o: &RestoreTestOptions) -> Result<VerifiedInputs> {
             &format!("the checks in {}", checks.source),
             &missing,
             "Pass `--checks counts` for the generic checks only (checksums, clean restore, the table set and every table's count against the snapshot), or `--checks FILE` with checks written for this database (see checks/hb08.yaml).",
-        ));
+        )
+        .into());
     }
     let mut notes = sums.notes.clone();
     if let Some((p, c)) = o.rowcounts.as_ref().zip(counts.as_ref()) {
