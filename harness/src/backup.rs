@@ -402,11 +402,11 @@ async fn take_in_snapshot(
 }
 
 /// One `# source clock <which>: <local time with its UTC offset>` line of the log
-/// (`preflight::age::parse_record` reads it back); a clock that cannot be read is said so.
+/// (`backup_set::age::parse_record` reads it back); a clock that cannot be read is said so.
 async fn source_clock(docker: &Docker, source: &str, which: &str) -> String {
     let mut out: Vec<u8> = Vec::new();
     let cmd = ["date", "+%Y-%m-%dT%H:%M:%S%z"];
-    let prefix = crate::preflight::age::RECORD_PREFIX;
+    let prefix = backup_set::age::RECORD_PREFIX;
     let res = exec_in(
         docker,
         source,
@@ -501,7 +501,7 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
         if let Err(e) =
             crate::fsutil::write_atomic(&stage.path().join(&content), file.render().as_bytes())
         {
-            return Err(session.abort(e).await);
+            return Err(session.abort(e.into()).await);
         }
         log_text.push_str(&format!(
             "# content hashes: {} tables, binary COPY of each in snapshot {} ({}; {} ms)\n",

@@ -93,36 +93,9 @@ impl Error {
         self
     }
     /// An I/O error on a named file: disk full is an environment problem, a missing
-    /// or unreadable input is bad input.
+    /// or unreadable input is bad input (the backup set's wording, [`backup_set::Error::io`]).
     pub fn io(path: &Path, action: &str, err: std::io::Error) -> Self {
-        let disk_full = err.raw_os_error() == Some(28);
-        if disk_full {
-            Error::env(
-                "disk_full",
-                format!(
-                    "No space left on device while trying to {action} {}.",
-                    path.display()
-                ),
-            )
-            .with_hint(
-                "Free disk space (docker system df shows what the engine holds) and run again.",
-            )
-        } else if err.kind() == std::io::ErrorKind::NotFound {
-            Error::bad_input(
-                "file_not_found",
-                format!(
-                    "Cannot {action} {}: the file does not exist.",
-                    path.display()
-                ),
-            )
-            .with_hint("Check the path; relative paths are resolved from the current directory.")
-        } else {
-            Error::bad_input(
-                "io_error",
-                format!("Cannot {action} {}: {err}.", path.display()),
-            )
-            .with_hint("Check that the path names a regular file this user may read (and its directory one it may write, for outputs).")
-        }
+        backup_set::Error::io(path, action, err).into()
     }
     pub fn exit_code(&self) -> u8 {
         self.category.exit_code()
@@ -132,6 +105,24 @@ impl Error {
         match &self.hint {
             Some(h) => format!("error[{}]: {}\n  hint: {}", self.kind, self.message, h),
             None => format!("error[{}]: {}", self.kind, self.message),
+        }
+    }
+}
+
+/// The backup set's errors keep their category (so their exit code), kind, message and hint.
+impl From<backup_set::Error> for Error {
+    fn from(e: backup_set::Error) -> Self {
+        let category = match e.category {
+            backup_set::Category::CheckFailed => Category::CheckFailed,
+            backup_set::Category::BadInput => Category::BadInput,
+            backup_set::Category::Environment => Category::Environment,
+            backup_set::Category::Internal => Category::Internal,
+        };
+        Error {
+            category,
+            kind: e.kind,
+            message: e.message,
+            hint: e.hint,
         }
     }
 }
@@ -223,5 +214,43 @@ pub trait IoContext<T> {
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, path: &Path, action: &str) -> Result<T> {
         self.map_err(|e| Error::io(path, action, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backup set's errors reach the user exactly as the harness's own would.
+    #[test]
+    fn backup_set_errors_keep_category_exit_code_kind_message_and_hint() {
+        let p = Path::new("x.dump");
+        let full = Error::io(p, "write", std::io::Error::from_raw_os_error(28));
+        assert_eq!(
+            (full.kind, full.exit_code()),
+            ("disk_full", exit::ENVIRONMENT)
+        );
+        assert_eq!(
+            full.report(),
+            "error[disk_full]: No space left on device while trying to write x.dump.\n  hint: Free disk space (docker system df shows what the engine holds) and run again."
+        );
+        let gone = Error::io(p, "open", std::io::ErrorKind::NotFound.into());
+        assert_eq!(
+            (gone.kind, gone.exit_code()),
+            ("file_not_found", exit::BAD_INPUT)
+        );
+        for (c, code) in [
+            (backup_set::Category::BadInput, exit::BAD_INPUT),
+            (backup_set::Category::Environment, exit::ENVIRONMENT),
+            (backup_set::Category::CheckFailed, exit::CHECK_FAILED),
+            (backup_set::Category::Internal, exit::INTERNAL),
+        ] {
+            let e: Error = backup_set::Error::new(c, "k", "m").with_hint("h").into();
+            assert_eq!(e.exit_code(), code, "{c:?}");
+            assert_eq!(
+                (e.kind, e.message.as_str(), e.hint.as_deref()),
+                ("k", "m", Some("h"))
+            );
+        }
     }
 }

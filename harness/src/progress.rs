@@ -44,6 +44,25 @@ pub fn bytes_bar(what: &str, total: u64) -> indicatif::ProgressBar {
     )
 }
 
+/// The backup set's hashing progress (`backup_set::checksum::Progress`) drawn as a
+/// [`bytes_bar`] per file, cleared when the file is done.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ByteBars;
+
+struct Bar(indicatif::ProgressBar);
+
+impl backup_set::checksum::Counter for Bar {
+    fn advance(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+}
+
+impl backup_set::checksum::Progress for ByteBars {
+    fn start(&self, what: &str, total: u64) -> Box<dyn backup_set::checksum::Counter> {
+        Box::new(Bar(bytes_bar(what, total)))
+    }
+}
+
 /// A visible byte indicator: log lines are printed above it (`logging::suspend_bar`).
 fn drawn(bar: indicatif::ProgressBar) -> indicatif::ProgressBar {
     crate::logging::set_bytes_bar(bar.clone());

@@ -151,19 +151,22 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         Some(d) => DumpSet::from_dir(d)?,
         None => DumpSet::bundled(&o.repo),
     };
-    let dump_sha256 = dumps.verify()?;
-    crate::rowcounts::RowCounts::parse_file(&dumps.rowcounts)?;
-    // A dump without the DOT pair's and the TAC tables would fail most scenarios: refused here.
-    let toc = crate::dumpinfo::read_toc(&dumps.dump)?;
-    let missing = crate::checks::missing(&toc, &crate::checks::suite_needs());
-    if !missing.is_empty() {
-        return Err(crate::checks::refuse_missing(
-            &dumps.dump,
-            "the P0 migration and the HB-05 scenarios",
-            &missing,
-            "`dryrun run` needs a backup of the Directus database (public.dot_tools and the TAC tables); to prove that this backup restores, run `dryrun restore-test --dump F --sums S --checks counts`.",
-        ));
+    // Every listed checksum, the header, the snapshot's format; a dump without the DOT pair's
+    // and the TAC tables would fail most scenarios: refused here.
+    let verified = backup_set::BackupSet {
+        dump: &dumps.dump,
+        sums: &dumps.sums,
+        rowcounts: Some(&dumps.rowcounts),
     }
+    .verify(
+        backup_set::Needs::Fixed {
+            needs: crate::checks::suite_needs(),
+            who: "the P0 migration and the HB-05 scenarios",
+            way_out: "`dryrun run` needs a backup of the Directus database (public.dot_tools and the TAC tables); to prove that this backup restores, run `dryrun restore-test --dump F --sums S --checks counts`.",
+        },
+        &crate::progress::ByteBars,
+    )?;
+    let dump_sha256 = verified.dump_sha256();
     let plan_dir = o
         .plan
         .clone()

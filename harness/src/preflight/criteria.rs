@@ -48,7 +48,7 @@ fn unreadable(e: &Error) -> bool {
 /// here (the restore test only notes it): the gate proves the whole set.
 pub fn checksums(dump: &Path, sums: &Path) -> Result<Criterion> {
     const NAME: &str = "checksums";
-    let entries = match checksum::parse_sums(sums) {
+    let entries = match checksum::parse_sums(sums).map_err(Error::from) {
         Ok(e) => e,
         Err(e) if unreadable(&e) => return Err(e),
         Err(e) => return Ok(Criterion::fail(NAME, e.kind, e.message)),

@@ -1,7 +1,6 @@
 //! `dryrun preflight`, the go/no-go gate of execution day (CTE-01): the fresh backup's age, its
 //! checksums, a passed restore test of this dump and the HB-05 closure of this plan, all reported.
 
-pub mod age;
 pub mod cli;
 pub mod criteria;
 
@@ -11,6 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 pub use age::DEFAULT_MAX_AGE_MINUTES;
+/// The backup's age (`backup_set::age`: pure, in the backup-set crate).
+pub use backup_set::age;
 pub use criteria::{Criterion, RestoreEvidence};
 
 use crate::closure::model::ClosureReport;

@@ -8,15 +8,16 @@ mod triage;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use backup_set::{BackupSet, Needs};
 use bollard::Docker;
 use serde::Serialize;
 
 use crate::checks::{Checks, ChecksChoice};
-use crate::checksum::{self, SumsCheck, Verified};
+use crate::checksum::{SumsCheck, Verified};
 use crate::container::{PgContainer, PgSpec, DB_NAME, DB_USER};
 use crate::docker::RunIdentity;
 use crate::dumpinfo::{self, DumpInfo};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rowcounts::{CountKind, RowCounts};
 
 /// Where the dump is placed inside the container.
@@ -227,42 +228,37 @@ pub struct VerifiedInputs {
 }
 
 /// Verify inputs before anything is provisioned, in this order: the sums file, every listed
-/// file's checksum (dump, snapshot, the others present in the sums file's folder), the dump
-/// header, the snapshot's format, the checks file, and the dump's table of contents against
-/// what the checks need.
+/// file's checksum (dump, snapshot, the others present in the sums file's folder), the
+/// content-hash file, the dump header, the snapshot's format, the checks file, and the dump's
+/// table of contents against what the checks need (the backup set's front door,
+/// [`BackupSet::verify_with`], with the content-hash file as its step after the checksums).
 pub fn preflight_inputs(o: &RestoreTestOptions) -> Result<VerifiedInputs> {
-    let entries = checksum::parse_sums(&o.sums)?;
-    let sums = checksum::verify_set(&o.sums, &entries, &o.dump, o.rowcounts.as_deref())?;
-    resolve_content(o)?;
-    let info = dumpinfo::inspect(&o.dump)?;
-    let counts = match &o.rowcounts {
-        Some(p) => Some(RowCounts::parse_file(p)?),
-        None => None,
+    let set = BackupSet {
+        dump: &o.dump,
+        sums: &o.sums,
+        rowcounts: o.rowcounts.as_deref(),
     };
-    let checks = Checks::load(&o.checks)?;
-    let toc = dumpinfo::read_toc(&o.dump)?;
-    let missing = crate::checks::missing(&toc, &checks.needs());
-    if !missing.is_empty() {
-        return Err(crate::checks::refuse_missing(
-            &o.dump,
-            &format!("the checks in {}", checks.source),
-            &missing,
-            "Pass `--checks counts` for the generic checks only (checksums, clean restore, the table set and every table's count against the snapshot), or `--checks FILE` with checks written for this database (see checks/hb08.yaml).",
-        ));
-    }
-    let mut notes = sums.notes.clone();
-    if let Some((p, c)) = o.rowcounts.as_ref().zip(counts.as_ref()) {
-        if !c.kind_stated {
-            notes.push(crate::rowcounts::headerless_note(p));
-        }
-    }
+    let needs = Needs::Checks {
+        choice: &o.checks,
+        way_out: "Pass `--checks counts` for the generic checks only (checksums, clean restore, the table set and every table's count against the snapshot), or `--checks FILE` with checks written for this database (see checks/hb08.yaml).",
+    };
+    // The content-hash file is resolved right after the checksums, before the dump's header.
+    let v = set.verify_with(needs, &crate::progress::ByteBars, || {
+        resolve_content(o).map(drop)
+    })?;
+    let checks = v.checks.ok_or_else(|| {
+        Error::internal(
+            "checks_not_loaded",
+            "the backup set's verification returned no checks for Needs::Checks",
+        )
+    })?;
     Ok(VerifiedInputs {
-        info,
-        sums,
-        counts,
+        info: v.info,
+        sums: v.sums,
+        counts: v.counts,
         checks,
-        toc,
-        notes,
+        toc: v.toc,
+        notes: v.notes,
     })
 }
 

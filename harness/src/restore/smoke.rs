@@ -134,12 +134,16 @@ pub(super) async fn psql_stdin(pg: &PgContainer, script: String) -> Result<Strin
 
 /// Exact counts of every table in the container's database (read-only session).
 pub async fn exact_counts(pg: &PgContainer) -> Result<RowCounts> {
-    RowCounts::from_psql_output(&psql_stdin(pg, exact_counts_script()).await?)
+    Ok(RowCounts::from_psql_output(
+        &psql_stdin(pg, exact_counts_script()).await?,
+    )?)
 }
 
 /// Exact counts of every table, partitioned table (with its own rows) and materialized view.
 pub async fn observe(pg: &PgContainer) -> Result<Observed> {
-    Observed::from_psql_output(&psql_stdin(pg, observe_script()).await?)
+    Ok(Observed::from_psql_output(
+        &psql_stdin(pg, observe_script()).await?,
+    )?)
 }
 
 pub(super) fn rows_of(text: &str) -> Vec<Vec<String>> {

@@ -694,10 +694,11 @@ mod restore_test_step_tests {
     fn refusal_kinds_are_raised_by_the_input_checks() {
         let sources = [
             include_str!("../error.rs"),
-            include_str!("../checksum.rs"),
-            include_str!("../rowcounts.rs"),
-            include_str!("../dumpinfo.rs"),
-            include_str!("../checks.rs"),
+            include_str!("../../../crates/backup-set/src/error.rs"),
+            include_str!("../../../crates/backup-set/src/checksum.rs"),
+            include_str!("../../../crates/backup-set/src/rowcounts.rs"),
+            include_str!("../../../crates/backup-set/src/dumpinfo.rs"),
+            include_str!("../../../crates/backup-set/src/checks.rs"),
             include_str!("../fingerprint/mod.rs"),
             include_str!("../fingerprint/content.rs"),
         ];

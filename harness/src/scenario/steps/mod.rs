@@ -39,6 +39,13 @@ pub enum StepError {
     },
 }
 
+/// The backup set's errors are the harness's (same kind and message).
+impl From<backup_set::Error> for StepError {
+    fn from(e: backup_set::Error) -> Self {
+        StepError::Harness(e.into())
+    }
+}
+
 impl From<String> for StepError {
     fn from(s: String) -> Self {
         StepError::Failed(s)

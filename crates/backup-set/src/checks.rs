@@ -9,7 +9,7 @@ use crate::dumpinfo::Toc;
 use crate::error::{Error, Result};
 
 /// The bundled HB-08 checks (`checks/hb08.yaml`), built into the binary as the default.
-pub const BUNDLED_HB08: &str = include_str!("../../checks/hb08.yaml");
+pub const BUNDLED_HB08: &str = include_str!("../../../checks/hb08.yaml");
 /// How the bundled file is named in reports.
 pub const BUNDLED_NAME: &str = "checks/hb08.yaml (bundled)";
 
@@ -325,7 +325,7 @@ mod tests {
 
     #[test]
     fn suite_needs_cover_what_p0_and_the_scenarios_reference() {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut texts = Vec::new();
         for d in [
             "migrations/p0/deploy",

@@ -413,7 +413,7 @@ mod tests {
 
     #[test]
     fn toc_of_the_bundled_fixture_lists_its_tables() {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let toc = read_toc(&repo.join("fixtures/directus_full_fixture.dump")).unwrap();
         let psv =
             std::fs::read_to_string(repo.join("fixtures/directus_rowcounts_fixture.psv")).unwrap();
@@ -432,7 +432,7 @@ mod tests {
 
     #[test]
     fn truncated_toc_is_refused_not_a_panic() {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let b = std::fs::read(repo.join("fixtures/directus_full_fixture.dump")).unwrap();
         for cut in [200usize, 1000, 5000] {
             let dir = tempfile::tempdir().unwrap();
