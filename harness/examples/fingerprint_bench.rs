@@ -6,7 +6,8 @@
 //! the client, discarded) on 1 and 2 connections; the full data fingerprint on 1, 2 and 3
 //! connections; the same via docker exec (backup / restore-test transport); the "unchanged"
 //! proof (a second fingerprint with the first one's stamp) beside its scan floor (`count(*)`
-//! of every table); and one after a one-row delete + insert.
+//! of every table); the same proof from the WAL (no heap page read); and one after a one-row
+//! delete + insert.
 //! Prints one Markdown table; with FIGURES, also writes `name value` lines there (medians in
 //! seconds, for bench/run.sh). Figures only; the container is removed at the end.
 
@@ -237,6 +238,26 @@ async fn bench(
         v,
         format!("{proven} of {} tables proven", base.data.len()),
     );
+    // the same proof from the WAL (a quiet fingerprint's own mark): no heap page read
+    let marked = fingerprint::data_with(&c, &h, None, None, Some(pg)).await?;
+    let mut v = Vec::new();
+    let (mut by_wal, mut records) = (0, 0);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let r = fingerprint::data_with(&c, &h, Some(&marked.stamp), None, Some(pg)).await?;
+        v.push(t.elapsed().as_secs_f64());
+        assert_eq!(r.data, base.data);
+        (by_wal, records) = (r.stats.proven_by_wal, r.stats.wal_records);
+    }
+    line(
+        "unchanged_wal2_s",
+        "\"unchanged\" proof from the WAL (pg_waldump since the stamp's mark), 2 connections",
+        v,
+        format!(
+            "{by_wal} of {} tables proven from {records} WAL records",
+            base.data.len()
+        ),
+    );
     // one row changed in the largest table
     let largest = base
         .data
@@ -271,7 +292,7 @@ async fn bench(
     let ratio1 = median(full1) / median(floor1);
     let ratio2 = median(full2) / median(floor2);
     figs.push_str(&format!(
-        "ratio1 {ratio1:.3}\nratio2 {ratio2:.3}\nproven {proven}\ncopy_bytes {bytes}\n"
+        "ratio1 {ratio1:.3}\nratio2 {ratio2:.3}\nproven {proven}\nproven_wal {by_wal}\ncopy_bytes {bytes}\n"
     ));
     Ok((
         format!(
