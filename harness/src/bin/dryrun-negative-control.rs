@@ -1,9 +1,9 @@
 //! `dryrun-negative-control`: the `dryrun` command line built with the cargo feature
 //! `negative-controls`, so `DRYRUN_SABOTAGE` can weaken a check; test-only, never shipped.
 
-#[path = "dryrun.rs"]
-mod cli;
+#[path = "dryrun/main.rs"]
+mod dryrun;
 
 fn main() -> std::process::ExitCode {
-    cli::main()
+    dryrun::main()
 }
