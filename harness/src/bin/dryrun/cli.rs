@@ -52,7 +52,6 @@ pub enum Cmd {
         after_help = "Example:\n  dryrun fixture --seed 1 --scale 30 --out out/fixture-prod"
     )]
     Fixture(FixtureArgs),
-    /// Run the HB-05 scenarios (every scenarios/*.yaml) and write the closure report (Markdown, JSON, JUnit XML); exit 0 only when all pass.
     /// What the plan does to the database while it runs: lint (squawk), then every deploy and
     /// revert statement run one at a time on a restored copy of the backup set (locks of its own
     /// backend on pre-existing relations, rewrites, sequential scans, durations), judged against
@@ -61,6 +60,7 @@ pub enum Cmd {
         after_help = "Examples:\n  dryrun impact\n  dryrun impact --plan ../their-p0 --fixtures /backups/20261204 --load 50 --report out/impact\n  dryrun impact --plan ../their-p0 --env pg-dry-run-hb05 --load 50 --report out/impact"
     )]
     Impact(ImpactArgs),
+    /// Run the HB-05 scenarios (every scenarios/*.yaml) and write the closure report (Markdown, JSON, JUnit XML); exit 0 only when all pass.
     #[command(
         after_help = "Examples:\n  dryrun run                                   # from anywhere inside the checkout\n  dryrun run --report out/report -j 4\n  dryrun run --retry-approved-by 'A. Approver'  # after a failed attempt (exit 5 without it)\n  dryrun run --fixtures out/fixture-prod        # on another backup set"
     )]
