@@ -59,11 +59,7 @@ pub fn summary(a: &Attempt, report_dir: &std::path::Path) -> String {
             .unwrap_or("");
         s.push_str(&format!("        FAIL {}: {where_}\n", f.name));
     }
-    for stop in a
-        .failure_stops
-        .iter()
-        .filter(|f| f.contains("outside this run") || f.contains("after the run"))
-    {
+    for stop in &a.run_failures {
         s.push_str(&format!("        FAIL {stop}\n"));
     }
     if a.total != a.expected {

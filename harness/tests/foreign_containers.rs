@@ -124,6 +124,13 @@ fn a_container_removed_and_one_restarted_by_others_are_notes_not_failures() {
             .all(|f| !f.as_str().unwrap_or_default().contains("outside this run")),
         "{a}"
     );
+    // and no failure of the run as a whole: the changes were not this run's doing
+    assert!(
+        a.get("run_failures")
+            .and_then(|r| r.as_array())
+            .is_none_or(|r| r.is_empty()),
+        "{a}"
+    );
     let changes = a["foreign_changes"].as_array().expect("foreign_changes");
     let find = |id: &str| {
         changes

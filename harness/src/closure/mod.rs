@@ -479,6 +479,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         total: rows.len(),
         scenarios: rows,
         failure_stops,
+        run_failures: Vec::new(),
         retry_approvals: approvals,
         artefacts,
         image: image.reference.clone(),
@@ -502,12 +503,11 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     if let Some(e) = &attempt.environment {
         if e.baseline_verdict != BaselineVerdict::Unchanged {
             attempt.passed = 0;
-            attempt.failure_stops.push(format!(
-                "the baseline database of environment {} is {} after the run: {}",
-                e.name,
-                e.baseline_verdict,
-                e.baseline_differences.join("; ")
-            ));
+            attempt.run_failures.push(RunFailure::BaselineChanged {
+                environment: e.name.clone(),
+                verdict: e.baseline_verdict,
+                differences: e.baseline_differences.clone(),
+            });
         }
     }
     // Only a change this run made fails it (the guard forbids one); a change by someone else
@@ -519,10 +519,9 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         .collect();
     if !mine.is_empty() {
         attempt.passed = 0;
-        attempt.failure_stops.push(format!(
-            "containers outside this run were changed by this run's own engine calls (the guard forbids it): {}",
-            mine.join("; ")
-        ));
+        attempt
+            .run_failures
+            .push(RunFailure::OutsideContainersChanged { changes: mine });
     }
     report.attempts.push(attempt);
     report.closure = closure_line(report.attempts.last());

@@ -45,7 +45,12 @@ pub struct Attempt {
     pub passed: usize,
     pub total: usize,
     pub scenarios: Vec<ScenarioRow>,
+    /// The failure-stop events the scenarios provoked on purpose (CTE-01 evidence).
     pub failure_stops: Vec<String>,
+    /// What fails the run as a whole, outside any scenario (typed: renderers select by kind,
+    /// never by wording). Older reports carried these inside `failure_stops`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_failures: Vec<RunFailure>,
     pub retry_approvals: Vec<String>,
     pub artefacts: Vec<(String, String)>,
     pub image: String,
@@ -223,4 +228,39 @@ pub struct SignOff {
     pub d32_date: String,
     pub g4_custodian: String,
     pub g4_date: String,
+}
+
+/// A failure of the run as a whole, found after its scenarios (fails the attempt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunFailure {
+    /// The persistent environment's baseline database is not what it was before the run.
+    BaselineChanged {
+        environment: String,
+        verdict: BaselineVerdict,
+        differences: Vec<String>,
+    },
+    /// Containers outside this run were changed by this run's own engine calls.
+    OutsideContainersChanged { changes: Vec<String> },
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunFailure::BaselineChanged {
+                environment,
+                verdict,
+                differences,
+            } => write!(
+                f,
+                "the baseline database of environment {environment} is {verdict} after the run: {}",
+                differences.join("; ")
+            ),
+            RunFailure::OutsideContainersChanged { changes } => write!(
+                f,
+                "containers outside this run were changed by this run's own engine calls (the guard forbids it): {}",
+                changes.join("; ")
+            ),
+        }
+    }
 }

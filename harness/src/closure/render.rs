@@ -42,11 +42,7 @@ pub fn summary_markdown(r: &ClosureReport) -> String {
             sc.failure.as_deref().map(first_line).unwrap_or_default()
         ));
     }
-    for f in a
-        .failure_stops
-        .iter()
-        .filter(|f| f.contains("outside this run") || f.contains("after the run"))
-    {
+    for f in &a.run_failures {
         s.push_str(&format!("\n**FAIL**: {f}\n"));
     }
     for c in a.foreign_changes.iter().filter(|c| !c.by_this_run) {
@@ -212,6 +208,9 @@ pub fn markdown(r: &ClosureReport) -> String {
         for f in &a.failure_stops {
             s.push_str(&format!("- {f}\n"));
         }
+        for f in &a.run_failures {
+            s.push_str(&format!("- {f}\n"));
+        }
         s.push_str("\n### Retry approvals\n\n");
         if a.retry_approvals.is_empty() {
             s.push_str("- none\n");
@@ -358,6 +357,7 @@ mod summary_tests {
                 total: scenarios.len(),
                 scenarios,
                 failure_stops: vec!["S08 stopped at step 3 (expected)".into()],
+                run_failures: vec![],
                 retry_approvals: vec![],
                 artefacts: vec![],
                 image: "img".into(),
@@ -424,5 +424,32 @@ mod summary_tests {
             ),
             "{top}"
         );
+    }
+
+    /// A failure of the run as a whole is a FAIL at the top and in the failure-stop list,
+    /// whatever its wording; a scenario's expected failure stop is never at the top.
+    #[test]
+    fn run_failures_are_selected_by_kind_not_by_wording() {
+        let mut r = report(vec![row("S01", None)], vec![]);
+        r.attempts[0].run_failures = vec![
+            RunFailure::BaselineChanged {
+                environment: "pg-dry-run-hb05".into(),
+                verdict: BaselineVerdict::Changed,
+                differences: vec!["public.t: 3 rows -> 4 rows".into()],
+            },
+            RunFailure::OutsideContainersChanged {
+                changes: vec!["c1 stopped".into()],
+            },
+        ];
+        let md = markdown(&r);
+        let top = md.split("## Attempt 1").next().unwrap_or("");
+        for f in &r.attempts[0].run_failures {
+            assert!(top.contains(&format!("**FAIL**: {f}")), "{f}:\n{top}");
+            assert!(md.contains(&format!("- {f}\n")), "{f}:\n{md}");
+        }
+        assert!(!top.contains("S08 stopped at step 3"), "{top}");
+        let json = serde_json::to_string(&r.attempts[0].run_failures).unwrap_or_default();
+        let back: Vec<RunFailure> = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, r.attempts[0].run_failures, "{json}");
     }
 }
