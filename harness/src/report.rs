@@ -27,7 +27,10 @@ pub fn restore_markdown(r: &crate::restore::RestoreTestReport) -> String {
     if let Some(h) = crate::fault::hooks_sentence(&r.test_hooks) {
         s.push_str(&format!("**{h}**\n\n"));
     }
-    s.push_str(&format!("**Verdict: {}**", r.verdict.to_uppercase()));
+    s.push_str(&format!(
+        "**Verdict: {}**",
+        r.verdict.as_str().to_uppercase()
+    ));
     if let Some(st) = &r.stopped_at {
         s.push_str(&format!(" (stopped at {st})"));
     }

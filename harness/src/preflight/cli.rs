@@ -199,7 +199,7 @@ async fn run_restore_test(
             return Ok(criteria::RestoreEvidence {
                 source: "--run-restore-test".into(),
                 dump_sha256: crate::checksum::sha256_file(&a.dump)?,
-                verdict: "refused".into(),
+                verdict: crate::restore::Verdict::Refused,
                 stopped_at: Some(e.kind.to_string()),
                 reason: Some(e.message),
                 test_hooks: crate::fault::active_hooks(),

@@ -128,7 +128,7 @@ pub struct RestoreEvidence {
     /// `restore-test.json` path, or what ran it (`--run-restore-test`, a scenario's own restore).
     pub source: String,
     pub dump_sha256: String,
-    pub verdict: String,
+    pub verdict: crate::restore::Verdict,
     pub stopped_at: Option<String>,
     pub reason: Option<String>,
     /// Test hooks active in the process that ran the restore test (its report's `test_hooks`).
@@ -148,12 +148,12 @@ impl RestoreEvidence {
             .and_then(|fs| fs.iter().find(|f| f["role"] == "dump"))
             .and_then(|f| f["sha256"].as_str())
             .map(str::to_string);
-        let verdict = v["verdict"].as_str().map(str::to_string);
+        let verdict = serde_json::from_value::<crate::restore::Verdict>(v["verdict"].clone()).ok();
         let (Some(dump_sha256), Some(verdict)) = (sha, verdict) else {
             return Err(malformed(
                 &file,
                 "restore-test report",
-                "no verdict or no dump entry in checksums.files",
+                "no verdict (pass or fail) or no dump entry in checksums.files",
             ));
         };
         Ok(RestoreEvidence {
@@ -182,7 +182,7 @@ impl RestoreEvidence {
         Some(RestoreEvidence {
             source: source.to_string(),
             dump_sha256: dump.sha256.clone(),
-            verdict: r.verdict.clone(),
+            verdict: r.verdict,
             stopped_at: r.stopped_at.map(|s| s.as_str().to_string()),
             reason: r.reason.clone(),
             test_hooks: r.test_hooks.clone(),
@@ -233,7 +233,7 @@ pub fn restore_test(ev: Option<&RestoreEvidence>, dump_sha256: &str) -> Criterio
             ),
         );
     }
-    if ev.verdict != "pass" {
+    if !ev.verdict.is_pass() {
         return Criterion::fail(
             NAME,
             "restore_test_failed",
@@ -446,27 +446,52 @@ mod tests {
         );
     }
 
+    /// A report's verdict is read as one of the written values; anything else is a malformed
+    /// report naming the file (bad input), never silently a failed or passed test.
+    #[test]
+    fn a_restore_test_report_is_read_by_its_typed_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |verdict: &str| {
+            let p = dir.path().join("restore-test.json");
+            let v = serde_json::json!({
+                "verdict": verdict,
+                "checksums": {"files": [{"role": "dump", "sha256": "aa"}]},
+            });
+            std::fs::write(&p, v.to_string()).unwrap();
+            p
+        };
+        let ev = RestoreEvidence::read(&write("pass")).unwrap();
+        assert_eq!(ev.verdict, crate::restore::Verdict::Pass);
+        assert_eq!(ev.dump_sha256, "aa");
+        let ev = RestoreEvidence::read(&write("fail")).unwrap();
+        assert_eq!(ev.verdict, crate::restore::Verdict::Fail);
+        let e = RestoreEvidence::read(&write("PASS")).unwrap_err();
+        assert_eq!(e.category, crate::error::Category::BadInput);
+        assert!(e.message.contains("restore-test.json"), "{}", e.message);
+    }
+
     #[test]
     fn the_restore_test_must_be_of_this_dump_and_passed() {
-        let ev = |sha: &str, verdict: &str| RestoreEvidence {
+        use crate::restore::Verdict;
+        let ev = |sha: &str, verdict: Verdict| RestoreEvidence {
             source: "r.json".into(),
             dump_sha256: sha.into(),
-            verdict: verdict.into(),
+            verdict,
             stopped_at: Some("smoke".into()),
             reason: None,
             test_hooks: vec![],
         };
-        assert!(restore_test(Some(&ev("aa", "pass")), "aa").pass);
+        assert!(restore_test(Some(&ev("aa", Verdict::Pass)), "aa").pass);
         assert_eq!(
-            restore_test(Some(&ev("bb", "pass")), "aa").kind,
+            restore_test(Some(&ev("bb", Verdict::Pass)), "aa").kind,
             Some("restore_test_other_dump")
         );
         assert_eq!(
-            restore_test(Some(&ev("aa", "fail")), "aa").kind,
+            restore_test(Some(&ev("aa", Verdict::Fail)), "aa").kind,
             Some("restore_test_failed")
         );
         assert_eq!(restore_test(None, "aa").kind, Some("restore_test_missing"));
-        let mut hooked = ev("aa", "pass");
+        let mut hooked = ev("aa", Verdict::Pass);
         hooked.test_hooks = vec!["DRYRUN_SABOTAGE=triage_all_benign".into()];
         assert_eq!(
             restore_test(Some(&hooked), "aa").kind,

@@ -186,11 +186,41 @@ impl Stage {
     }
 }
 
-/// Everything a restore test observed. `verdict` is `pass` or `fail`; `stopped_at` names
-/// the stage where a failure stopped the run.
+/// A restore test's verdict, written `pass` or `fail`; `refused` is what inputs refused
+/// before any container become as evidence (`dryrun preflight --run-restore-test`): a report
+/// never holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Refused,
+}
+
+impl Verdict {
+    pub fn is_pass(self) -> bool {
+        self == Verdict::Pass
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Refused => "refused",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything a restore test observed: its verdict; `stopped_at` names the stage where a
+/// failure stopped the run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RestoreTestReport {
-    pub verdict: String,
+    pub verdict: Verdict,
     pub stopped_at: Option<Stage>,
     pub reason: Option<String>,
     pub dump: DumpInfo,
@@ -332,7 +362,7 @@ pub async fn restore_test_verified(
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     let mut report = RestoreTestReport {
-        verdict: "fail".into(),
+        verdict: Verdict::Fail,
         stopped_at: None,
         reason: None,
         dump: info,
@@ -414,7 +444,7 @@ pub async fn restore_test_verified(
             ));
         }
         if sm.passed {
-            report.verdict = "pass".into();
+            report.verdict = Verdict::Pass;
         } else {
             report.stopped_at = Some(Stage::Smoke);
             report.reason = Some(format!("smoke test failed: {}", sm.failures().join("; ")));
@@ -430,7 +460,7 @@ pub async fn restore_test_verified(
                     "content differs from the backup: {}",
                     proof.differing.join("; ")
                 );
-                if report.verdict == "pass" {
+                if report.verdict.is_pass() {
                     report.stopped_at = Some(Stage::Content);
                     report.reason = Some(why);
                 } else {
@@ -439,7 +469,7 @@ pub async fn restore_test_verified(
                         report.reason.take().unwrap_or_default()
                     ));
                 }
-                report.verdict = "fail".into();
+                report.verdict = Verdict::Fail;
             }
             report.content = Some(proof);
         }
@@ -447,7 +477,7 @@ pub async fn restore_test_verified(
     let t = Instant::now();
     let keep = keep_as
         .as_ref()
-        .is_some_and(|k| !k.only_if_passed || report.verdict == "pass");
+        .is_some_and(|k| !k.only_if_passed || report.verdict.is_pass());
     if keep {
         let persistent = keep_as.as_ref().is_some_and(|k| {
             k.labels

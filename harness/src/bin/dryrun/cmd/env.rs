@@ -53,7 +53,7 @@ pub async fn command(cmd: EnvCmd) -> Result<u8> {
             }
             print!("{}", harness::report::restore_markdown(&r));
             match &r.kept {
-                Some(k) if r.verdict == "pass" => {
+                Some(k) if r.verdict.is_pass() => {
                     println!(
                         "\nenvironment {} is up\n  connect: {}\n  run the scenarios in it: dryrun run --env {}\n  remove it: {}",
                         k.container, k.connect, k.container, k.remove

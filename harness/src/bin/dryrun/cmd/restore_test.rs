@@ -56,7 +56,7 @@ pub async fn command(args: RestoreTestArgs) -> Result<u8> {
         )?;
     }
     print!("{}", harness::report::restore_markdown(&r));
-    if r.verdict != "pass" {
+    if !r.verdict.is_pass() {
         let stage = r.stopped_at.map_or("unknown", |s| s.as_str());
         eprintln!(
             "error[{stage}_failed]: the restore test of {} FAILED at stage {stage}: {}\n  hint: {}",
@@ -82,7 +82,7 @@ pub async fn command(args: RestoreTestArgs) -> Result<u8> {
             }
         );
     }
-    Ok(if r.verdict == "pass" {
+    Ok(if r.verdict.is_pass() {
         exit::OK
     } else {
         exit::CHECK_FAILED

@@ -49,7 +49,7 @@ impl Ctx<'_> {
             let ev = fresh.then(|| criteria::RestoreEvidence {
                 source: "this scenario's fresh restore of the verified dump".into(),
                 dump_sha256: dump_sha.clone(),
-                verdict: "pass".into(),
+                verdict: crate::restore::Verdict::Pass,
                 stopped_at: None,
                 reason: None,
                 // Hooks of the run are declared on its reports; this restore is the scenario's.

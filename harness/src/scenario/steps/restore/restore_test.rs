@@ -96,7 +96,7 @@ impl Ctx<'_> {
                     "key_tables_matching": smoke.map(|s| s.key_tables.iter().filter(|k| k.matches).count()),
                     "dot_pair_active": smoke.and_then(|s| s.dot_pair_ok),
                 }));
-                let verdict = if rep.verdict == "pass" {
+                let verdict = if rep.verdict.is_pass() {
                     RestoreVerdict::Pass
                 } else {
                     RestoreVerdict::Fail
