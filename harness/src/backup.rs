@@ -210,7 +210,7 @@ impl SnapshotSession {
         let (stdout_tx, stdout) = tokio::io::duplex(1 << 20);
         let docker = docker.clone();
         let container = source.to_string();
-        let cmd: Vec<String> = crate::container::psql_script(user, db, &["-tA", "-F", "|"])
+        let cmd: Vec<String> = crate::container::psql_script(user, db, &["--csv", "-t"])
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -321,10 +321,9 @@ impl SnapshotSession {
         let Some(line) = self.read_line(SNAPSHOT_TIMEOUT).await? else {
             return Err(self.closed());
         };
-        let mut cols = line.split('|');
-        let (Some(id), Some(isolation), Some(read_only), None) =
-            (cols.next(), cols.next(), cols.next(), cols.next())
-        else {
+        let rows = backup_set::psql_csv::records(&line).unwrap_or_default();
+        let cols = rows.first().map(Vec::as_slice).unwrap_or_default();
+        let [id, isolation, read_only] = cols else {
             return Err(Error::check(
                 "backup_failed",
                 format!(
@@ -534,7 +533,7 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
             ),
         ));
     }
-    let rc = RowCounts::from_psql_output(&text)?;
+    let rc = RowCounts::from_psql_csv(&text)?;
     tracing::info!(source = %o.source, snapshot = %snap.id, tables = rc.counts.len(), "row counts taken in the exported snapshot");
     crate::fsutil::write_atomic(&stage.path().join(&counts), rc.render().as_bytes())?;
     crate::fsutil::write_atomic(&stage.path().join(&log), log_text.as_bytes())?;

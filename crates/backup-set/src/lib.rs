@@ -10,6 +10,7 @@ pub mod checksum;
 pub mod dumpinfo;
 pub mod error;
 pub mod fsutil;
+pub mod psql_csv;
 pub mod rowcounts;
 pub mod set;
 

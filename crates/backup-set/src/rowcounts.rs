@@ -149,11 +149,33 @@ impl RowCounts {
     }
 
     /// Parse psql `-tA -F '|'` output of [`EXACT_COUNTS_SQL`].
-    pub fn from_psql_output(out: &str) -> Result<RowCounts> {
-        Self::parse(out, Path::new("<psql output>")).map(|mut r| {
-            r.kind = CountKind::Exact;
-            r.kind_stated = true;
-            r
+    /// The exact counts of [`exact_counts_statements`] as `psql --csv -t` prints them
+    /// (`schema,table,count`, quoted where a name needs it).
+    pub fn from_psql_csv(out: &str) -> Result<RowCounts> {
+        let mut counts = BTreeMap::new();
+        for row in crate::psql_csv::records(out)? {
+            let bad = || {
+                Error::internal(
+                    "count_output",
+                    format!("unexpected row-count record from psql: {row:?}"),
+                )
+            };
+            let [schema, table, count] = row.as_slice() else {
+                return Err(bad());
+            };
+            let count: i64 = count.parse().map_err(|_| bad())?;
+            if count < 0
+                || counts
+                    .insert((schema.clone(), table.clone()), count)
+                    .is_some()
+            {
+                return Err(bad());
+            }
+        }
+        Ok(RowCounts {
+            kind: CountKind::Exact,
+            kind_stated: true,
+            counts,
         })
     }
 }
@@ -252,21 +274,20 @@ pub fn observe_script() -> String {
 }
 
 impl Observed {
-    /// Parse psql `-tA -F '|'` output of [`observe_script`].
-    pub fn from_psql_output(out: &str) -> Result<Observed> {
+    /// Parse `psql --csv -t` output of [`observe_script`].
+    pub fn from_psql_csv(out: &str) -> Result<Observed> {
         let mut rels = BTreeMap::new();
-        for line in out.lines().filter(|l| !l.trim().is_empty()) {
-            let c: Vec<&str> = line.split('|').collect();
+        for c in crate::psql_csv::records(out)? {
             let bad = || {
                 Error::internal(
                     "observe_output",
-                    format!("unexpected row-count line from psql: {line:?}"),
+                    format!("unexpected row-count record from psql: {c:?}"),
                 )
             };
             if c.len() != 5 {
                 return Err(bad());
             }
-            let kind = match c[2] {
+            let kind = match c[2].as_str() {
                 "r" => RelKind::Table,
                 "p" => RelKind::Partitioned,
                 "m" => RelKind::MatView,
@@ -505,6 +526,26 @@ mod tests {
         assert_eq!(compare(&x, &o2).len(), 1);
     }
 
+    /// psql's CSV keeps a name holding the old separator (or a comma, a quote) one field.
+    #[test]
+    fn counts_from_psql_csv_keep_odd_names() {
+        let r = RowCounts::from_psql_csv("public,plain,3\n\"we|ird\",\"a,b\",4\n").unwrap();
+        assert_eq!((r.kind, r.kind_stated), (CountKind::Exact, true));
+        assert_eq!(r.counts[&("we|ird".to_string(), "a,b".to_string())], 4);
+        assert_eq!(r.counts.len(), 2);
+        for bad in [
+            "public,t\n",
+            "public,t,-1\n",
+            "public,t,x\n",
+            "p,t,1\np,t,2\n",
+        ] {
+            assert!(RowCounts::from_psql_csv(bad).is_err(), "{bad:?}");
+        }
+        let o = Observed::from_psql_csv("\"s|x\",t,r,2,2\n").unwrap();
+        assert_eq!(o.tables().counts[&("s|x".to_string(), "t".to_string())], 2);
+        assert!(Observed::from_psql_csv("s,t,z,2,2\n").is_err());
+    }
+
     #[test]
     fn headerless_is_an_estimate() {
         let r = RowCounts::parse("public|a|3\n", Path::new("x")).unwrap();
@@ -515,8 +556,8 @@ mod tests {
 
     #[test]
     fn partitions_and_matviews() {
-        let obs = Observed::from_psql_output(
-            "s|parent|p|500|0\ns|part_a|r|200|200\ns|part_b|r|300|300\ns|mv|m|7|7\ns|mv_empty|u|0|0\ns|mv_unlisted|m|9|9\n",
+        let obs = Observed::from_psql_csv(
+            "s,parent,p,500,0\ns,part_a,r,200,200\ns,part_b,r,300,300\ns,mv,m,7,7\ns,mv_empty,u,0,0\ns,mv_unlisted,m,9,9\n",
         )
         .unwrap();
         // The team's estimate file: the parent at 0, partitions, both views listed.

@@ -78,7 +78,7 @@ impl SmokeOutcome {
     }
 }
 
-/// Run one read-only query (psql -tA, `|`-separated; the session is read-only).
+/// Run one read-only query (psql `--csv -t`, read with [`rows_of`]; the session is read-only).
 pub(super) async fn psql_query(pg: &PgContainer, sql: &str) -> Result<String> {
     let mut out = Vec::new();
     let (code, err) = pg
@@ -92,9 +92,8 @@ pub(super) async fn psql_query(pg: &PgContainer, sql: &str) -> Result<String> {
                 DB_USER,
                 "-d",
                 DB_NAME,
-                "-tA",
-                "-F",
-                "|",
+                "--csv",
+                "-t",
                 "-c",
                 sql,
             ],
@@ -117,7 +116,7 @@ pub(super) async fn psql_stdin(pg: &PgContainer, script: String) -> Result<Strin
     let mut out = Vec::new();
     let (code, err) = pg
         .exec_io(
-            &psql_script(DB_USER, DB_NAME, &["-tA", "-F", "|"]),
+            &psql_script(DB_USER, DB_NAME, &["--csv", "-t"]),
             &[],
             Some(input),
             &mut out,
@@ -134,23 +133,21 @@ pub(super) async fn psql_stdin(pg: &PgContainer, script: String) -> Result<Strin
 
 /// Exact counts of every table in the container's database (read-only session).
 pub async fn exact_counts(pg: &PgContainer) -> Result<RowCounts> {
-    Ok(RowCounts::from_psql_output(
+    Ok(RowCounts::from_psql_csv(
         &psql_stdin(pg, exact_counts_script()).await?,
     )?)
 }
 
 /// Exact counts of every table, partitioned table (with its own rows) and materialized view.
 pub async fn observe(pg: &PgContainer) -> Result<Observed> {
-    Ok(Observed::from_psql_output(
+    Ok(Observed::from_psql_csv(
         &psql_stdin(pg, observe_script()).await?,
     )?)
 }
 
-pub(super) fn rows_of(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| l.split('|').map(str::to_string).collect())
-        .collect()
+/// The rows of a query's `psql --csv -t` output (a value may hold any character).
+pub(super) fn rows_of(text: &str) -> Result<Vec<Vec<String>>> {
+    Ok(backup_set::psql_csv::records(text)?)
 }
 
 /// Smoke test: table set and every table's count against the snapshot, then the chosen
@@ -244,7 +241,7 @@ pub async fn smoke(
                 ),
             )
             .await?;
-            dot_pair = rows_of(&text)
+            dot_pair = rows_of(&text)?
                 .into_iter()
                 .filter(|c| c.len() == 3)
                 .map(|c| DotRow {
@@ -287,7 +284,10 @@ pub async fn smoke(
             .map(|r| r.iter().map(|c| c.as_psql()).collect())
             .collect();
         let (observed_rows, error) = match psql_query(pg, &q.sql).await {
-            Ok(t) => (rows_of(&t), None),
+            Ok(t) => match rows_of(&t) {
+                Ok(rows) => (rows, None),
+                Err(e) => (Vec::new(), Some(e.message)),
+            },
             Err(e) => (Vec::new(), Some(e.message)),
         };
         let passed = error.is_none() && observed_rows == expected_rows;
