@@ -403,7 +403,10 @@ pub async fn drop_stale_clones(a: &Attached) -> Result<Vec<String>> {
         let n: String = r.get(0);
         if is_scenario_clone(&n) {
             admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{n}\" WITH (FORCE)"))
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    crate::fingerprint::quote_ident(&n)
+                ))
                 .await?;
             dropped.push(n);
         }

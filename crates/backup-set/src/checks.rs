@@ -139,12 +139,9 @@ pub fn split(q: &str) -> (String, String) {
 
 /// Quote `schema.table` as SQL identifiers.
 pub fn quote_qualified(q: &str) -> String {
+    use postgres_protocol::escape::escape_identifier;
     let (s, t) = split(q);
-    format!(
-        "\"{}\".\"{}\"",
-        s.replace('"', "\"\""),
-        t.replace('"', "\"\"")
-    )
+    format!("{}.{}", escape_identifier(&s), escape_identifier(&t))
 }
 
 impl Checks {
@@ -300,6 +297,15 @@ pub struct CheckResult {
 
 #[cfg(test)]
 mod tests {
+
+    /// One way to write an identifier: quotes doubled, whatever the name holds.
+    #[test]
+    fn qualified_names_are_quoted_whatever_they_hold() {
+        assert_eq!(quote_qualified("public.t"), "\"public\".\"t\"");
+        assert_eq!(quote_qualified("we\"ird.a\"b"), "\"we\"\"ird\".\"a\"\"b\"");
+        assert_eq!(quote_qualified("plain"), "\"public\".\"plain\"");
+    }
+
     use super::*;
 
     #[test]

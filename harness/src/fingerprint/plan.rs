@@ -41,9 +41,10 @@ impl CatalogTable {
     }
 }
 
-/// `"name"` with embedded quotes doubled.
+/// `"name"` with embedded quotes doubled (`postgres_protocol::escape::escape_identifier`):
+/// the harness's one way to write an identifier into SQL.
 pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
+    postgres_protocol::escape::escape_identifier(s)
 }
 
 /// Parse the JSON lines of `tables.sql`.

@@ -47,9 +47,7 @@ pub struct Target {
     pub sql: String,
 }
 
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+use crate::fingerprint::quote_ident as quote;
 
 /// The existing tables the plan's scripts name (outside its own schema), each with a read (a
 /// page of rows, ACCESS SHARE, as Directus lists items) and the no-op update a writer runs on

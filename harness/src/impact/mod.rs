@@ -68,13 +68,18 @@ pub async fn run(
         let admin = a.pg.connect("postgres").await?;
         admin
             .batch_execute(&format!(
-                "CREATE DATABASE \"{clone}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
+                "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
+                crate::fingerprint::quote_ident(&clone),
+                crate::fingerprint::quote_ident(DB_NAME)
             ))
             .await
             .map_err(Error::from)?;
         let profiled = profile_on(&a.pg, &clone, &plan, o.load).await;
         let dropped = admin
-            .batch_execute(&format!("DROP DATABASE \"{clone}\" WITH (FORCE)"))
+            .batch_execute(&format!(
+                "DROP DATABASE {} WITH (FORCE)",
+                crate::fingerprint::quote_ident(&clone)
+            ))
             .await
             .map_err(Error::from);
         let (steps, samples) = profiled?;

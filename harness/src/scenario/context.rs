@@ -211,7 +211,9 @@ impl Ctx<'_> {
                     self.clone_horizon = Some(fingerprint::snapshot_xmin(&admin).await?);
                     admin
                         .batch_execute(&format!(
-                            "CREATE DATABASE \"{name}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
+                            "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
+                            fingerprint::quote_ident(&name),
+                            fingerprint::quote_ident(DB_NAME)
                         ))
                         .await?;
                     // before anything connects to the clone
@@ -256,8 +258,8 @@ impl Ctx<'_> {
                     let name: String = row.get(0);
                     admin
                         .batch_execute(&format!(
-                            "DROP DATABASE \"{}\" WITH (FORCE)",
-                            name.replace('"', "\"\"")
+                            "DROP DATABASE {} WITH (FORCE)",
+                            fingerprint::quote_ident(&name)
                         ))
                         .await?;
                 }
@@ -313,7 +315,10 @@ impl Ctx<'_> {
         if let (Some(db), Some(b)) = (self.dbname.take(), self.suite.baseline.get()) {
             let admin = b.pg.connect("postgres").await?;
             admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    fingerprint::quote_ident(&db)
+                ))
                 .await?;
         }
         if let Some(p) = self.own.take() {

@@ -80,7 +80,9 @@ pub async fn profile_on_clone(
         let _g = suite.clone_lock.lock().await;
         admin
             .batch_execute(&format!(
-                "CREATE DATABASE \"{name}\" TEMPLATE \"{DB_NAME}\" STRATEGY FILE_COPY"
+                "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
+                crate::fingerprint::quote_ident(&name),
+                crate::fingerprint::quote_ident(DB_NAME)
             ))
             .await
             .map_err(crate::error::Error::from)?;
@@ -93,7 +95,10 @@ pub async fn profile_on_clone(
     }
     .await;
     let dropped = admin
-        .batch_execute(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .batch_execute(&format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            crate::fingerprint::quote_ident(&name)
+        ))
         .await
         .map_err(crate::error::Error::from);
     let steps = profiled?;

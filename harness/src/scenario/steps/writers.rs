@@ -81,9 +81,7 @@ fn key_columns(t: &Target, alias: &str) -> String {
         .join(", ")
 }
 
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+use crate::fingerprint::quote_ident as quote;
 
 /// The tables among `named` the database holds, with their unique columns; tables whose
 /// unique columns the writers cannot fill are left out with the reason.
