@@ -197,12 +197,42 @@ fn classify(e: bollard::errors::Error) -> Error {
 }
 
 impl From<tokio_postgres::Error> for Error {
+    /// A statement the server refused is a failed check (exit 1); a connection that is gone
+    /// (closed, an I/O error, SQLSTATE class 08, or the server shutting down: 57P01..57P03)
+    /// is the environment (exit 4), as for Docker.
     fn from(e: tokio_postgres::Error) -> Self {
-        let msg = match e.as_db_error() {
-            Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-            None => e.to_string(),
-        };
-        Error::check("database_error", msg)
+        use tokio_postgres::error::SqlState;
+        match e.as_db_error() {
+            Some(db) => {
+                let msg = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+                let state = db.code();
+                let gone = state.code().starts_with("08")
+                    || [
+                        SqlState::ADMIN_SHUTDOWN,
+                        SqlState::CRASH_SHUTDOWN,
+                        SqlState::CANNOT_CONNECT_NOW,
+                    ]
+                    .contains(state);
+                if gone {
+                    Error::env("database_connection_lost", msg)
+                } else {
+                    Error::check("database_error", msg)
+                }
+            }
+            None => {
+                let io = std::error::Error::source(&e)
+                    .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
+                if e.is_closed() || io {
+                    Error::env(
+                        "database_connection_lost",
+                        format!("The connection to the database was lost: {e}."),
+                    )
+                    .with_hint("Check that the PostgreSQL container is still running (`docker ps`) and that Docker has memory and disk to spare, then run again.")
+                } else {
+                    Error::check("database_error", e.to_string())
+                }
+            }
+        }
     }
 }
 

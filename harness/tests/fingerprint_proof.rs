@@ -346,5 +346,22 @@ async fn a_clone_proves_its_tables_against_an_untouched_sibling() {
     let other = incremental(&c2, &[], Some(&pristine.stamp)).await;
     assert!(other.proven.is_empty());
     drop((c1, c2, admin));
+    // a connection that is gone is the environment (exit 4), not a failed check (exit 1)
+    let probe = pg.connect(DB_NAME).await.expect("probe");
+    pg.kill().await.expect("kill the server");
+    let e = probe
+        .simple_query("SELECT 1")
+        .await
+        .expect_err("the server is gone");
+    let he = harness::error::Error::from(e);
+    assert_eq!(
+        (he.category, he.kind),
+        (
+            harness::error::Category::Environment,
+            "database_connection_lost"
+        ),
+        "{}",
+        he.report()
+    );
     pg.remove().await.expect("remove");
 }

@@ -149,16 +149,32 @@ impl std::fmt::Display for DbFailure {
 /// Classify a tokio-postgres error (see [`DbFailure::kind`]).
 pub fn classify_db_error(e: &tokio_postgres::Error) -> DbFailure {
     if let Some(db) = e.as_db_error() {
-        let code = db.code().code();
+        use tokio_postgres::error::SqlState;
+        let state = db.code();
+        let code = state.code();
         let message = db.message().to_string();
-        let kind = match code {
-            "55P03" => FailureKind::LockTimeout,
-            "57014" if message.contains("statement timeout") => FailureKind::StatementTimeout,
-            "57014" => FailureKind::QueryCanceled,
-            "57P01" | "57P02" | "57P03" => FailureKind::ConnectionLost,
-            c if c.starts_with("08") => FailureKind::ConnectionLost,
-            "P0001" if message.starts_with("injected") => FailureKind::Injected,
-            _ => FailureKind::SqlError,
+        let kind = if *state == SqlState::LOCK_NOT_AVAILABLE {
+            FailureKind::LockTimeout
+        } else if *state == SqlState::QUERY_CANCELED {
+            if message.contains("statement timeout") {
+                FailureKind::StatementTimeout
+            } else {
+                FailureKind::QueryCanceled
+            }
+        } else if [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(state)
+            || code.starts_with("08")
+        {
+            // class 08: connection exception
+            FailureKind::ConnectionLost
+        } else if *state == SqlState::RAISE_EXCEPTION && message.starts_with("injected") {
+            FailureKind::Injected
+        } else {
+            FailureKind::SqlError
         };
         return DbFailure {
             sqlstate: Some(code.to_string()),

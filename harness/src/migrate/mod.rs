@@ -387,7 +387,10 @@ impl Runner {
                 Err(e) => {
                     let f = classify_db_error(&e);
                     let not_in_place = match self.plan.verify_convention {
-                        VerifyConvention::RaisesP0001 => f.sqlstate.as_deref() == Some("P0001"),
+                        VerifyConvention::RaisesP0001 => {
+                            f.sqlstate.as_deref()
+                                == Some(tokio_postgres::error::SqlState::RAISE_EXCEPTION.code())
+                        }
                         // Sqitch: any error of the verify means "not in place"; a timeout or a
                         // lost connection says nothing about the step and still stops.
                         VerifyConvention::AnyError => !matches!(
