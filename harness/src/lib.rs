@@ -8,21 +8,18 @@ pub mod checkout;
 // their paths here. `checksum` wraps its hashing with the byte progress of a terminal.
 pub use backup_set::{checks, dumpinfo, fsutil, rowcounts};
 pub mod checksum;
+// PostgreSQL in Docker (engine, image, containers, guard, fingerprints, cluster state) and the
+// base it stands on (error, fault points, engine ledger, COPY hashing) are the crate `pg-docker`
+// (`crates/pg-docker`), which cannot reach up into the operations, scenarios, reports or CLI;
+// its modules keep their paths here.
+pub use pg_docker::{
+    cluster_state, container, copyhash, docker, engine_ledger, engine_watch, error, fault,
+    fingerprint, guard, image,
+};
 pub mod closure;
-pub mod cluster_state;
 pub mod console;
-pub mod container;
-pub mod copyhash;
-pub mod docker;
-pub mod engine_ledger;
-pub mod engine_watch;
 pub mod envs;
-pub mod error;
-pub mod fault;
-pub mod fingerprint;
 pub mod fixture;
-pub mod guard;
-pub mod image;
 pub mod impact;
 pub mod logging;
 pub mod migrate;

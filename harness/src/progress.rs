@@ -12,6 +12,8 @@ static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// binary calls it with `!quiet`. Even allowed, it is drawn only on a terminal.
 pub fn enable_progress(on: bool) {
     PROGRESS.store(on, std::sync::atomic::Ordering::Relaxed);
+    // The uploads and hashing of `pg-docker` draw through the same bars (silent until set).
+    pg_docker::byte_progress::set_byte_progress(std::sync::Arc::new(ByteBars));
 }
 
 /// Whether a byte progress indicator is drawn now: allowed, stderr is a terminal, and
@@ -59,6 +61,14 @@ impl backup_set::checksum::Counter for Bar {
 
 impl backup_set::checksum::Progress for ByteBars {
     fn start(&self, what: &str, total: u64) -> Box<dyn backup_set::checksum::Counter> {
+        Box::new(Bar(bytes_bar(what, total)))
+    }
+}
+
+/// The byte progress of `pg-docker` (a dump uploaded into a container, the image's wheel
+/// hashed) drawn as the same [`bytes_bar`] per transfer.
+impl pg_docker::byte_progress::ByteProgress for ByteBars {
+    fn start(&self, what: &str, total: u64) -> Box<dyn backup_set::checksum::Counter + Send> {
         Box::new(Bar(bytes_bar(what, total)))
     }
 }

@@ -8,11 +8,13 @@
 //! one unit (a `mod.rs` re-exporting its children is glue, not a dependency). The backup set is
 //! the crate `backup-set`: its manifest, and what it reaches in `Cargo.lock`, name no async
 //! runtime, Docker, database client, terminal drawing or the harness, so the compiler keeps it
-//! pure and synchronous.
+//! pure and synchronous. PostgreSQL in Docker is the crate `pg-docker`: its manifest, and what it
+//! reaches, name neither the harness nor a crate of its operations, reports, terminal or command
+//! line, so the compiler keeps it from reaching up into them.
 //! `cargo test -p dryrun-harness --test layers -- --nocapture` prints the graph.
 //!
 //! The parts live in `layers/`: `graph` (reading the code), `exports` (re-exports), `cycles`,
-//! `layering` (the LAYERS table) and `backup_set`.
+//! `layering` (the LAYERS table), `backup_set` and `pg_docker`.
 
 #[path = "layers/backup_set.rs"]
 mod backup_set;
@@ -24,3 +26,5 @@ mod exports;
 mod graph;
 #[path = "layers/layering.rs"]
 mod layering;
+#[path = "layers/pg_docker.rs"]
+mod pg_docker;

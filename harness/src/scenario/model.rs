@@ -693,14 +693,14 @@ mod restore_test_step_tests {
     #[test]
     fn refusal_kinds_are_raised_by_the_input_checks() {
         let sources = [
-            include_str!("../error.rs"),
+            include_str!("../../../crates/pg-docker/src/error.rs"),
             include_str!("../../../crates/backup-set/src/error.rs"),
             include_str!("../../../crates/backup-set/src/checksum.rs"),
             include_str!("../../../crates/backup-set/src/rowcounts.rs"),
             include_str!("../../../crates/backup-set/src/dumpinfo.rs"),
             include_str!("../../../crates/backup-set/src/checks.rs"),
-            include_str!("../fingerprint/mod.rs"),
-            include_str!("../fingerprint/content.rs"),
+            include_str!("../../../crates/pg-docker/src/fingerprint/mod.rs"),
+            include_str!("../../../crates/pg-docker/src/fingerprint/content.rs"),
         ];
         for k in RefusalKind::iter() {
             let quoted = format!("\"{}\"", k.as_str());

@@ -185,13 +185,13 @@ pub(super) fn tar_stream(
     header: tar::Header,
     file: tokio::fs::File,
     pad: usize,
-    bar: indicatif::ProgressBar,
+    bar: Box<dyn crate::byte_progress::Counter + Send>,
 ) -> Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>> {
     let head =
         futures_util::stream::once(async move { Ok(Bytes::copy_from_slice(header.as_bytes())) });
     let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |c| {
         if let Ok(b) = c {
-            bar.inc(b.len() as u64);
+            bar.advance(b.len() as u64);
         }
     });
     let tail = futures_util::stream::once(async move { Ok(Bytes::from(vec![0u8; pad + 1024])) });

@@ -63,6 +63,8 @@ pub fn sabotage_on(name: &str) -> bool {
 /// `sabotaged!("name")`: whether that harness fault is on. In the shipped binary it expands to
 /// `false`, so neither the check nor the fault's name is compiled in.
 #[cfg(feature = "negative-controls")]
+#[doc(hidden)]
+#[macro_export]
 macro_rules! sabotaged {
     ($name:literal) => {
         $crate::fault::sabotage_on($name)
@@ -72,12 +74,16 @@ macro_rules! sabotaged {
 /// `sabotaged!("name")`: whether that harness fault is on. In the shipped binary it expands to
 /// `false`, so neither the check nor the fault's name is compiled in.
 #[cfg(not(feature = "negative-controls"))]
+#[doc(hidden)]
+#[macro_export]
 macro_rules! sabotaged {
     ($name:literal) => {
         false
     };
 }
-pub(crate) use sabotaged;
+// Used by the harness's operations as `crate::fault::sabotaged!` (this module is re-exported
+// there); `#[macro_export]` puts the macro at this crate's root, this keeps its old path.
+pub use crate::sabotaged;
 
 /// The test hooks active in this process, each as `VARIABLE=value` (empty: none). A
 /// `DRYRUN_SABOTAGE` is listed only where it can act (the negative-control build).

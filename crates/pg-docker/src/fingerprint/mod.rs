@@ -97,9 +97,9 @@ use tokio_postgres::Client;
 use crate::error::{Error, Result};
 
 /// `migrations/fingerprint/schema.sql`: one read-only query, `(object_kind, object_identity, definition)`.
-pub const SCHEMA_SQL: &str = include_str!("../../../migrations/fingerprint/schema.sql");
+pub const SCHEMA_SQL: &str = include_str!("../../../../migrations/fingerprint/schema.sql");
 /// `migrations/fingerprint/tables.sql`: the tables of the data fingerprint, as JSON lines.
-pub const TABLES_SQL: &str = include_str!("../../../migrations/fingerprint/tables.sql");
+pub const TABLES_SQL: &str = include_str!("../../../../migrations/fingerprint/tables.sql");
 
 /// Session settings required by `schema.sql` (README of `migrations/fingerprint`).
 const SCHEMA_SETTINGS: &str = "SET LOCAL search_path = pg_catalog";
@@ -267,7 +267,10 @@ pub(crate) async fn in_read_only_snapshot<T>(
         }
         Err(e) => {
             if let Err(rb) = client.batch_execute("ROLLBACK").await {
-                tracing::debug!(error = %rb, "rollback after a failed {what} also failed");
+                tracing::debug!(
+                    target: "harness::fingerprint",
+                    error = %rb, "rollback after a failed {what} also failed"
+                );
             }
             Err(e)
         }
@@ -381,7 +384,10 @@ pub async fn data_with(
     let res = data_in_leader_tx(leader, helpers, prev, only, t0, wal.map(|pg| (pg, mark))).await;
     for h in helpers {
         if let Err(e) = h.batch_execute("ROLLBACK").await {
-            tracing::debug!(error = %e, "ending a fingerprint helper transaction failed");
+            tracing::debug!(
+                target: "harness::fingerprint",
+                error = %e, "ending a fingerprint helper transaction failed"
+            );
         }
     }
     match res {
@@ -394,7 +400,10 @@ pub async fn data_with(
         }
         Err(e) => {
             if let Err(rb) = leader.batch_execute("ROLLBACK").await {
-                tracing::debug!(error = %rb, "rollback after a failed data fingerprint also failed");
+                tracing::debug!(
+                    target: "harness::fingerprint",
+                    error = %rb, "rollback after a failed data fingerprint also failed"
+                );
             }
             Err(e)
         }
@@ -523,7 +532,7 @@ async fn data_in_leader_tx(
         hash_ms,
         total_ms: t0.elapsed().as_millis() as u64,
     };
-    tracing::debug!(?stats, "data fingerprint");
+    tracing::debug!(target: "harness::fingerprint", ?stats, "data fingerprint");
     Ok(DataRun {
         data,
         proven: reused.keys().cloned().collect(),

@@ -138,7 +138,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
 
 impl PgContainer {
     /// Create volume + container, start it and wait until PostgreSQL accepts connections.
-    #[tracing::instrument(name = "pg_start", skip_all, fields(role = %spec.role))]
+    #[tracing::instrument(target = "harness::container", name = "pg_start", skip_all, fields(role = %spec.role))]
     pub async fn start(docker: &Docker, run: &RunIdentity, spec: &PgSpec) -> Result<PgContainer> {
         // testcontainers pulls an image the engine lacks; no registry may be contacted, so a
         // missing image is refused here.

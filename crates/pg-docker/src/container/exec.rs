@@ -23,7 +23,10 @@ impl PgContainer {
             .exec_io(cmd, &[], None::<tokio::fs::File>, &mut out)
             .await?;
         if !quiet {
-            tracing::debug!(container = %self.name, cmd = ?cmd, code, "exec");
+            tracing::debug!(
+                target: "harness::container::exec",
+                container = %self.name, cmd = ?cmd, code, "exec"
+            );
         }
         Ok(ExecOutput {
             exit_code: code,
@@ -158,7 +161,10 @@ where
         r?;
         if let Err(e) = w {
             // A broken pipe means the command exited early; its exit code tells why.
-            tracing::debug!(error = %e, "stdin copy ended early");
+            tracing::debug!(
+                target: "harness::container::exec",
+                error = %e, "stdin copy ended early"
+            );
         }
     }
     let inspect = docker.inspect_exec(&exec.id).await.map_err(classify)?;

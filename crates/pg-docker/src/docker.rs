@@ -168,7 +168,7 @@ pub fn owner_alive(labels: &HashMap<String, String>) -> bool {
 /// default; a bollard that sends `/v1.53/...` again meets a refusal on engines older than
 /// 1.53 (Docker 20.10 serves at most 1.41). That refusal is reported here, before anything
 /// is created, with its own exit code (6) instead of failing later in the middle of a run.
-#[tracing::instrument(name = "docker_connect", skip_all)]
+#[tracing::instrument(target = "harness::docker", name = "docker_connect", skip_all)]
 pub async fn connect() -> Result<Docker> {
     let host = std::env::var("DOCKER_HOST").unwrap_or_default();
     let where_ = if host.is_empty() {
@@ -228,7 +228,7 @@ pub async fn connect() -> Result<Docker> {
     };
     match docker.version().await {
         Ok(info) => {
-            tracing::debug!(
+            tracing::debug!(target: "harness::docker",
                 engine_api = info.api_version.as_deref().unwrap_or("?"),
                 engine = info.version.as_deref().unwrap_or("?"),
                 "docker engine probed"

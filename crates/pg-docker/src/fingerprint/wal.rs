@@ -227,7 +227,10 @@ pub async fn touched(
         return Ok(Some(Touched::default()));
     }
     let Some(end) = written_up_to(client, end, Duration::from_secs(2)).await? else {
-        tracing::debug!(end = %format_lsn(end), "WAL not written in time: no WAL proof");
+        tracing::debug!(
+            target: "harness::fingerprint::wal",
+            end = %format_lsn(end), "WAL not written in time: no WAL proof"
+        );
         return Ok(None);
     };
     if end <= from {
@@ -258,12 +261,15 @@ pub async fn touched(
     let out = match out {
         Ok(o) => o,
         Err(e) => {
-            tracing::debug!(error = %e, "pg_waldump could not run: no WAL proof");
+            tracing::debug!(
+                target: "harness::fingerprint::wal",
+                error = %e, "pg_waldump could not run: no WAL proof"
+            );
             return Ok(None);
         }
     };
     if out.exit_code != 0 {
-        tracing::debug!(
+        tracing::debug!(target: "harness::fingerprint::wal",
             code = out.exit_code,
             stderr = %out.stderr.trim(),
             "pg_waldump could not read the range: no WAL proof"

@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::fingerprint::{self, SchemaChange};
 
 /// `migrations/fingerprint/cluster.sql`: one read-only query, `(object_kind, object_identity, definition)`.
-pub const CLUSTER_SQL: &str = include_str!("../../migrations/fingerprint/cluster.sql");
+pub const CLUSTER_SQL: &str = include_str!("../../../migrations/fingerprint/cluster.sql");
 
 /// The cluster-global state: every row of `cluster.sql`, keyed by `(object_kind, object_identity)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,7 +31,7 @@ impl PgContainer {
             .map_err(|e| Error::io(src, "open", e))?;
         crate::fault::hit("upload").await;
         let pad = (512 - (meta.len() % 512) as usize) % 512;
-        let bar = crate::progress::bytes_bar(&format!("upload {name}"), meta.len());
+        let bar = crate::byte_progress::bytes(&format!("upload {name}"), meta.len());
         let body = tar_stream(header, file, pad, bar);
         self.docker
             .upload_to_container(

@@ -24,8 +24,8 @@ pub const WHEEL_SHA256: &str = "d595789b47624a3d963aa9aa6359da9be31beb7e61f1a455
 pub const WHEEL_FILE: &str =
     "pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
 const SUITE: &str = "bookworm";
-const DOCKERFILE: &str = include_str!("../image/Dockerfile");
-const ENTRYPOINT: &str = include_str!("../image/docker-entrypoint.sh");
+const DOCKERFILE: &str = include_str!("../../../harness/image/Dockerfile");
+const ENTRYPOINT: &str = include_str!("../../../harness/image/docker-entrypoint.sh");
 
 /// Hash of everything the offline image is made from.
 pub fn recipe_hash() -> String {
@@ -36,7 +36,7 @@ pub fn recipe_hash() -> String {
     s.push_str(WHEEL_SHA256);
     s.push_str(SUITE);
     s.push_str("minbase");
-    crate::checksum::sha256_bytes(s.as_bytes())[..16].to_string()
+    backup_set::checksum::sha256_bytes(s.as_bytes())[..16].to_string()
 }
 
 /// The image a run uses, and how it was chosen.
@@ -104,7 +104,7 @@ pub async fn ensure(
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    tracing::info!(?cmd, "{what}");
+    tracing::info!(target: "harness::image", ?cmd, "{what}");
     let out = cmd.output().map_err(|e| {
         Error::env("tool_missing", format!("Cannot run {what} ({:?}): {e}.", cmd.get_program()))
             .with_hint("Install it (apt-get install debootstrap; python3 with pip) or use an existing PostgreSQL 16 image through PG_IMAGE.")
@@ -191,7 +191,7 @@ fn ensure_debootstrap() -> Result<PathBuf> {
     match debootstrap_plan(&path, true, is_root()) {
         DebootstrapPlan::Present(p) => Ok(p),
         DebootstrapPlan::Install { apt_get } => {
-            tracing::warn!(
+            tracing::warn!(target: "harness::image",
                 "debootstrap is missing: installing it with apt-get (root) for the image build"
             );
             run(
@@ -208,7 +208,10 @@ fn ensure_debootstrap() -> Result<PathBuf> {
             )?;
             match debootstrap_plan(&path, true, true) {
                 DebootstrapPlan::Present(p) => {
-                    tracing::warn!(path = %p.display(), "debootstrap installed");
+                    tracing::warn!(
+                        target: "harness::image",
+                        path = %p.display(), "debootstrap installed"
+                    );
                     Ok(p)
                 }
                 _ => Err(Error::env("tool_missing", "apt-get install -y debootstrap succeeded, but no debootstrap program is on PATH or in /usr/sbin.")
@@ -314,7 +317,10 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
     // 2. Wheel.
     let wheel_dir = cache.join("wheel");
     let wheel = wheel_dir.join(WHEEL_FILE);
-    if !wheel.exists() || crate::checksum::sha256_file(&wheel)? != WHEEL_SHA256 {
+    if !wheel.exists()
+        || backup_set::checksum::sha256_file(&wheel, &crate::byte_progress::Hashing)?
+            != WHEEL_SHA256
+    {
         run(
             Command::new("python3")
                 .args([
@@ -334,7 +340,7 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
             "pip download of the pgserver wheel",
         )?;
     }
-    let got = crate::checksum::sha256_file(&wheel)?;
+    let got = backup_set::checksum::sha256_file(&wheel, &crate::byte_progress::Hashing)?;
     if got != WHEEL_SHA256 {
         return Err(Error::env(
             "wheel_checksum",
@@ -359,11 +365,11 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
     // 3. Build context (written to disk, then streamed to the engine).
     let ctx_path = cache.join("context.tar");
     {
-        let mut af = crate::fsutil::AtomicFile::create(&ctx_path)?;
+        let mut af = backup_set::fsutil::AtomicFile::create(&ctx_path)?;
         write_context(af.file(), &rootfs, &wheel_x).at(&ctx_path, "write the build context")?;
         af.commit()?;
     }
-    tracing::info!(
+    tracing::info!(target: "harness::image",
         secs = started.elapsed().as_secs_f64(),
         "build context ready"
     );
@@ -393,7 +399,7 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
             )
         })?;
         if let Some(s) = info.stream {
-            tracing::debug!("{}", s.trim_end());
+            tracing::debug!(target: "harness::image", "{}", s.trim_end());
             log.push_str(&s);
         }
         if let Some(err) = info.error_detail.and_then(|d| d.message) {
@@ -404,7 +410,7 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
         }
     }
     let _ = std::fs::remove_file(&ctx_path);
-    tracing::info!(secs = started.elapsed().as_secs_f64(), "image built");
+    tracing::info!(target: "harness::image", secs = started.elapsed().as_secs_f64(), "image built");
     Ok(())
 }
 
