@@ -95,40 +95,55 @@ pub fn lock_closure(lock: &str, name: &str) -> BTreeSet<String> {
     seen
 }
 
-#[test]
-fn the_backup_set_crate_is_pure_and_synchronous() {
+/// A workspace crate's boundary: it is among the crates checked for cycles, and neither its
+/// manifest nor what it reaches through `Cargo.lock` names a crate of `forbidden`. `witness`
+/// is a dependency it does have (so a parse that reads nothing fails).
+pub fn assert_boundary(package: &str, witness: &str, forbidden: &[&str], why: &str) {
     assert!(
-        crates().iter().any(|(n, _)| n == "backup-set"),
-        "crates/backup-set is not among the crates checked for cycles"
+        crates().iter().any(|(n, _)| n == package),
+        "crates/{package} is not among the crates checked for cycles"
     );
-    let manifest = std::fs::read_to_string(repo().join("crates/backup-set/Cargo.toml"))
-        .expect("crates/backup-set/Cargo.toml");
+    let path = repo().join(format!("crates/{package}/Cargo.toml"));
+    let manifest = std::fs::read_to_string(&path).expect("a crate manifest");
     let deps = manifest_dependencies(&manifest);
-    assert!(deps.iter().any(|d| d == "sha2"), "parsed: {deps:?}");
+    assert!(deps.iter().any(|d| d == witness), "parsed: {deps:?}");
     let bad: Vec<&String> = deps
         .iter()
-        .filter(|d| NOT_IN_THE_BACKUP_SET.contains(&d.as_str()))
+        .filter(|d| forbidden.contains(&d.as_str()))
         .collect();
     assert!(
         bad.is_empty(),
-        "crates/backup-set/Cargo.toml depends on {bad:?}: the backup set must stay pure and synchronous"
+        "crates/{package}/Cargo.toml depends on {bad:?}: {why}"
     );
     // Nor through another crate.
     let lock = std::fs::read_to_string(repo().join("Cargo.lock")).expect("Cargo.lock");
-    let reached = lock_closure(&lock, "backup-set");
-    assert!(reached.contains("sha2"), "Cargo.lock not read: {reached:?}");
+    let reached = lock_closure(&lock, package);
+    assert!(
+        reached.contains(witness),
+        "Cargo.lock not read: {reached:?}"
+    );
     assert!(
         lock_closure(&lock, "dryrun-harness").contains("tokio"),
         "the closure misses what the harness reaches"
     );
-    let bad: Vec<&str> = NOT_IN_THE_BACKUP_SET
+    let bad: Vec<&str> = forbidden
         .iter()
         .copied()
         .filter(|n| reached.contains(*n))
         .collect();
     assert!(
         bad.is_empty(),
-        "backup-set reaches {bad:?} through its dependencies (Cargo.lock)"
+        "{package} reaches {bad:?} through its dependencies (Cargo.lock): {why}"
+    );
+}
+
+#[test]
+fn the_backup_set_crate_is_pure_and_synchronous() {
+    assert_boundary(
+        "backup-set",
+        "sha2",
+        NOT_IN_THE_BACKUP_SET,
+        "the backup set must stay pure and synchronous",
     );
 }
 

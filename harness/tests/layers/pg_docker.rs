@@ -2,8 +2,7 @@
 //! operations: its manifest, and what it reaches in `Cargo.lock`, name neither the harness nor a
 //! crate only its operations, scenarios, reports, terminal or command line use.
 
-use crate::backup_set::{lock_closure, manifest_dependencies};
-use crate::graph::{crates, repo};
+use crate::backup_set::assert_boundary;
 
 /// Crates of the harness's upper layers that PostgreSQL in Docker must never depend on: the
 /// harness itself, its terminal (`logging`, `progress`), command line, test runner, scenario
@@ -30,40 +29,14 @@ pub const NOT_IN_PG_DOCKER: &[&str] = &[
 
 #[test]
 fn the_pg_docker_crate_reaches_no_upper_layer() {
-    assert!(
-        crates().iter().any(|(n, _)| n == "pg-docker"),
-        "crates/pg-docker is not among the crates checked for cycles"
+    assert_boundary(
+        "pg-docker",
+        "bollard",
+        NOT_IN_PG_DOCKER,
+        "PostgreSQL in Docker must not reach the layers above it",
     );
-    let manifest = std::fs::read_to_string(repo().join("crates/pg-docker/Cargo.toml"))
-        .expect("crates/pg-docker/Cargo.toml");
-    let deps = manifest_dependencies(&manifest);
-    assert!(deps.iter().any(|d| d == "bollard"), "parsed: {deps:?}");
-    let bad: Vec<&String> = deps
-        .iter()
-        .filter(|d| NOT_IN_PG_DOCKER.contains(&d.as_str()))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "crates/pg-docker/Cargo.toml depends on {bad:?}: PostgreSQL in Docker must not reach the layers above it"
-    );
-    // Nor through another crate.
-    let lock = std::fs::read_to_string(repo().join("Cargo.lock")).expect("Cargo.lock");
-    let reached = lock_closure(&lock, "pg-docker");
-    assert!(
-        reached.contains("bollard") && reached.contains("backup-set"),
-        "Cargo.lock not read: {reached:?}"
-    );
-    assert!(
-        lock_closure(&lock, "dryrun-harness").contains("indicatif"),
-        "the closure misses what the harness reaches"
-    );
-    let bad: Vec<&str> = NOT_IN_PG_DOCKER
-        .iter()
-        .copied()
-        .filter(|n| reached.contains(*n))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "pg-docker reaches {bad:?} through its dependencies (Cargo.lock)"
-    );
+    // it stands on the backup set, and only on it of the workspace's crates
+    let lock =
+        std::fs::read_to_string(crate::graph::repo().join("Cargo.lock")).expect("Cargo.lock");
+    assert!(crate::backup_set::lock_closure(&lock, "pg-docker").contains("backup-set"));
 }
