@@ -403,10 +403,7 @@ pub async fn drop_stale_clones(a: &Attached) -> Result<Vec<String>> {
         let n: String = r.get(0);
         if is_scenario_clone(&n) {
             admin
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    crate::fingerprint::quote_ident(&n)
-                ))
+                .batch_execute(&crate::container::drop_sql(&n, true))
                 .await?;
             dropped.push(n);
         }

@@ -67,19 +67,12 @@ pub async fn run(
         );
         let admin = a.pg.connect("postgres").await?;
         admin
-            .batch_execute(&format!(
-                "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
-                crate::fingerprint::quote_ident(&clone),
-                crate::fingerprint::quote_ident(DB_NAME)
-            ))
+            .batch_execute(&crate::container::clone_sql(&clone))
             .await
             .map_err(Error::from)?;
         let profiled = profile_on(&a.pg, &clone, &plan, o.load).await;
         let dropped = admin
-            .batch_execute(&format!(
-                "DROP DATABASE {} WITH (FORCE)",
-                crate::fingerprint::quote_ident(&clone)
-            ))
+            .batch_execute(&crate::container::drop_sql(&clone, false))
             .await
             .map_err(Error::from);
         let (steps, samples) = profiled?;

@@ -210,11 +210,7 @@ impl Ctx<'_> {
                     let admin = b.pg.connect("postgres").await?;
                     self.clone_horizon = Some(fingerprint::snapshot_xmin(&admin).await?);
                     admin
-                        .batch_execute(&format!(
-                            "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
-                            fingerprint::quote_ident(&name),
-                            fingerprint::quote_ident(DB_NAME)
-                        ))
+                        .batch_execute(&crate::container::clone_sql(&name))
                         .await?;
                     // before anything connects to the clone
                     self.clone_wal_mark = fingerprint::insert_mark(&admin).await?;
@@ -257,10 +253,7 @@ impl Ctx<'_> {
                 for row in extra {
                     let name: String = row.get(0);
                     admin
-                        .batch_execute(&format!(
-                            "DROP DATABASE {} WITH (FORCE)",
-                            fingerprint::quote_ident(&name)
-                        ))
+                        .batch_execute(&crate::container::drop_sql(&name, false))
                         .await?;
                 }
                 drop(admin);
@@ -315,10 +308,7 @@ impl Ctx<'_> {
         if let (Some(db), Some(b)) = (self.dbname.take(), self.suite.baseline.get()) {
             let admin = b.pg.connect("postgres").await?;
             admin
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    fingerprint::quote_ident(&db)
-                ))
+                .batch_execute(&crate::container::drop_sql(&db, true))
                 .await?;
         }
         if let Some(p) = self.own.take() {

@@ -4,6 +4,7 @@
 mod exec;
 mod pg_image;
 mod secret;
+mod sql;
 mod transfer;
 mod volume;
 
@@ -27,6 +28,7 @@ pub use exec::{exec_env, exec_in, psql_script, QUIET_NOTICES};
 pub use pg_image::Postgres16;
 use secret::short_rand;
 pub use secret::Secret;
+pub use sql::{clone_sql, drop_sql};
 use volume::{
     count_created, create_named_volume, sanitize, seed_volume, tar_stream, upload_tar_to,
 };

@@ -5,7 +5,6 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::container::DB_NAME;
 use crate::impact::profile::StepProfile;
 use crate::scenario::context::Ctx;
 use crate::scenario::model::LockRuleStep;
@@ -79,11 +78,7 @@ pub async fn profile_on_clone(
     {
         let _g = suite.clone_lock.lock().await;
         admin
-            .batch_execute(&format!(
-                "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
-                crate::fingerprint::quote_ident(&name),
-                crate::fingerprint::quote_ident(DB_NAME)
-            ))
+            .batch_execute(&crate::container::clone_sql(&name))
             .await
             .map_err(crate::error::Error::from)?;
     }
@@ -95,10 +90,7 @@ pub async fn profile_on_clone(
     }
     .await;
     let dropped = admin
-        .batch_execute(&format!(
-            "DROP DATABASE {} WITH (FORCE)",
-            crate::fingerprint::quote_ident(&name)
-        ))
+        .batch_execute(&crate::container::drop_sql(&name, false))
         .await
         .map_err(crate::error::Error::from);
     let steps = profiled?;
