@@ -178,6 +178,9 @@ fn environment_survives_other_runs_and_gc_runs_the_suite_and_goes_down() {
         &std::fs::read_to_string(report.join("hb05-closure.json")).expect("closure json"),
     )
     .expect("json");
+    // The environment's database is no run's restore: the run restores its dump once, on a
+    // server of its own, for the restore-phase scenarios.
+    common::check_one_restore_per_dump(&json, "run-restore");
     let env = &json["attempts"][0]["environment"];
     assert_eq!(env["name"], name.as_str(), "{env}");
     assert_eq!(env["dump_sha256"], digest.as_str());

@@ -160,6 +160,11 @@ fn check(o: &Observed, keys: &(String, String), what: &str) {
         ("stdout".into(), f.stdout.clone()),
         ("stderr".into(), f.stderr.clone()),
     ];
+    let closure: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(o.report.join("hb05-closure.json")).expect("closure json"),
+    )
+    .expect("json");
+    check_one_restore_per_dump(&closure, "baseline");
     let files = texts_under(&o.report);
     assert!(
         files.len() >= 3,

@@ -261,6 +261,14 @@ impl SumsCheck {
             })
             .collect()
     }
+
+    /// The verified dump's SHA-256 (none when the sums file checked no dump).
+    pub fn dump_sha256(&self) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|f| f.role == FileRole::Dump && f.verdict != FileVerdict::Absent)
+            .map(|f| f.sha256.as_str())
+    }
 }
 
 fn mismatch(file: &Path, actual: &str, sums_path: &Path, e: &SumEntry) -> Error {

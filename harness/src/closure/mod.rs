@@ -237,6 +237,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         needs_engine: true,
     })
     .await?;
+    suite.dump_verified(&dump_sha256);
     let (docker, run, image) = (
         suite.docker()?.clone(),
         suite.run.clone(),
@@ -262,6 +263,12 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let order = suite::schedule(&files);
     // The baseline restore starts at once, beside the first scenarios that do not need it.
     let shared = suite.plan_shared(&files);
+    // The impact profile needs a clone of the baseline: taken when a scenario of the run
+    // needs a server from the baseline (restore-phase ones only judge its restore).
+    let needs_baseline = files.iter().any(|f| {
+        f.scenario.environment == crate::scenario::model::Environment::Clone
+            || f.scenario.server_data == crate::scenario::model::ServerData::BaselineCopy
+    });
     let warm = suite.warm_up(shared);
     let scenarios = futures_util::stream::iter(order)
         .map(|f| {
@@ -324,7 +331,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     // What the plan does while it runs, on a clone of the baseline of its own (the scenarios
     // are done; the clone is dropped before the environment's baseline is checked).
     let impact_started = Instant::now();
-    let impact = if shared == suite::Shared::Nothing {
+    let impact = if !needs_baseline {
         None
     } else {
         let profiled = crate::scenario::steps::locks::profile_on_clone(&suite, "impact").await;
@@ -415,6 +422,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         &foreign_events,
         &crate::engine_watch::calls(),
     );
+    let restores = suite.restores();
     drop(suite);
     let mut rows: Vec<ScenarioRow> = results.iter().map(|(r, _)| r.clone()).collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -492,6 +500,7 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         test_hooks: crate::fault::active_hooks(),
         foreign_changes: foreign_changes.clone(),
         impact,
+        restores,
         bound: Some(Binding {
             plan: plan_record,
             dump_sha256: dump_sha256.clone(),

@@ -80,6 +80,11 @@ pub struct Attempt {
     /// whole as `impact.*` beside the report. `None` when no scenario of the run needed a server.
     #[serde(default)]
     pub impact: Option<ImpactSection>,
+    /// Every `pg_restore` the attempt performed, each with who asked for it: one per distinct
+    /// dump the scenarios need (restore-phase scenarios of the run's dump judge the run's one
+    /// restore of it) plus the end-to-end scenario's fresh one on a durable server.
+    #[serde(default)]
+    pub restores: Vec<String>,
 }
 
 /// The impact profile of an attempt, or why it could not be taken.

@@ -162,6 +162,13 @@ pub fn markdown(r: &ClosureReport) -> String {
                 sc.elapsed_ms as f64 / 1000.0
             ));
         }
+        if !a.restores.is_empty() {
+            s.push_str(&format!(
+                "\nRestores performed: {} ({}).\n",
+                a.restores.len(),
+                a.restores.join("; ")
+            ));
+        }
         let fails: Vec<&ScenarioRow> = a.scenarios.iter().filter(|s| !s.passed).collect();
         if !fails.is_empty() {
             s.push_str("\n### Failures\n\n");
@@ -370,6 +377,7 @@ mod summary_tests {
                 bound: None,
                 test_hooks: vec![],
                 foreign_changes: vec![],
+                restores: vec![],
                 impact: Some(ImpactSection {
                     report: None,
                     error: Some("[clone_failed] no space left on device".into()),

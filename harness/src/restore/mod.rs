@@ -216,6 +216,26 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// Whose restore a restore test judged: the one it performed in its own container, or the
+/// run's shared restore of the same verified dump (`dryrun run`: one restore per distinct dump).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum RestoreSource {
+    Own,
+    Shared,
+}
+
+/// The restore a report judged: whose, in which container, of which dump (its SHA-256), and
+/// how long its `pg_restore` took.
+#[derive(Debug, Clone, Serialize)]
+pub struct Judged {
+    pub restore: RestoreSource,
+    pub container: String,
+    pub dump_sha256: String,
+    pub restore_ms: u128,
+}
+
 /// Everything a restore test observed: its verdict; `stopped_at` names the stage where a
 /// failure stopped the run.
 #[derive(Debug, Clone, Serialize)]
@@ -223,6 +243,8 @@ pub struct RestoreTestReport {
     pub verdict: Verdict,
     pub stopped_at: Option<Stage>,
     pub reason: Option<String>,
+    /// The restore this report judged: its own, or the run's shared one of the same dump.
+    pub judged: Judged,
     pub dump: DumpInfo,
     pub verified: Vec<Verified>,
     /// Every entry of the sums file with its verdict.
@@ -313,17 +335,7 @@ pub async fn restore_test_verified(
     inputs: VerifiedInputs,
     started: Instant,
 ) -> Result<RestoreTestReport> {
-    let total = started;
     let mut timings = Timings::default();
-    let VerifiedInputs {
-        info,
-        sums,
-        counts: expected,
-        checks,
-        notes,
-        ..
-    } = inputs;
-    let verified = sums.verified();
     let content = resolve_content(o)?;
     timings.verify_ms = started.elapsed().as_millis();
     let image = crate::image::resolve(docker, o.image.as_deref()).await?;
@@ -344,6 +356,141 @@ pub async fn restore_test_verified(
     }
     let pg = PgContainer::start(docker, run, &spec).await?;
     timings.provision_ms = t.elapsed().as_millis();
+    let (ro, up, rs) = restore_into(&pg, &o.dump, o.jobs).await?;
+    timings.upload_ms = up;
+    timings.restore_ms = rs;
+    let judged = Judged {
+        restore: RestoreSource::Own,
+        container: pg.name.clone(),
+        dump_sha256: inputs.sums.dump_sha256().unwrap_or_default().to_string(),
+        restore_ms: rs,
+    };
+    let mut report = judge(
+        &pg,
+        &image,
+        run,
+        inputs,
+        &ro,
+        content,
+        judged,
+        spec.settings.clone(),
+        &mut timings,
+    )
+    .await?;
+    let t = Instant::now();
+    let keep = keep_as
+        .as_ref()
+        .is_some_and(|k| !k.only_if_passed || report.verdict.is_pass());
+    if keep {
+        let persistent = keep_as.as_ref().is_some_and(|k| {
+            k.labels
+                .iter()
+                .any(|(l, v)| l == crate::docker::LABEL_PERSISTENT && v == "true")
+        });
+        let (container, volume) = pg.keep();
+        report.kept = Some(Kept {
+            persistent,
+            connect: format!("docker exec -it {container} psql -U {DB_USER} -d {DB_NAME}"),
+            remove: if persistent {
+                format!("dryrun env down {container}")
+            } else {
+                format!("docker rm -f -v {container} && docker volume rm {volume}")
+            },
+            container,
+            volume,
+        });
+    } else {
+        pg.remove().await?;
+    }
+    timings.teardown_ms = t.elapsed().as_millis();
+    timings.total_ms = started.elapsed().as_millis();
+    report.timings = timings;
+    Ok(report)
+}
+
+/// A restore performed once and judged by every restore test of the same verified dump with
+/// the same pipeline (`dryrun run`: one restore per distinct dump): its server, pg_restore's
+/// outcome, the dump's digest, how long it took and the server's settings.
+pub struct SharedRestore<'a> {
+    pub pg: &'a PgContainer,
+    pub outcome: &'a RestoreOutcome,
+    pub dump_sha256: &'a str,
+    pub restore_ms: u128,
+    pub settings: &'a [(String, String)],
+}
+
+/// [`restore_test_verified`] that judges `shared` instead of restoring: the inputs' dump must
+/// be the one `shared` restored (same SHA-256), and nothing is provisioned, kept or removed.
+/// The caller keeps clone creation off the server while this reads it.
+pub async fn judge_shared(
+    docker: &Docker,
+    run: &RunIdentity,
+    o: &RestoreTestOptions,
+    inputs: VerifiedInputs,
+    shared: SharedRestore<'_>,
+    started: Instant,
+) -> Result<RestoreTestReport> {
+    let digest = inputs.sums.dump_sha256().unwrap_or_default();
+    if digest != shared.dump_sha256 || o.keep || o.keep_as.is_some() {
+        return Err(Error::internal(
+            "shared_restore_mismatch",
+            format!(
+                "a restore test of {} (SHA-256 {digest}) was asked to judge the shared restore of another dump (SHA-256 {}) or to keep its server",
+                o.dump.display(),
+                shared.dump_sha256
+            ),
+        ));
+    }
+    let mut timings = Timings::default();
+    let content = resolve_content(o)?;
+    timings.verify_ms = started.elapsed().as_millis();
+    let image = crate::image::resolve(docker, o.image.as_deref()).await?;
+    let judged = Judged {
+        restore: RestoreSource::Shared,
+        container: shared.pg.name.clone(),
+        dump_sha256: shared.dump_sha256.to_string(),
+        restore_ms: shared.restore_ms,
+    };
+    let mut report = judge(
+        shared.pg,
+        &image,
+        run,
+        inputs,
+        shared.outcome,
+        content,
+        judged,
+        shared.settings.to_vec(),
+        &mut timings,
+    )
+    .await?;
+    timings.total_ms = started.elapsed().as_millis();
+    report.timings = timings;
+    Ok(report)
+}
+
+/// Judge a performed restore against verified inputs: pg_restore's triage (a benign message is
+/// a note, any other error stops at `restore`), then the smoke test and the content proof.
+#[allow(clippy::too_many_arguments)]
+async fn judge(
+    pg: &PgContainer,
+    image: &crate::image::ImageChoice,
+    run: &RunIdentity,
+    inputs: VerifiedInputs,
+    ro: &RestoreOutcome,
+    content: Option<(PathBuf, crate::fingerprint::ContentFile, Option<String>)>,
+    judged: Judged,
+    settings: Vec<(String, String)>,
+    timings: &mut Timings,
+) -> Result<RestoreTestReport> {
+    let VerifiedInputs {
+        info,
+        sums,
+        counts: expected,
+        checks,
+        notes,
+        ..
+    } = inputs;
+    let verified = sums.verified();
     let server_version = pg
         .exec(
             &[
@@ -365,6 +512,7 @@ pub async fn restore_test_verified(
         verdict: Verdict::Fail,
         stopped_at: None,
         reason: None,
+        judged,
         dump: info,
         verified,
         checksums: sums,
@@ -372,7 +520,7 @@ pub async fn restore_test_verified(
         image: image.reference.clone(),
         image_id: image.id.clone(),
         server_version,
-        settings: spec.settings.clone(),
+        settings,
         restore: None,
         smoke: None,
         content: None,
@@ -382,9 +530,6 @@ pub async fn restore_test_verified(
         timings: Timings::default(),
         test_hooks: crate::fault::active_hooks(),
     };
-    let (ro, up, rs) = restore_into(&pg, &o.dump, o.jobs).await?;
-    timings.upload_ms = up;
-    timings.restore_ms = rs;
     for m in ro.messages.iter().filter(|m| m.benign) {
         report.notes.push(format!(
             "known-benign restore error ({}): {}",
@@ -426,12 +571,10 @@ pub async fn restore_test_verified(
     } else if let Some(n) = &ro.count_note {
         report.notes.push(n.clone());
     }
-    report.restore = Some(ro);
+    report.restore = Some(ro.clone());
     if restored_ok {
         let t = Instant::now();
-        let sm = smoke(&pg, expected.as_ref(), &checks).await?;
-        // The content proof of the restored tables (issue 10 item 4) plugs in here:
-        // `sm.push_check(CheckResult { check: "content", .. })` before the verdict is taken.
+        let sm = smoke(pg, expected.as_ref(), &checks).await?;
         timings.smoke_ms = t.elapsed().as_millis();
         report.notes.extend(sm.notes.iter().cloned());
         if let (Some(CountKind::Estimate), Some(true)) =
@@ -450,11 +593,9 @@ pub async fn restore_test_verified(
             report.reason = Some(format!("smoke test failed: {}", sm.failures().join("; ")));
         }
         report.smoke = Some(sm);
-    }
-    if restored_ok {
         if let Some((path, file, note)) = content {
             report.notes.extend(note);
-            let proof = content_proof(&pg, &path, &file).await?;
+            let proof = content_proof(pg, &path, &file).await?;
             if !proof.passed {
                 let why = format!(
                     "content differs from the backup: {}",
@@ -474,34 +615,6 @@ pub async fn restore_test_verified(
             report.content = Some(proof);
         }
     }
-    let t = Instant::now();
-    let keep = keep_as
-        .as_ref()
-        .is_some_and(|k| !k.only_if_passed || report.verdict.is_pass());
-    if keep {
-        let persistent = keep_as.as_ref().is_some_and(|k| {
-            k.labels
-                .iter()
-                .any(|(l, v)| l == crate::docker::LABEL_PERSISTENT && v == "true")
-        });
-        let (container, volume) = pg.keep();
-        report.kept = Some(Kept {
-            persistent,
-            connect: format!("docker exec -it {container} psql -U {DB_USER} -d {DB_NAME}"),
-            remove: if persistent {
-                format!("dryrun env down {container}")
-            } else {
-                format!("docker rm -f -v {container} && docker volume rm {volume}")
-            },
-            container,
-            volume,
-        });
-    } else {
-        pg.remove().await?;
-    }
-    timings.teardown_ms = t.elapsed().as_millis();
-    timings.total_ms = total.elapsed().as_millis();
-    report.timings = timings;
     Ok(report)
 }
 

@@ -274,6 +274,10 @@ impl Ctx<'_> {
                 crate::guard::ensure_owned(self.suite.docker()?, &self.suite.run, &pg.id).await?;
                 let (ro, _, _) =
                     restore::restore_into(&pg, &self.dumps.dump, self.suite.jobs).await?;
+                self.suite.count_restore(&format!(
+                    "{}'s own server (durable settings)",
+                    self.file.scenario.id
+                ));
                 if !ro.passed {
                     return Err(Error::check(
                         "restore_failed",

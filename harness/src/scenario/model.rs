@@ -132,6 +132,10 @@ pub struct RestoreTestStep {
     /// Number of containers the step may create.
     #[serde(default)]
     pub containers_created: Option<usize>,
+    /// Whose restore the test must have judged: `shared`, the run's one restore of the same
+    /// verified dump, or `own`, one in a container of its own (a dump no other test restores).
+    #[serde(default)]
+    pub restore: Option<crate::restore::RestoreSource>,
     /// Whether pg_restore must have reported an error triage did not find benign.
     #[serde(default)]
     pub fatal_restore_errors: Option<bool>,

@@ -89,16 +89,28 @@ impl DumpSet {
     }
 }
 
-/// The restored baseline shared by every `clone` scenario of a run: restored by the run, or
-/// the database of a persistent environment (`run --env NAME`, restored by `env up`).
+/// The restored baseline shared by every `clone` scenario of a run: the run's own restore
+/// ([`RunRestore`]), or the database of a persistent environment (`run --env NAME`, restored
+/// by `env up`).
 pub struct Baseline {
-    pub pg: PgContainer,
+    pub pg: Arc<PgContainer>,
     /// The run's own restore (`None` for an environment).
-    pub restore: Option<RestoreOutcome>,
-    pub restore_ms: u128,
+    pub restore: Option<Arc<RunRestore>>,
     pub settings: Vec<(String, String)>,
     /// Name of the persistent environment whose server this is.
     pub env: Option<String>,
+}
+
+/// The run's one restore of its verified dump, judged by every restore-phase scenario whose
+/// working copy is that dump: the baseline server's restore, or, on a persistent environment
+/// (whose database no run restored), a server of its own restored when first needed.
+pub struct RunRestore {
+    pub pg: Arc<PgContainer>,
+    pub outcome: RestoreOutcome,
+    /// SHA-256 of the dump it restored, verified just before.
+    pub dump_sha256: String,
+    pub restore_ms: u128,
+    pub settings: Vec<(String, String)>,
 }
 
 /// What the scenarios of a run share, to prepare before they start.
@@ -157,6 +169,11 @@ pub struct Suite {
     pub plan_dir: Option<PathBuf>,
     pub jobs: u32,
     pub(crate) baseline: tokio::sync::OnceCell<Arc<Baseline>>,
+    pub(crate) run_restore: tokio::sync::OnceCell<Arc<RunRestore>>,
+    /// SHA-256 of the run's dump, verified ([`Suite::dump_sha256`]).
+    dump_sha256: tokio::sync::OnceCell<String>,
+    /// Every `pg_restore` the run performed, with who asked for it ([`Suite::restores`]).
+    restores: std::sync::Mutex<Vec<String>>,
     pub(crate) seed: tokio::sync::OnceCell<Arc<Seed>>,
     /// Fingerprint of an untouched clone (every clone of the run starts identical to it).
     pub(crate) pristine: tokio::sync::OnceCell<Fingerprint>,
@@ -215,6 +232,9 @@ impl Suite {
             plan_dir: std::env::var_os("P0_PLAN_DIR").map(PathBuf::from),
             jobs: 2,
             baseline: tokio::sync::OnceCell::new(),
+            run_restore: tokio::sync::OnceCell::new(),
+            dump_sha256: tokio::sync::OnceCell::new(),
+            restores: std::sync::Mutex::new(Vec::new()),
             seed: tokio::sync::OnceCell::new(),
             pristine: tokio::sync::OnceCell::new(),
             seed_wanted: AtomicBool::new(false),
@@ -293,43 +313,101 @@ impl Suite {
         }
     }
 
-    /// Restore the verified dump once per run into the baseline container.
+    /// The baseline: the run's restore ([`Suite::run_restore`]) when it passed; a restore that
+    /// failed is an error for every scenario that needs the baseline.
     pub async fn baseline(&self) -> Result<Arc<Baseline>> {
         self.baseline
             .get_or_try_init(|| async {
-                let opts = self.restore_options(&self.dumps, "baseline");
-                restore::preflight_inputs(&opts)?;
-                let mut spec = PgSpec::new(&self.image.reference, "baseline");
-                spec.settings = restore::fast_settings();
-                // keep the WAL the scenarios write (clone creation checkpoints would recycle
-                // it) so that their fingerprints prove untouched tables from it
-                spec.settings
-                    .push(("wal_keep_size".to_string(), WAL_KEEP_SIZE.to_string()));
-                let pg = PgContainer::start(self.docker()?, &self.run, &spec).await?;
-                crate::guard::ensure_owned(self.docker()?, &self.run, &pg.id).await?;
-                let t = Instant::now();
-                let (ro, _, _) = restore::restore_into(&pg, &self.dumps.dump, self.jobs).await?;
-                let restore_ms = t.elapsed().as_millis();
-                if !ro.passed {
+                let r = self.run_restore().await?;
+                if !r.outcome.passed {
                     return Err(Error::check(
                         "baseline_restore_failed",
                         format!(
                             "restoring the baseline from {} failed: {:?}",
                             self.dumps.dump.display(),
-                            ro.messages
+                            r.outcome.messages
                         ),
                     ));
                 }
                 Ok(Arc::new(Baseline {
-                    pg,
-                    restore: Some(ro),
-                    restore_ms,
-                    settings: spec.settings,
+                    pg: r.pg.clone(),
+                    settings: r.settings.clone(),
+                    restore: Some(r),
                     env: None,
                 }))
             })
             .await
             .cloned()
+    }
+
+    /// The run's one restore of its verified dump ([`RunRestore`]), performed on first use:
+    /// the baseline's server (kept WAL for the fingerprints' proofs), or on a persistent
+    /// environment a server of its own. A failed `pg_restore` is an outcome, not an error.
+    pub async fn run_restore(&self) -> Result<Arc<RunRestore>> {
+        self.run_restore
+            .get_or_try_init(|| async {
+                // Inside the baseline's own initialisation `baseline` is still empty, so only
+                // an environment attached before the run shows here.
+                let on_environment = self.baseline.get().is_some_and(|b| b.env.is_some());
+                let role = if on_environment {
+                    "run-restore"
+                } else {
+                    "baseline"
+                };
+                let opts = self.restore_options(&self.dumps, role);
+                let inputs = restore::preflight_inputs(&opts)?;
+                let dump_sha256 = inputs.sums.dump_sha256().unwrap_or_default().to_string();
+                let _ = self.dump_sha256.set(dump_sha256.clone());
+                let mut spec = PgSpec::new(&self.image.reference, role);
+                spec.settings = restore::fast_settings();
+                if !on_environment {
+                    // keep the WAL the scenarios write (clone creation checkpoints would
+                    // recycle it) so that their fingerprints prove untouched tables from it
+                    spec.settings
+                        .push(("wal_keep_size".to_string(), WAL_KEEP_SIZE.to_string()));
+                }
+                let pg = PgContainer::start(self.docker()?, &self.run, &spec).await?;
+                crate::guard::ensure_owned(self.docker()?, &self.run, &pg.id).await?;
+                let t = Instant::now();
+                let (ro, _, _) = restore::restore_into(&pg, &self.dumps.dump, self.jobs).await?;
+                self.count_restore(&format!("the run's restore ({role})"));
+                Ok(Arc::new(RunRestore {
+                    pg: Arc::new(pg),
+                    outcome: ro,
+                    dump_sha256,
+                    restore_ms: t.elapsed().as_millis(),
+                    settings: spec.settings,
+                }))
+            })
+            .await
+            .cloned()
+    }
+
+    /// SHA-256 of the run's dump, its backup set verified (once per run; the run's restore
+    /// records it too).
+    pub async fn dump_sha256(&self) -> Result<String> {
+        self.dump_sha256
+            .get_or_try_init(|| async { self.dumps.verify() })
+            .await
+            .cloned()
+    }
+
+    /// The run's dump SHA-256, when the front end has verified the backup set already.
+    pub fn dump_verified(&self, sha256: &str) {
+        let _ = self.dump_sha256.set(sha256.to_string());
+    }
+
+    /// Record one `pg_restore` performed for `by` (the run's restore, a scenario's own).
+    pub(crate) fn count_restore(&self, by: &str) {
+        tracing::info!(by, "restore performed");
+        if let Ok(mut v) = self.restores.lock() {
+            v.push(by.to_string());
+        }
+    }
+
+    /// Every `pg_restore` the run performed so far, each with who asked for it.
+    pub fn restores(&self) -> Vec<String> {
+        self.restores.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
     /// Use the persistent environment `name` (attached, see [`crate::envs::attach`]) as the
@@ -343,9 +421,8 @@ impl Suite {
     ) -> Result<()> {
         self.baseline
             .set(Arc::new(Baseline {
-                pg,
+                pg: Arc::new(pg),
                 restore: None,
-                restore_ms: 0,
                 settings,
                 env: Some(name.to_string()),
             }))
@@ -377,7 +454,7 @@ impl Suite {
         }) {
             self.seed_wanted.store(true, Ordering::SeqCst);
             Shared::BaselineAndCopy
-        } else if env(Environment::Clone) {
+        } else if env(Environment::Clone) || files.iter().any(|f| judges_run_restore(f)) {
             Shared::Baseline
         } else {
             Shared::Nothing
@@ -447,6 +524,16 @@ impl Suite {
             checks: crate::checks::ChecksChoice::Bundled,
         }
     }
+}
+
+/// Whether a restore-phase scenario restores the run's dump unchanged (a `prepare_dump` with
+/// `mutate: none`): its restore test then judges the run's restore, the baseline's.
+fn judges_run_restore(f: &ScenarioFile) -> bool {
+    f.scenario.environment == Environment::Restore
+        && f.scenario
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::PrepareDump(p) if p.mutate == Mutation::None))
 }
 
 /// Scheduling rank (lower runs first): own servers, then clone scenarios by step count, then

@@ -5,6 +5,7 @@
 pub mod fixture_db;
 pub mod source_db;
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -424,4 +425,65 @@ impl Drop for EnvGuard {
             .args(["volume", "rm", "-f", &format!("{}-data", self.0)])
             .output();
     }
+}
+
+/// One restore per distinct dump (issue 27): in a full run's closure JSON, the run's restore
+/// of its dump is performed once (on a server of role `role`: `baseline`, or `run-restore` in
+/// a persistent environment) and judged by S01, S04's first restore test and S06; S04's broken
+/// index and S05's truncated dump are restored in their own containers, S26 restores afresh on
+/// a durable server, and nothing else is restored.
+pub fn check_one_restore_per_dump(closure: &serde_json::Value, role: &str) {
+    let a = &closure["attempts"][0];
+    let restores: Vec<&str> = a["restores"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|r| r.as_str()).collect())
+        .unwrap_or_default();
+    let mut want = vec![
+        format!("the run's restore ({role})"),
+        "S04's own restore test".to_string(),
+        "S05's own restore test".to_string(),
+        "S26's own server (durable settings)".to_string(),
+    ];
+    want.sort();
+    let mut got: Vec<String> = restores.iter().map(|s| s.to_string()).collect();
+    got.sort();
+    assert_eq!(got, want, "restores performed");
+    let digest = a["bound"]["dump_sha256"].as_str().unwrap_or("");
+    assert_eq!(digest.len(), 64, "{}", a["bound"]);
+    let scenarios = a["scenarios"].as_array().cloned().unwrap_or_default();
+    let judged = |id: &str| -> Vec<serde_json::Value> {
+        scenarios
+            .iter()
+            .find(|s| s["id"] == id)
+            .and_then(|s| s["evidence"].as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e["step"] == "restore_test")
+            .map(|e| e["facts"]["judged"].clone())
+            .collect()
+    };
+    let mut shared_containers = BTreeSet::new();
+    for (id, want) in [
+        ("S01", vec!["shared"]),
+        ("S04", vec!["shared", "own"]),
+        ("S05", vec!["own"]),
+        ("S06", vec!["shared"]),
+    ] {
+        let j = judged(id);
+        let kinds: Vec<&str> = j.iter().filter_map(|x| x["restore"].as_str()).collect();
+        assert_eq!(kinds, want, "{id}: whose restore it judged: {j:?}");
+        for x in j.iter().filter(|x| x["restore"] == "shared") {
+            assert_eq!(x["dump_sha256"], digest, "{id}: {x}");
+            let c = x["container"].as_str().unwrap_or("");
+            assert!(c.contains(&format!("-{role}-")), "{id}: judged {c}");
+            shared_containers.insert(c.to_string());
+        }
+        for x in j.iter().filter(|x| x["restore"] == "own") {
+            assert_ne!(
+                x["dump_sha256"], digest,
+                "{id}: its own dump is another: {x}"
+            );
+        }
+    }
+    assert_eq!(shared_containers.len(), 1, "{shared_containers:?}");
 }

@@ -3,7 +3,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::restore::Stage;
+use crate::restore::{RestoreSource, Stage};
 use crate::scenario::model::*;
 
 /// The working copy made: whether the dump still matches its sums file. Which tables were
@@ -85,6 +85,8 @@ impl RestoreTestObservation {
 /// table names, exit code and messages are evidence).
 #[derive(Debug, Serialize)]
 pub struct RanObservation {
+    /// Whose restore it judged: the run's shared one of the same dump, or its own.
+    pub restore: RestoreSource,
     pub stopped_at: Option<Stage>,
     /// The kinds of pg_restore's benign messages (`missing_role`, ...); after a fatal error
     /// which ones appeared depends on how far the parallel restore got.

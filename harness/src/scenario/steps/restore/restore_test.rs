@@ -4,7 +4,7 @@
 use super::observation::*;
 use super::prepare::DRIFT_ALIAS;
 use super::Res;
-use crate::restore::{self, Stage};
+use crate::restore::{self, RestoreSource, RestoreTestOptions, RestoreTestReport, Stage};
 use crate::scenario::context::*;
 use crate::scenario::model::*;
 use crate::scenario::steps::StepError;
@@ -16,7 +16,7 @@ impl Ctx<'_> {
     ) -> Res<RestoreTestObservation> {
         let opts = self.suite.restore_options(&self.dumps, &self.role);
         let before = crate::container::created_count(&self.role);
-        let res = restore::restore_test(self.suite.docker()?, &self.suite.run, &opts).await;
+        let res = self.restore_or_judge(&opts).await;
         let created = crate::container::created_count(&self.role) - before;
         let left = count_role(self.suite.docker()?, &self.suite.run, &self.role).await?;
         let (verdict, outcome) = match &res {
@@ -44,6 +44,7 @@ impl Ctx<'_> {
                 let drifted: std::collections::BTreeSet<&str> =
                     self.drifted.iter().map(String::as_str).collect();
                 let ran = RanObservation {
+                    restore: rep.judged.restore,
                     stopped_at: rep.stopped_at,
                     benign_restore_errors: OrVaries::unless(fatal, || {
                         rep.restore.as_ref().map(|r| {
@@ -82,7 +83,21 @@ impl Ctx<'_> {
                         .map(|s| s.key_tables.iter().all(|k| k.matches)),
                     dot_pair_active: smoke.and_then(|s| s.dot_pair_ok),
                 };
+                // Which restore each restore test judged in the report's strategy column (the
+                // container and the dump's digest are in the evidence).
+                let judged = match rep.judged.restore {
+                    RestoreSource::Shared => {
+                        "restore test judging the run's one restore of its dump"
+                    }
+                    RestoreSource::Own => "restore test in a container of its own",
+                };
+                if self.extra.strategy.starts_with("none") {
+                    self.extra.strategy = judged.to_string();
+                } else {
+                    self.extra.strategy = format!("{}; {judged}", self.extra.strategy);
+                }
                 self.evidence(serde_json::json!({
+                    "judged": rep.judged,
                     "restore_exit_code": rep.restore.as_ref().map(|r| r.exit_code),
                     "messages": rep.restore.as_ref().map(|r| r.messages.iter().map(|m| serde_json::json!({
                         "benign": m.benign,
@@ -245,6 +260,15 @@ impl Ctx<'_> {
                 )));
             }
         }
+        if let (Some(want), RestoreTestOutcome::Ran(ran)) = (r.restore, &obs.outcome) {
+            if ran.restore != want {
+                return Err(StepError::Failed(format!(
+                    "the restore test judged {} restore, expected {want} (the working copy's dump {} the run's dump)",
+                    ran.restore,
+                    if ran.restore == RestoreSource::Shared { "is" } else { "is not" }
+                )));
+            }
+        }
         if let Some(n) = r.containers_created {
             if created != n {
                 return Err(StepError::Failed(format!(
@@ -264,6 +288,38 @@ impl Ctx<'_> {
                 .push(format!("restore-test stopped: {}", at.unwrap_or("?")));
         }
         Ok(obs)
+    }
+}
+
+impl Ctx<'_> {
+    /// The restore test of the working copy. When its dump is the run's dump (same SHA-256,
+    /// same pipeline) it judges the run's one restore of it, with clone creation held off the
+    /// server while the smoke test reads it; any other dump is restored in a container of its
+    /// own, and counted as one more restore of the run.
+    async fn restore_or_judge(
+        &self,
+        opts: &RestoreTestOptions,
+    ) -> crate::error::Result<RestoreTestReport> {
+        let started = std::time::Instant::now();
+        let inputs = restore::preflight_inputs(opts)?;
+        let docker = self.suite.docker()?;
+        let run = &self.suite.run;
+        if inputs.sums.dump_sha256() == Some(self.suite.dump_sha256().await?.as_str()) {
+            let r = self.suite.run_restore().await?;
+            let _g = self.suite.clone_lock.lock().await;
+            let shared = restore::SharedRestore {
+                pg: &r.pg,
+                outcome: &r.outcome,
+                dump_sha256: &r.dump_sha256,
+                restore_ms: r.restore_ms,
+                settings: &r.settings,
+            };
+            return restore::judge_shared(docker, run, opts, inputs, shared, started).await;
+        }
+        let rep = restore::restore_test_verified(docker, run, opts, inputs, started).await?;
+        self.suite
+            .count_restore(&format!("{}'s own restore test", self.file.scenario.id));
+        Ok(rep)
     }
 }
 
