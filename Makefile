@@ -46,8 +46,10 @@ fixture-prod: image
 # Side-by-side figures (manual method vs harness, restore, clone, peak RSS, CPU time) → BENCHMARKS.md.
 # The script builds the release binary and makes sure the image exists itself.
 # SAMPLE=n manual-method samples (default 3); NEXTEST=1 also times the two nextest shards.
+# SCALE=300: production scale and `fixture --scale 300` (10×) side by side instead, written as
+# its own section of BENCHMARKS.md (manual vs suite at both, per scenario, restores, proofs).
 bench:
-	bash bench/run.sh
+	SCALE=$(SCALE) bash bench/run.sh
 
 gc:
 	$(DRYRUN) gc

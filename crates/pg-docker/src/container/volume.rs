@@ -175,7 +175,15 @@ pub(super) async fn seed_volume(
         )
         .await
         .map_err(|e| image_error(e, &spec.image))?;
+    let t = std::time::Instant::now();
     let res = upload_tar_to(docker, &name, &name, tar, PGDATA).await;
+    tracing::info!(
+        target: "harness::container",
+        bytes = std::fs::metadata(tar).map(|m| m.len()).unwrap_or(0),
+        ms = t.elapsed().as_millis() as u64,
+        ok = res.is_ok(),
+        "volume seeded from a physical copy"
+    );
     let removed = remove_container(docker, &name).await;
     res.and(removed)
 }
