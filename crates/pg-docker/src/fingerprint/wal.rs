@@ -106,20 +106,30 @@ fn ignored(rmgr: &str, desc: &str) -> bool {
 pub fn parse_waldump(text: &str, db: i64, end: u64) -> Touched {
     let mut t = Touched::default();
     for line in text.lines() {
+        t.add_line(line, db, end);
+    }
+    t
+}
+
+impl Touched {
+    /// Read one line of `pg_waldump`'s output into what the range touched ([`parse_waldump`]).
+    pub fn add_line(&mut self, line: &str, db: i64, end: u64) {
+        let t = self;
         if !line.contains("blkref") {
             if line.starts_with("rmgr:") {
                 t.records += 1;
             }
-            continue;
+            return;
         }
         t.records += 1;
+
         let rmgr = line
             .strip_prefix("rmgr:")
             .and_then(|r| r.split_whitespace().next())
             .unwrap_or("");
         let desc = line.split_once(", desc: ").map(|(_, d)| d).unwrap_or("");
         if !rmgr.is_empty() && ignored(rmgr, desc) {
-            continue;
+            return;
         }
         let lsn = line
             .split_once("lsn: ")
@@ -151,7 +161,72 @@ pub fn parse_waldump(text: &str, db: i64, end: u64) -> Touched {
             }
         }
     }
-    t
+}
+
+/// `pg_waldump`'s output read as it streams out of the container, one line at a time, so that
+/// memory holds one line, never the whole range (which holds every clone's writes).
+pub struct WaldumpSink {
+    pub touched: Touched,
+    partial: Vec<u8>,
+    db: i64,
+    end: u64,
+}
+
+impl WaldumpSink {
+    pub fn new(db: i64, end: u64) -> Self {
+        WaldumpSink {
+            touched: Touched::default(),
+            partial: Vec::new(),
+            db,
+            end,
+        }
+    }
+
+    fn take_lines(&mut self) {
+        let mut from = 0;
+        while let Some(i) = self.partial[from..].iter().position(|b| *b == b'\n') {
+            let line = String::from_utf8_lossy(&self.partial[from..from + i]).into_owned();
+            self.touched.add_line(&line, self.db, self.end);
+            from += i + 1;
+        }
+        self.partial.drain(..from);
+    }
+
+    /// What the whole output touched (a last line without a line break included).
+    pub fn finish(mut self) -> Touched {
+        self.take_lines();
+        if !self.partial.is_empty() {
+            let line = String::from_utf8_lossy(&self.partial).into_owned();
+            self.touched.add_line(&line, self.db, self.end);
+        }
+        self.touched
+    }
+}
+
+impl tokio::io::AsyncWrite for WaldumpSink {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.partial.extend_from_slice(buf);
+        self.take_lines();
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
 }
 
 /// The WAL insert position `E`, read after the fingerprint's snapshot was taken (every
@@ -251,8 +326,9 @@ pub async fn touched(
     let dir: String = row.try_get(0).map_err(|e| db_error("data", e))?;
     let wal_dir = format!("{dir}/pg_wal");
     let (start, stop) = (format_lsn(from), format_lsn(end));
+    let mut sink = WaldumpSink::new(db, end);
     let out = pg
-        .exec(
+        .exec_io(
             &[
                 "pg_waldump",
                 "--path",
@@ -262,11 +338,13 @@ pub async fn touched(
                 "--end",
                 &stop,
             ],
-            true,
+            &[],
+            None::<tokio::fs::File>,
+            &mut sink,
         )
         .await;
     // an image without pg_waldump (or an exec the engine refuses) proves nothing
-    let out = match out {
+    let (exit_code, stderr) = match out {
         Ok(o) => o,
         Err(e) => {
             tracing::debug!(
@@ -276,16 +354,15 @@ pub async fn touched(
             return Ok(None);
         }
     };
-    if out.exit_code != 0 {
+    if exit_code != 0 {
         tracing::debug!(target: "harness::fingerprint::wal",
-            code = out.exit_code,
-            stderr = %out.stderr.trim(),
+            code = exit_code,
+            stderr = %stderr.trim(),
             "pg_waldump could not read the range: no WAL proof"
         );
         return Ok(None);
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(Some(parse_waldump(&text, db, end)))
+    Ok(Some(sink.finish()))
 }
 
 /// The candidates (module doc, conditions (a) and (b)) whose main fork no WAL record touched
@@ -371,6 +448,28 @@ rmgr: Heap        len (rec/tot):     54/    54, tx:        753, lsn: 0/0153C280,
         assert!(t.since(16390, 0x0153_C210));
         assert!(!t.since(16390, 0x0153_C211));
         assert!(!t.since(99999, 0));
+    }
+
+    /// The output read as it streams, in chunks that split lines anywhere (a last line
+    /// without its line break included), gives what the whole text gives.
+    #[test]
+    fn the_streamed_output_reads_as_the_whole_text() {
+        use tokio::io::AsyncWriteExt;
+        let whole = parse_waldump(DUMP, 16384, u64::MAX);
+        let text = DUMP.trim_end_matches('\n');
+        for chunk in [1, 7, 64, text.len()] {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            let got = rt.block_on(async {
+                let mut sink = WaldumpSink::new(16384, u64::MAX);
+                for c in text.as_bytes().chunks(chunk) {
+                    sink.write_all(c).await.expect("write");
+                }
+                sink.finish()
+            });
+            assert_eq!(got, whole, "chunks of {chunk}");
+        }
     }
 
     #[test]

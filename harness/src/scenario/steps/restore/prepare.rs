@@ -184,6 +184,8 @@ const TOC_PREFIX: u64 = 64 << 20;
 
 /// Give the first `CREATE INDEX ... USING btree` of the archive's table of contents the access
 /// method [`BROKEN_AM`] (in place, same length); returns the index as `name ON schema.table`.
+/// The archive is read in chunks of [`CHUNK`] (memory holds one chunk and a statement cut by
+/// its end, never the table of contents whole), up to [`TOC_PREFIX`] bytes.
 fn break_index(dump: &Path) -> Res<String> {
     use std::io::{Read, Seek, SeekFrom, Write};
     const BREAK: &str = "break an index of";
@@ -192,37 +194,56 @@ fn break_index(dump: &Path) -> Res<String> {
         .write(true)
         .open(dump)
         .map_err(io(dump, BREAK))?;
-    let mut bytes = Vec::new();
-    (&mut f)
-        .take(TOC_PREFIX)
-        .read_to_end(&mut bytes)
-        .map_err(io(dump, BREAK))?;
     let find = |hay: &[u8], needle: &[u8], from: usize| {
         hay.get(from..)
             .and_then(|h| h.windows(needle.len()).position(|w| w == needle))
             .map(|i| i + from)
     };
-    let mut from = 0;
-    while let Some(start) = find(&bytes, b"CREATE INDEX ", from) {
-        let end = find(&bytes, b";", start).unwrap_or(bytes.len());
-        let stmt = String::from_utf8_lossy(&bytes[start..end]).into_owned();
-        let am = find(&bytes[..end], b" USING btree ", start);
-        match (am, stmt.split_whitespace().collect::<Vec<_>>().as_slice()) {
-            (Some(at), [_, _, name, "ON", table, ..]) => {
-                let at = at + " USING ".len();
-                f.seek(SeekFrom::Start(at as u64))
-                    .map_err(io(dump, BREAK))?;
-                f.write_all(BROKEN_AM).map_err(io(dump, BREAK))?;
-                return Ok(format!("{name} ON {table}"));
+    const STMT: &[u8] = b"CREATE INDEX ";
+    // `buf` holds the archive from offset `base` on
+    let (mut buf, mut base, mut eof) = (Vec::new(), 0u64, false);
+    let mut chunk = vec![0u8; CHUNK];
+    while !eof && base + (buf.len() as u64) < TOC_PREFIX {
+        let n = f.read(&mut chunk).map_err(io(dump, BREAK))?;
+        eof = n == 0;
+        buf.extend_from_slice(&chunk[..n]);
+        let mut from = 0;
+        // statements whose end is in `buf` (all of them at the end of the file)
+        while let Some(start) = find(&buf, STMT, from) {
+            let end = match find(&buf, b";", start) {
+                Some(e) => e,
+                None if eof => buf.len(),
+                None => break,
+            };
+            let stmt = String::from_utf8_lossy(&buf[start..end]).into_owned();
+            let am = find(&buf[..end], b" USING btree ", start);
+            match (am, stmt.split_whitespace().collect::<Vec<_>>().as_slice()) {
+                (Some(at), [_, _, name, "ON", table, ..]) => {
+                    let at = base + (at + " USING ".len()) as u64;
+                    f.seek(SeekFrom::Start(at)).map_err(io(dump, BREAK))?;
+                    f.write_all(BROKEN_AM).map_err(io(dump, BREAK))?;
+                    return Ok(format!("{name} ON {table}"));
+                }
+                _ => from = end,
             }
-            _ => from = end,
         }
+        // keep a statement cut by the chunk's end, or what could be the start of one
+        let keep = find(&buf, STMT, from).unwrap_or_else(|| {
+            buf.len()
+                .saturating_sub(STMT.len() - 1)
+                .max(from.min(buf.len()))
+        });
+        buf.drain(..keep);
+        base += keep as u64;
     }
     Err(StepError::Failed(format!(
         "{}: no `CREATE INDEX ... USING btree` in its table of contents to break",
         dump.display()
     )))
 }
+
+/// How much of the archive [`break_index`] reads at a time.
+const CHUNK: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {
@@ -250,5 +271,30 @@ mod tests {
         );
         std::fs::write(&p, b"PGDMP no index here").expect("write");
         assert!(break_index(&p).is_err());
+    }
+
+    /// A statement cut by the end of a chunk is read whole from the next one, and the access
+    /// method is written at its offset in the file.
+    #[test]
+    fn break_index_finds_a_statement_across_chunks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x.dump");
+        for cut in [5, 13, 40] {
+            let mut text = vec![b'x'; CHUNK - cut];
+            text.extend_from_slice(b"CREATE INDEX i ON public.t USING btree (a);tail");
+            std::fs::write(&p, &text).expect("write");
+            assert_eq!(
+                break_index(&p).expect("broken"),
+                "i ON public.t",
+                "cut {cut}"
+            );
+            let after = std::fs::read(&p).expect("read");
+            assert_eq!(after.len(), text.len());
+            assert!(
+                after.ends_with(b"CREATE INDEX i ON public.t USING nobam (a);tail"),
+                "cut {cut}"
+            );
+            assert!(after[..CHUNK - cut].iter().all(|b| *b == b'x'));
+        }
     }
 }
