@@ -8,6 +8,7 @@
 //! import it too. Dump, schema, counts and content hashes therefore describe the same
 //! instant of the database, however busy it is. Every session is read-only.
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -70,8 +71,8 @@ pub fn check_out_dir(out: &Path, force: bool) -> Result<()> {
         return Ok(());
     }
     found.sort();
-    Err(Error::bad_input(
-        "backup_set_exists",
+    Err(Error::new(
+        ErrorKind::BackupSetExists,
         format!(
             "{} already holds a backup set ({}); writing another one there would replace its SHA256SUMS. Nothing was written.",
             out.display(),
@@ -236,8 +237,8 @@ impl SnapshotSession {
     }
 
     fn closed(&self) -> Error {
-        Error::check(
-            "backup_failed",
+        Error::new(
+            ErrorKind::BackupFailed,
             format!(
                 "the snapshot session in {} ended before the backup was complete",
                 self.source
@@ -259,8 +260,8 @@ impl SnapshotSession {
         let n = tokio::time::timeout(within, self.stdout.read_line(&mut line))
             .await
             .map_err(|_| {
-                Error::env(
-                    "backup_timeout",
+                Error::new(
+                    ErrorKind::BackupTimeout,
                     format!(
                         "psql in {} did not answer within {} s",
                         self.source,
@@ -282,8 +283,8 @@ impl SnapshotSession {
         let mut rest = Vec::new();
         let read = self.stdout.read_to_end(&mut rest).await;
         let (code, stderr) = self.task.await.map_err(|e| {
-            Error::internal(
-                "backup_session_panicked",
+            Error::new(
+                ErrorKind::BackupSessionPanicked,
                 format!("the snapshot session task failed: {e}"),
             )
         })??;
@@ -324,8 +325,8 @@ impl SnapshotSession {
         let rows = backup_set::psql_csv::records(&line).unwrap_or_default();
         let cols = rows.first().map(Vec::as_slice).unwrap_or_default();
         let [id, isolation, read_only] = cols else {
-            return Err(Error::check(
-                "backup_failed",
+            return Err(Error::new(
+                ErrorKind::BackupFailed,
                 format!(
                     "unexpected answer to pg_export_snapshot() in {}: {line:?}",
                     self.source
@@ -336,8 +337,8 @@ impl SnapshotSession {
             && id.len() <= 64
             && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
         if !id_ok || isolation != "repeatable read" || read_only != "on" {
-            return Err(Error::check(
-                "backup_failed",
+            return Err(Error::new(
+                ErrorKind::BackupFailed,
                 format!(
                     "the snapshot session in {} is not a read-only REPEATABLE READ transaction with an exported snapshot: {line:?}",
                     self.source
@@ -386,8 +387,8 @@ async fn take_in_snapshot(
         let (code, err) = exec_to_file(docker, &o.source, &cmd, &stage.join(file)).await?;
         log_text.push_str(&format!("# {what} {snapshot_arg} (exit {code})\n{err}\n"));
         if code != 0 {
-            return Err(Error::check(
-                "backup_failed",
+            return Err(Error::new(
+                ErrorKind::BackupFailed,
                 format!(
                     "{what} in {} failed (exit {code}): {}",
                     o.source,
@@ -434,8 +435,8 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
         .map_err(|e| match e {
             bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
-            } => Error::bad_input(
-                "source_not_found",
+            } => Error::new(
+                ErrorKind::SourceNotFound,
                 format!(
                     "The source container {} does not exist on this Docker Engine.",
                     o.source
@@ -447,8 +448,8 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
             e => crate::docker::classify(e),
         })?;
     if !info.state.and_then(|s| s.running).unwrap_or(false) {
-        return Err(Error::bad_input(
-            "source_not_running",
+        return Err(Error::new(
+            ErrorKind::SourceNotRunning,
             format!("The source container {} is not running.", o.source),
         )
         .with_hint(
@@ -524,8 +525,8 @@ pub async fn backup(docker: &Docker, o: &BackupOptions) -> Result<BackupResult> 
         snap.id
     ));
     if code != 0 {
-        return Err(Error::check(
-            "backup_failed",
+        return Err(Error::new(
+            ErrorKind::BackupFailed,
             format!(
                 "row counts in {} failed (exit {code}): {}",
                 o.source,

@@ -1,6 +1,7 @@
 //! Finding the checkout a command works on: `--repo DIR`, or the nearest directory at or above
 //! the current one that holds both `scenarios/` and `migrations/p0/`, else the built-in suite.
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -25,8 +26,8 @@ pub fn resolve(repo: Option<&Path>) -> Result<PathBuf> {
     match repo {
         Some(r) => {
             if !r.is_dir() {
-                return Err(Error::bad_input(
-                    "repo_not_found",
+                return Err(Error::new(
+                    ErrorKind::RepoNotFound,
                     format!(
                         "The checkout {} given by --repo is not a directory.",
                         r.display()
@@ -38,7 +39,10 @@ pub fn resolve(repo: Option<&Path>) -> Result<PathBuf> {
         }
         None => {
             let cwd = std::env::current_dir().map_err(|e| {
-                Error::internal("cwd", format!("cannot read the current directory: {e}"))
+                Error::new(
+                    ErrorKind::Cwd,
+                    format!("cannot read the current directory: {e}"),
+                )
             })?;
             Ok(find_from(&cwd))
         }

@@ -6,6 +6,7 @@
 //! later `dryrun` reads both through the engine's inspect API and never prints the password.
 //! People connect with `docker exec -it NAME psql -U directus -d directus` (local socket).
 
+use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -55,8 +56,8 @@ pub fn validate_name(name: &str) -> Result<()> {
     if ok {
         return Ok(());
     }
-    Err(Error::bad_input(
-        "env_name_invalid",
+    Err(Error::new(
+        ErrorKind::EnvNameInvalid,
         format!("{name:?} is not a valid environment name: it becomes the container's name, so it must start with a letter or digit and hold only letters, digits, '_', '.' and '-' (at most 63)."),
     )
     .with_hint(format!("Pick another --name, e.g. {}, or leave it out for the default.", default_name())))
@@ -147,8 +148,8 @@ pub async fn find(docker: &Docker, name: &str) -> Result<EnvInfo> {
                 .join(", ")
         )
     };
-    Err(Error::bad_input(
-        "env_unknown",
+    Err(Error::new(
+        ErrorKind::EnvUnknown,
         format!("There is no dry-run environment named {name}: {known}."),
     )
     .with_hint("`dryrun env ls` lists the environments; `dryrun env up --dump F --sums S --name NAME` makes one."))
@@ -158,8 +159,8 @@ pub async fn find(docker: &Docker, name: &str) -> Result<EnvInfo> {
 /// environment would need (`<name>-data`): nothing is replaced or reused.
 pub async fn ensure_name_free(docker: &Docker, name: &str) -> Result<()> {
     let in_use = |what: String| {
-        Error::bad_input(
-            "env_name_in_use",
+        Error::new(
+            ErrorKind::EnvNameInUse,
             format!("The name {name} is already in use on this engine ({what}); an environment is never replaced."),
         )
         .with_hint(format!(
@@ -317,8 +318,8 @@ pub struct Attached {
 pub async fn attach(docker: &Docker, name: &str) -> Result<Attached> {
     let info = find(docker, name).await?;
     if info.state != "running" {
-        return Err(Error::env(
-            "env_not_running",
+        return Err(Error::new(
+            ErrorKind::EnvNotRunning,
             format!(
                 "The dry-run environment {name} is {} (not running).",
                 info.state
@@ -330,8 +331,8 @@ pub async fn attach(docker: &Docker, name: &str) -> Result<Attached> {
     }
     let pg = PgContainer::attach(docker, &info.id).await?;
     if pg.host_port.is_none() {
-        return Err(Error::env(
-            "env_no_port",
+        return Err(Error::new(
+            ErrorKind::EnvNoPort,
             format!("The dry-run environment {name} publishes no port on 127.0.0.1, so the harness cannot connect to it."),
         )
         .with_hint("Environments made by `dryrun env up` publish one; recreate it (`dryrun env down NAME`, `dryrun env up …`)."));
@@ -352,8 +353,8 @@ pub async fn lease(a: &Attached) -> Result<RunLease> {
         .await?
         .get(0);
     if !got {
-        return Err(Error::env(
-            "env_busy",
+        return Err(Error::new(
+            ErrorKind::EnvBusy,
             format!(
                 "Another `dryrun run --env {}` is using this environment now.",
                 a.info.name
@@ -437,7 +438,7 @@ mod tests {
         assert!(default_name().starts_with(DEFAULT_PREFIX));
         for bad in ["", "-x", "a b", "a/b", "ä", &"x".repeat(64)] {
             let e = validate_name(bad).unwrap_err();
-            assert_eq!(e.kind, "env_name_invalid");
+            assert_eq!(e.kind, crate::error::ErrorKind::EnvNameInvalid);
         }
     }
 

@@ -1,6 +1,7 @@
 //! The bundled fixture: a Directus-shaped database generated deterministically (fixture-gen),
 //! loaded into a throwaway container and backed up exactly as production would be.
 
+use crate::error::ErrorKind;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,8 +26,8 @@ async fn load_sql(pg: &PgContainer, file: &Path) -> Result<()> {
         .exec_io(&psql_script(DB_USER, DB_NAME, &[]), &[], Some(f), &mut out)
         .await?;
     if code != 0 {
-        return Err(Error::check(
-            "fixture_load_failed",
+        return Err(Error::new(
+            ErrorKind::FixtureLoadFailed,
             format!(
                 "loading {} failed (exit {code}): {}",
                 file.display(),

@@ -1,6 +1,7 @@
 //! Writing reports: JSON for machines, Markdown for people, JUnit XML for CI, each written
 //! to a temporary file and renamed, and each listed with its SHA-256.
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -9,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<PathBuf> {
-    let text =
-        serde_json::to_string_pretty(value).map_err(|e| Error::internal("json", e.to_string()))?;
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::new(ErrorKind::Json, e.to_string()))?;
     write_atomic(path, format!("{text}\n").as_bytes())?;
     Ok(path.to_path_buf())
 }

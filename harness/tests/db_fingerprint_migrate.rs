@@ -115,7 +115,7 @@ async fn deploy_all_verify_revert_to_baseline_twice() {
 
         // without an archive path the seed rows block the revert; nothing is dropped
         let err = r.revert(&c, None).await.expect_err("refused");
-        assert_eq!(err.kind, "archive_required");
+        assert_eq!(err.kind, harness::error::ErrorKind::ArchiveRequired);
         assert_eq!(fingerprint::schema(&c).await.expect("fp"), deployed.schema);
 
         let out = r
@@ -229,7 +229,7 @@ async fn fail_before_and_inside_leave_nothing_of_the_step() {
                 );
                 // the stop is active: no further deploy without approval
                 let refused = r.deploy(&c, None, None).await.expect_err("refused");
-                assert_eq!(refused.kind, "failure_stop_active");
+                assert_eq!(refused.kind, harness::error::ErrorKind::FailureStopActive);
                 // revert is the way back and is allowed
                 let tag = format!("{k}_{}", matches!(inj, Injection::FailInside(_)));
                 let out = r
@@ -266,11 +266,11 @@ async fn verify_failure_stops_until_approved() {
         assert_eq!(o.applied, ["01_schema", "02_dot_tool_revision"]);
 
         let refused = r.deploy(&c, None, None).await.expect_err("refused");
-        assert_eq!(refused.kind, "failure_stop_active");
+        assert_eq!(refused.kind, harness::error::ErrorKind::FailureStopActive);
         assert_eq!(refused.category, harness::error::Category::ApprovalRequired);
         assert_eq!(
             r.approve_retry("").expect_err("empty").kind,
-            "approval_requires_name"
+            harness::error::ErrorKind::ApprovalRequiresName
         );
 
         r.approve_retry("alice").expect("approve");
@@ -464,12 +464,12 @@ async fn revert_archives_governance_rows() {
         .expect("insert governance rows");
 
         let err = r.revert(&c, None).await.expect_err("refused without archive");
-        assert_eq!(err.kind, "archive_required");
+        assert_eq!(err.kind, harness::error::ErrorKind::ArchiveRequired);
         assert!(err.message.contains("signal: 1"), "{}", err.message);
         let path = archive_path(tmp.path(), "governance");
         std::fs::write(&path, "precious").expect("write");
         let err = r.revert(&c, Some(&path)).await.expect_err("never overwrite");
-        assert_eq!(err.kind, "archive_exists");
+        assert_eq!(err.kind, harness::error::ErrorKind::ArchiveExists);
         std::fs::remove_file(&path).expect("rm");
         assert!(fingerprint::schema(&c).await.expect("fp").objects.keys().any(|(k, i)| k == "table" && i == "cutter_governance.signal"));
 
@@ -566,7 +566,7 @@ async fn broken_revert_is_named_by_the_diff() {
         assert_eq!(stop.cause.sqlstate.as_deref(), Some("2BP01"));
         assert!(stop.cause.detail.as_deref().unwrap_or("").contains("g2_backlog"), "{stop}");
         let refused = r.revert(&c, None).await.expect_err("revert again needs approval");
-        assert_eq!(refused.kind, "failure_stop_active");
+        assert_eq!(refused.kind, harness::error::ErrorKind::FailureStopActive);
         let now = fingerprint::take(&c).await.expect("fp");
         let schema_diff = diff_schema(&base.schema, &now.schema);
         let text: Vec<String> = schema_diff.iter().map(|c| c.to_string()).collect();

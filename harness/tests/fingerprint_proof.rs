@@ -358,7 +358,7 @@ async fn a_clone_proves_its_tables_against_an_untouched_sibling() {
         (he.category, he.kind),
         (
             harness::error::Category::Environment,
-            "database_connection_lost"
+            harness::error::ErrorKind::DatabaseConnectionLost
         ),
         "{}",
         he.report()

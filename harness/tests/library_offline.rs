@@ -43,7 +43,12 @@ async fn a_library_scenario_runs_without_an_engine_and_a_server_scenario_does_no
         Ok(_) => panic!("a suite needing the engine opened without one"),
         Err(e) => e,
     };
-    assert_eq!(err.kind, "docker_unreachable", "{}", err.message);
+    assert_eq!(
+        err.kind,
+        harness::error::ErrorKind::DockerUnreachable,
+        "{}",
+        err.message
+    );
 
     // Library scenarios only: opens, runs, matches its snapshot, and closes without the engine.
     let s = Suite::open(options(false))

@@ -295,7 +295,7 @@ async fn sqitch_failure_at_each_step_stops_there() {
                 );
                 assert_eq!(
                     r.deploy(&c, None, None).await.expect_err("refused").kind,
-                    "failure_stop_active"
+                    harness::error::ErrorKind::FailureStopActive
                 );
                 let tag = format!("{k}_{}", matches!(inj, Injection::FailInside(_)));
                 let out = r

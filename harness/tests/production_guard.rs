@@ -514,7 +514,12 @@ async fn ensure_owned_refuses_a_container_of_another_run() {
         let err = harness::guard::ensure_owned(&docker, &other, target)
             .await
             .expect_err("a container of another run must be refused");
-        assert_eq!(err.kind, "target_not_owned", "{}", err.report());
+        assert_eq!(
+            err.kind,
+            harness::error::ErrorKind::TargetNotOwned,
+            "{}",
+            err.report()
+        );
         assert!(
             err.message.contains(&other.run_id) && err.message.contains(target),
             "{}",
@@ -525,7 +530,12 @@ async fn ensure_owned_refuses_a_container_of_another_run() {
     let err = harness::guard::ensure_owned(&docker, &run, &missing)
         .await
         .expect_err("a missing container must be refused");
-    assert_eq!(err.kind, "target_not_owned", "{}", err.report());
+    assert_eq!(
+        err.kind,
+        harness::error::ErrorKind::TargetNotOwned,
+        "{}",
+        err.report()
+    );
 
     source.remove().await.expect("remove the source container");
     assert_run_left_nothing(&docker, &run).await;

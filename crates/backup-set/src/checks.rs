@@ -1,6 +1,7 @@
 //! Smoke checks as data: the YAML file a DBA edits (key tables, the DOT pair rows, read-only SQL
 //! with its expected result), `--checks counts`, and what a dump's TOC must hold for them.
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -172,7 +173,7 @@ impl Checks {
                 .location()
                 .map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column()))
                 .unwrap_or_else(|| path.display().to_string());
-            Error::bad_input("checks_malformed", format!("{at}: {e}")).with_hint(hint)
+            Error::new(ErrorKind::ChecksMalformed, format!("{at}: {e}")).with_hint(hint)
         })?;
         let line_of = |needle: &str| {
             text.lines()
@@ -184,8 +185,8 @@ impl Checks {
         names.extend(spec.dot_pair.iter().map(|d| &d.table));
         names.extend(spec.queries.iter().flat_map(|q| q.needs.iter()));
         if let Some(bad) = names.into_iter().find(|n| !qualified_ok(n)) {
-            return Err(Error::bad_input(
-                "checks_malformed",
+            return Err(Error::new(
+                ErrorKind::ChecksMalformed,
                 format!(
                     "{}: {bad:?} is not a schema-qualified table name (schema.table).",
                     line_of(bad)
@@ -194,8 +195,8 @@ impl Checks {
             .with_hint(hint));
         }
         if let Some(q) = spec.queries.iter().find(|q| q.sql.trim().is_empty()) {
-            return Err(Error::bad_input(
-                "checks_malformed",
+            return Err(Error::new(
+                ErrorKind::ChecksMalformed,
                 format!("{}: query {:?} has no SQL.", line_of(&q.name), q.name),
             )
             .with_hint(hint));
@@ -273,8 +274,8 @@ pub fn refuse_missing(dump: &Path, who: &str, missing: &[Need], way_out: &str) -
         .iter()
         .map(|m| format!("{} ({})", m.relation, m.why))
         .collect();
-    Error::bad_input(
-        "dump_lacks_tables",
+    Error::new(
+        ErrorKind::DumpLacksTables,
         format!(
             "{} lacks {} table(s) that {who} need(s): {}. Read from the dump's table of contents (what `pg_restore -l` lists); nothing was provisioned.",
             dump.display(),
@@ -321,7 +322,7 @@ mod tests {
     #[test]
     fn errors_carry_file_line_and_column() {
         let e = Checks::parse("name: x\nkey_tabels: [a.b]\n", Path::new("c.yaml")).unwrap_err();
-        assert_eq!(e.kind, "checks_malformed");
+        assert_eq!(e.kind, crate::ErrorKind::ChecksMalformed);
         assert!(e.message.starts_with("c.yaml:2:"), "{}", e.message);
         let e =
             Checks::parse("name: x\nkey_tables:\n  - users\n", Path::new("c.yaml")).unwrap_err();

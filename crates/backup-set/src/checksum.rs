@@ -1,6 +1,7 @@
 //! Streaming SHA-256 of files and the `SHA256SUMS` format, read the way `sha256sum -c` reads it.
 //! Owns checksum verification of every listed file, which happens before any container exists.
 
+use crate::error::ErrorKind;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -89,8 +90,8 @@ fn file_name_of(p: &Path) -> String {
 pub fn parse_sums(path: &Path) -> Result<Vec<SumEntry>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::InvalidData {
-            Error::bad_input(
-                "sums_malformed",
+            Error::new(
+                ErrorKind::SumsMalformed,
                 format!("{} is not a text SHA256SUMS file (not UTF-8).", path.display()),
             )
         } else {
@@ -130,8 +131,8 @@ pub fn parse_sums_text(text: &str, path: &Path) -> Result<Vec<SumEntry>> {
             continue;
         }
         let bad = |why: &str| {
-            Error::bad_input(
-                "sums_malformed",
+            Error::new(
+                ErrorKind::SumsMalformed,
                 format!("{}:{line}: {why}: {raw:?}.", path.display()),
             )
             .with_hint("Each line must be `<64 lowercase hex digits><two spaces><file name>`, as `sha256sum` writes it; regenerate it with `sha256sum FILE > SHA256SUMS`.")
@@ -191,8 +192,8 @@ pub fn parse_sums_text(text: &str, path: &Path) -> Result<Vec<SumEntry>> {
         });
     }
     if out.is_empty() {
-        return Err(Error::bad_input(
-            "sums_malformed",
+        return Err(Error::new(
+            ErrorKind::SumsMalformed,
             format!("{} lists no file.", path.display()),
         )
         .with_hint("Regenerate it with `sha256sum FILE > SHA256SUMS`."));
@@ -272,8 +273,8 @@ impl SumsCheck {
 }
 
 fn mismatch(file: &Path, actual: &str, sums_path: &Path, e: &SumEntry) -> Error {
-    Error::bad_input(
-        "checksum_mismatch",
+    Error::new(
+        ErrorKind::ChecksumMismatch,
         format!(
             "{} does not match its checksum: SHA-256 is {actual}, {}:{} expects {}. The file is corrupt or not the one that was backed up; nothing was provisioned.",
             file.display(),
@@ -305,8 +306,8 @@ fn entry_for<'a>(
     let same: Vec<&SumEntry> = entries.iter().filter(|e| e.digest == actual).collect();
     match same.as_slice() {
         [e] => Ok((e, actual, true)),
-        _ => Err(Error::bad_input(
-            "sums_no_entry",
+        _ => Err(Error::new(
+            ErrorKind::SumsNoEntry,
             format!(
                 "{} has no entry for {name} (matched by file name, whatever path the line carries){}, so the {what} cannot be verified.",
                 sums_path.display(),
@@ -493,7 +494,7 @@ mod tests {
             String::new(),
         ] {
             let err = parse_sums_text(&bad, Path::new("S")).unwrap_err();
-            assert_eq!(err.kind, "sums_malformed", "{bad:?}");
+            assert_eq!(err.kind, crate::ErrorKind::SumsMalformed, "{bad:?}");
         }
     }
 
@@ -542,11 +543,11 @@ mod tests {
         assert!(c.notes[1].contains("pg_dump.stderr") && c.notes[1].contains("not verified"));
         std::fs::write(p("s.sql"), b"tampered").unwrap();
         let e = verify_set(&sums, &entries, &p("renamed.dump"), None, &Silent).unwrap_err();
-        assert_eq!(e.kind, "checksum_mismatch");
+        assert_eq!(e.kind, crate::ErrorKind::ChecksumMismatch);
         assert!(e.message.contains("s.sql") && e.message.contains("SHA256SUMS:2"));
         std::fs::write(p("other.dump"), b"other").unwrap();
         let e = verify_set(&sums, &entries, &p("other.dump"), None, &Silent).unwrap_err();
-        assert_eq!(e.kind, "sums_no_entry");
+        assert_eq!(e.kind, crate::ErrorKind::SumsNoEntry);
     }
 
     #[test]
@@ -579,12 +580,12 @@ mod tests {
         assert!(c.notes.is_empty(), "{:?}", c.notes);
         std::fs::write(p("rc.psv"), b"tampered").unwrap();
         let e = verify_set(&sums, &entries, &p("x.dump"), Some(&p("rc.psv")), &Silent).unwrap_err();
-        assert_eq!(e.kind, "checksum_mismatch");
+        assert_eq!(e.kind, crate::ErrorKind::ChecksumMismatch);
         assert!(e.message.contains("rc.psv"), "{}", e.message);
         std::fs::write(p("rc.psv"), b"counts").unwrap();
         std::fs::write(p("x.dump"), b"tampered").unwrap();
         let e = verify_set(&sums, &entries, &p("x.dump"), None, &Silent).unwrap_err();
-        assert_eq!(e.kind, "checksum_mismatch");
+        assert_eq!(e.kind, crate::ErrorKind::ChecksumMismatch);
         assert!(e.message.contains("x.dump"), "{}", e.message);
     }
 }

@@ -1,6 +1,7 @@
 //! Header and table of contents of a `pg_dump -F c` archive (what `pg_restore -l` lists), read
 //! in Rust before any container exists. Owns the early refusal of files that are not a restorable dump.
 
+use crate::error::ErrorKind;
 use std::io::Read;
 use std::path::Path;
 
@@ -71,8 +72,8 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
     let meta = std::fs::metadata(path).at(path, "read the dump")?;
     let size = meta.len();
     if size == 0 {
-        return Err(Error::bad_input(
-            "dump_empty",
+        return Err(Error::new(
+            ErrorKind::DumpEmpty,
             format!(
                 "{} is empty (0 bytes); it is not a pg_dump archive.",
                 path.display()
@@ -94,12 +95,12 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
         } else {
             "not a pg_dump custom-format archive (no PGDMP magic)"
         };
-        return Err(Error::bad_input("dump_not_custom_format", format!("{} is {what}.", path.display()))
+        return Err(Error::new(ErrorKind::DumpNotCustomFormat, format!("{} is {what}.", path.display()))
             .with_hint("The restore test needs the custom-format backup made with `pg_dump -F c -Z 6` (as `dryrun backup` writes it)."));
     }
     let truncated = || {
-        Error::bad_input(
-            "dump_truncated",
+        Error::new(
+            ErrorKind::DumpTruncated,
             format!(
                 "{} ends inside its header ({size} bytes); the dump is truncated.",
                 path.display()
@@ -119,13 +120,13 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
     let _off_size = c.byte().ok_or_else(truncated)?;
     let format = c.byte().ok_or_else(truncated)?;
     if (vmaj, vmin) > MAX_SUPPORTED {
-        return Err(Error::bad_input("dump_version_unsupported", format!(
+        return Err(Error::new(ErrorKind::DumpVersionUnsupported, format!(
             "{} was written by a newer pg_dump (archive format {vmaj}.{vmin}.{vrev}); PostgreSQL 16's pg_restore reads at most {}.{}.",
             path.display(), MAX_SUPPORTED.0, MAX_SUPPORTED.1)).with_hint("Dump with the pg_dump of PostgreSQL 16 (the production server's own), or restore into a matching newer server."));
     }
     if format != 1 {
-        return Err(Error::bad_input(
-            "dump_not_custom_format",
+        return Err(Error::new(
+            ErrorKind::DumpNotCustomFormat,
             format!(
                 "{} is a pg_dump archive of format {format}, not custom (1).",
                 path.display()
@@ -134,8 +135,8 @@ pub fn inspect(path: &Path) -> Result<DumpInfo> {
         .with_hint("Use `pg_dump -F c`."));
     }
     if !(1..=8).contains(&int_size) {
-        return Err(Error::bad_input(
-            "dump_corrupt",
+        return Err(Error::new(
+            ErrorKind::DumpCorrupt,
             format!(
                 "{} has an impossible header (int size {int_size}); the archive is corrupt.",
                 path.display()
@@ -300,8 +301,8 @@ pub fn read_toc(path: &Path) -> Result<Toc> {
     };
     match read_toc_from(&mut r) {
         Ok(t) => Ok(t),
-        Err(TocError::Eof) => Err(Error::bad_input(
-            "dump_truncated",
+        Err(TocError::Eof) => Err(Error::new(
+            ErrorKind::DumpTruncated,
             format!(
                 "{} ends inside its table of contents (at byte {}); the dump is truncated.",
                 path.display(),
@@ -309,8 +310,8 @@ pub fn read_toc(path: &Path) -> Result<Toc> {
             ),
         )
         .with_hint("Copy the dump again or take a new backup.")),
-        Err(TocError::Corrupt(why)) => Err(Error::bad_input(
-            "dump_corrupt",
+        Err(TocError::Corrupt(why)) => Err(Error::new(
+            ErrorKind::DumpCorrupt,
             format!(
                 "{} has an impossible table of contents ({why}); the archive is corrupt.",
                 path.display()
@@ -438,7 +439,11 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let p = dir.path().join("x.dump");
             std::fs::write(&p, &b[..cut]).unwrap();
-            assert_eq!(read_toc(&p).unwrap_err().kind, "dump_truncated", "{cut}");
+            assert_eq!(
+                read_toc(&p).unwrap_err().kind,
+                crate::ErrorKind::DumpTruncated,
+                "{cut}"
+            );
         }
     }
 
@@ -451,17 +456,17 @@ mod tests {
         }
         tail.extend_from_slice(&[0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
         let r = inspect_bytes(&header(8, &tail));
-        assert_eq!(r.unwrap_err().kind, "dump_truncated");
+        assert_eq!(r.unwrap_err().kind, crate::ErrorKind::DumpTruncated);
         // All-zero fields: day 0 of January 1900 is no date, so no creation time.
         let r = inspect_bytes(&header(8, &[0; 200])).unwrap();
         assert_eq!(r.created, None);
         assert_eq!(
             inspect_bytes(&header(9, &[])).unwrap_err().kind,
-            "dump_corrupt"
+            crate::ErrorKind::DumpCorrupt
         );
         assert_eq!(
             inspect_bytes(&header(4, &[0; 3])).unwrap_err().kind,
-            "dump_truncated"
+            crate::ErrorKind::DumpTruncated
         );
     }
 }

@@ -19,13 +19,99 @@ pub enum Category {
     Internal,
 }
 
+/// What went wrong, machine-readable; the category follows from it (the harness maps both
+/// 1:1 into its own kinds, so every kind keeps its exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    // bad input (exit 3)
+    ChecksMalformed,
+    ChecksumMismatch,
+    DumpCorrupt,
+    DumpEmpty,
+    DumpLacksTables,
+    DumpNotCustomFormat,
+    DumpTruncated,
+    DumpVersionUnsupported,
+    FileNotFound,
+    IoError,
+    PsvMalformed,
+    SumsMalformed,
+    SumsNoEntry,
+    // the environment (exit 4)
+    DiskFull,
+    // a bug in the harness (exit 70)
+    CountOutput,
+    ObserveOutput,
+    PsqlCsv,
+}
+
+impl ErrorKind {
+    /// Its name in reports, snapshots and `error[...]` lines (snake_case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::ChecksMalformed => "checks_malformed",
+            ErrorKind::ChecksumMismatch => "checksum_mismatch",
+            ErrorKind::DumpCorrupt => "dump_corrupt",
+            ErrorKind::DumpEmpty => "dump_empty",
+            ErrorKind::DumpLacksTables => "dump_lacks_tables",
+            ErrorKind::DumpNotCustomFormat => "dump_not_custom_format",
+            ErrorKind::DumpTruncated => "dump_truncated",
+            ErrorKind::DumpVersionUnsupported => "dump_version_unsupported",
+            ErrorKind::FileNotFound => "file_not_found",
+            ErrorKind::IoError => "io_error",
+            ErrorKind::PsvMalformed => "psv_malformed",
+            ErrorKind::SumsMalformed => "sums_malformed",
+            ErrorKind::SumsNoEntry => "sums_no_entry",
+            ErrorKind::DiskFull => "disk_full",
+            ErrorKind::CountOutput => "count_output",
+            ErrorKind::ObserveOutput => "observe_output",
+            ErrorKind::PsqlCsv => "psql_csv",
+        }
+    }
+
+    /// The category it belongs to, which decides the exit code.
+    pub fn category(self) -> Category {
+        use ErrorKind::*;
+        match self {
+            ChecksMalformed
+            | ChecksumMismatch
+            | DumpCorrupt
+            | DumpEmpty
+            | DumpLacksTables
+            | DumpNotCustomFormat
+            | DumpTruncated
+            | DumpVersionUnsupported
+            | FileNotFound
+            | IoError
+            | PsvMalformed
+            | SumsMalformed
+            | SumsNoEntry => Category::BadInput,
+            DiskFull => Category::Environment,
+            CountOutput | ObserveOutput | PsqlCsv => Category::Internal,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// An error of the backup set: what went wrong, about which file, and what to do.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
+    /// Follows from the kind.
     pub category: Category,
-    /// Short machine-readable kind, e.g. `checksum_mismatch`; snapshots record it.
-    pub kind: &'static str,
+    /// What went wrong, machine-readable (`checksum_mismatch`); snapshots record its name.
+    pub kind: ErrorKind,
     /// One-paragraph description naming the file.
     pub message: String,
     /// What the user should do next.
@@ -38,26 +124,14 @@ pub struct Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(category: Category, kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
-            category,
+            category: kind.category(),
             kind,
             message: message.into(),
             hint: None,
             source: None,
         }
-    }
-    pub fn bad_input(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Category::BadInput, kind, message)
-    }
-    pub fn check(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Category::CheckFailed, kind, message)
-    }
-    pub fn env(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Category::Environment, kind, message)
-    }
-    pub fn internal(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Category::Internal, kind, message)
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -68,8 +142,8 @@ impl Error {
     pub fn io(path: &Path, action: &str, err: std::io::Error) -> Self {
         let disk_full = err.raw_os_error() == Some(28);
         let e = if disk_full {
-            Error::env(
-                "disk_full",
+            Error::new(
+                ErrorKind::DiskFull,
                 format!(
                     "No space left on device while trying to {action} {}.",
                     path.display()
@@ -79,8 +153,8 @@ impl Error {
                 "Free disk space (docker system df shows what the engine holds) and run again.",
             )
         } else if err.kind() == std::io::ErrorKind::NotFound {
-            Error::bad_input(
-                "file_not_found",
+            Error::new(
+                ErrorKind::FileNotFound,
                 format!(
                     "Cannot {action} {}: the file does not exist.",
                     path.display()
@@ -88,8 +162,8 @@ impl Error {
             )
             .with_hint("Check the path; relative paths are resolved from the current directory.")
         } else {
-            Error::bad_input(
-                "io_error",
+            Error::new(
+                ErrorKind::IoError,
                 format!("Cannot {action} {}: {err}.", path.display()),
             )
             .with_hint("Check that the path names a regular file this user may read (and its directory one it may write, for outputs).")
@@ -128,22 +202,33 @@ mod tests {
     fn io_errors_are_classified_and_keep_their_cause() {
         let p = Path::new("x.dump");
         let e = Error::io(p, "open", std::io::Error::from_raw_os_error(28));
-        assert_eq!((e.category, e.kind), (Category::Environment, "disk_full"));
+        assert_eq!(
+            (e.category, e.kind),
+            (Category::Environment, ErrorKind::DiskFull)
+        );
         assert_eq!(
             e.message,
             "No space left on device while trying to open x.dump."
         );
         assert!(e.source().is_some());
         let e = Error::io(p, "open", std::io::ErrorKind::NotFound.into());
-        assert_eq!((e.category, e.kind), (Category::BadInput, "file_not_found"));
+        assert_eq!(
+            (e.category, e.kind),
+            (Category::BadInput, ErrorKind::FileNotFound)
+        );
         assert_eq!(e.message, "Cannot open x.dump: the file does not exist.");
         let e = Error::io(p, "read", std::io::ErrorKind::PermissionDenied.into());
-        assert_eq!((e.category, e.kind), (Category::BadInput, "io_error"));
-        assert!(e.hint.is_some() && e.source().is_some());
-        assert!(Error::bad_input("k", "m").source().is_none());
         assert_eq!(
-            Error::bad_input("k", "m").with_hint("h").report(),
-            "error[k]: m\n  hint: h"
+            (e.category, e.kind),
+            (Category::BadInput, ErrorKind::IoError)
+        );
+        assert!(e.hint.is_some() && e.source().is_some());
+        assert!(Error::new(ErrorKind::PsvMalformed, "m").source().is_none());
+        assert_eq!(
+            Error::new(ErrorKind::PsvMalformed, "m")
+                .with_hint("h")
+                .report(),
+            "error[psv_malformed]: m\n  hint: h"
         );
     }
 }

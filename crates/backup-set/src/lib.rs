@@ -14,5 +14,5 @@ pub mod psql_csv;
 pub mod rowcounts;
 pub mod set;
 
-pub use error::{Category, Error, IoContext, Result};
+pub use error::{Category, Error, ErrorKind, IoContext, Result};
 pub use set::{BackupSet, Needs, VerifiedSet};

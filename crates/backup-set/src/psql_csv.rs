@@ -1,6 +1,7 @@
 //! psql's `--csv` output read as records (RFC 4180 quoting): a value holding a comma, a `|`,
 //! a quote or a line break stays one field, whatever a schema, table or value is called.
 
+use crate::error::ErrorKind;
 use crate::error::{Error, Result};
 
 /// The records of `psql --csv -t` output (no header line), each a row of fields.
@@ -12,8 +13,8 @@ pub fn records(text: &str) -> Result<Vec<Vec<String>>> {
     let mut out = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| {
-            Error::internal(
-                "psql_csv",
+            Error::new(
+                ErrorKind::PsqlCsv,
                 format!("psql's CSV output could not be read: {e}"),
             )
         })?;

@@ -1,6 +1,7 @@
 //! Row-count snapshots (`*.psv`: `schema|table|count`, optional `# exact` / `# estimate` line;
 //! headerless = the team's `n_live_tup` estimates) and their comparison with a restored database.
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -91,7 +92,7 @@ impl RowCounts {
                 continue;
             }
             let bad = |why: String| {
-                Error::bad_input("psv_malformed", format!("{}:{n}: {why}: {line:?}.", path.display()))
+                Error::new(ErrorKind::PsvMalformed, format!("{}:{n}: {why}: {line:?}.", path.display()))
                     .with_hint("Each line must be `schema|table|count` with a non-negative integer count, one line per table, as `dryrun backup` writes it.")
             };
             let cols: Vec<&str> = line.split('|').collect();
@@ -122,8 +123,8 @@ impl RowCounts {
             }
         }
         if counts.is_empty() {
-            return Err(Error::bad_input(
-                "psv_malformed",
+            return Err(Error::new(
+                ErrorKind::PsvMalformed,
                 format!("{} lists no table.", path.display()),
             )
             .with_hint("Use the row-count snapshot written by `dryrun backup` (one `schema|table|count` line per table)."));
@@ -155,8 +156,8 @@ impl RowCounts {
         let mut counts = BTreeMap::new();
         for row in crate::psql_csv::records(out)? {
             let bad = || {
-                Error::internal(
-                    "count_output",
+                Error::new(
+                    ErrorKind::CountOutput,
                     format!("unexpected row-count record from psql: {row:?}"),
                 )
             };
@@ -279,8 +280,8 @@ impl Observed {
         let mut rels = BTreeMap::new();
         for c in crate::psql_csv::records(out)? {
             let bad = || {
-                Error::internal(
-                    "observe_output",
+                Error::new(
+                    ErrorKind::ObserveOutput,
                     format!("unexpected row-count record from psql: {c:?}"),
                 )
             };
@@ -465,7 +466,7 @@ mod tests {
             ("", "no table"),
         ] {
             let e = RowCounts::parse(t, Path::new("f.psv")).unwrap_err();
-            assert_eq!(e.kind, "psv_malformed");
+            assert_eq!(e.kind, crate::ErrorKind::PsvMalformed);
             assert!(
                 e.message.contains(why) && e.message.contains("f.psv"),
                 "{}",

@@ -210,20 +210,20 @@ mod tests {
             way_out: "the way out",
         };
         let e = set.verify(lacking(), &Silent).unwrap_err();
-        assert_eq!(e.kind, "dump_lacks_tables");
+        assert_eq!(e.kind, crate::ErrorKind::DumpLacksTables);
         assert!(e.message.contains("public.nowhere (a test)") && e.message.contains("the test"));
         assert_eq!(e.hint.as_deref(), Some("the way out"));
         // The hook runs after the checksums and before the header: its error comes first.
-        let hook = || Err(Error::bad_input("hook", "h"));
+        let hook = || Err(Error::new(crate::ErrorKind::ChecksMalformed, "h"));
         assert_eq!(
             set.verify_with(lacking(), &Silent, hook).unwrap_err().kind,
-            "hook"
+            crate::ErrorKind::ChecksMalformed
         );
         // A tampered snapshot is refused by its checksum, before the hook.
         std::fs::write(&r, "public|dot_tools|1\n").unwrap();
         assert_eq!(
             set.verify_with(lacking(), &Silent, hook).unwrap_err().kind,
-            "checksum_mismatch"
+            crate::ErrorKind::ChecksumMismatch
         );
         // Not listed: not verified (a note); its format is read after the header.
         let listed = std::fs::read_to_string(&s).unwrap();
@@ -236,7 +236,7 @@ mod tests {
         std::fs::write(&r, "public|dot_tools|x\n").unwrap();
         assert_eq!(
             set.verify(lacking(), &Silent).unwrap_err().kind,
-            "psv_malformed"
+            crate::ErrorKind::PsvMalformed
         );
         std::fs::write(&r, "public|dot_tools|1\n").unwrap();
         let suite = Needs::Fixed {

@@ -26,6 +26,7 @@
 //!   named scenario that is waiting fails, naming the object; the leaked rows then become part
 //!   of the reference, so later scenarios are not blamed for them again.
 
+use crate::error::ErrorKind;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -355,7 +356,7 @@ impl Watch {
 fn verdict(v: Option<String>) -> Result<()> {
     match v {
         None => Ok(()),
-        Some(m) => Err(Error::check("cluster_state_leak", m).with_hint(
+        Some(m) => Err(Error::new(ErrorKind::ClusterStateLeak, m).with_hint(
             "A cluster-global object (role, membership, role setting, tablespace, slot, ALTER SYSTEM) outlives the scenario's database: the P0 revert must remove what its deploy created outside the database.",
         )),
     }
@@ -463,7 +464,7 @@ mod tests {
             let e = w.enter("S08", || srv.sample()).await.unwrap();
             srv.set(state(&[POSTGRES, LEAKED]));
             let err = w.leave(e, || srv.sample()).await.unwrap_err();
-            assert_eq!(err.kind, "cluster_state_leak");
+            assert_eq!(err.kind, crate::error::ErrorKind::ClusterStateLeak);
             assert!(
                 err.message
                     .contains("+ role p0_sabotage_role: superuser=false (left by S08)"),

@@ -1,6 +1,7 @@
 //! The Docker Engine connection (testcontainers' bollard client, API-version probe at start-up),
 //! run labels and owners, and the sweep (never a live run's, kept or persistent resources).
 
+use crate::error::ErrorKind;
 use std::collections::HashMap;
 
 use bollard::query_parameters::{
@@ -201,14 +202,14 @@ pub async fn connect() -> Result<Docker> {
                     )
                 })
                 .unwrap_or_default();
-            Error::env(
-                "docker_permission_denied",
+            Error::new(
+                ErrorKind::DockerPermissionDenied,
                 format!("Permission was denied on the Docker Engine socket at {where_} for {who}{mode}: {text}."),
             )
             .with_hint("Run as a user that may use the socket (root, or a member of its group, usually `docker`: `usermod -aG docker $USER`, then log in again), or set DOCKER_HOST to an engine this user may reach (unix:///path or tcp://127.0.0.1:PORT).")
         } else {
-            Error::env(
-                "docker_unreachable",
+            Error::new(
+                ErrorKind::DockerUnreachable,
                 format!("The Docker Engine cannot be reached at {where_}: {text}."),
             )
             .with_hint("Start the Docker daemon, or set DOCKER_HOST to a reachable engine (unix:///path or tcp://127.0.0.1:PORT).")
@@ -237,8 +238,7 @@ pub async fn connect() -> Result<Docker> {
         }
         Err(e) => match api_version_refusal(&e) {
             Some(message) => Err(Error::new(
-                crate::error::Category::DockerApi,
-                "docker_api_version_refused",
+                ErrorKind::DockerApiVersionRefused,
                 format!(
                     "The Docker Engine at {where_} refused the API version of this harness's Docker client (bollard {BOLLARD_VERSION}, shared with testcontainers {TESTCONTAINERS_VERSION}): {message}. Nothing was created."
                 ),

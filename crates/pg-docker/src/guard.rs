@@ -2,6 +2,7 @@
 //! or the harness's own persistent dry-run environment named by `run --env`, checked by id and
 //! labels. There is no option to point them at an arbitrary server.
 
+use crate::error::ErrorKind;
 use bollard::Docker;
 
 use crate::docker::{
@@ -27,8 +28,8 @@ pub async fn ensure_target(
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => {
-            return Err(Error::bad_input(
-                "target_not_owned",
+            return Err(Error::new(
+                ErrorKind::TargetNotOwned,
                 format!(
                     "Refusing target {container}: no such container was provisioned by this run."
                 ),
@@ -44,8 +45,8 @@ pub async fn ensure_target(
     });
     let ours = harness && (labels.get(LABEL_RUN) == Some(&run.run_id) || named_env);
     if !ours {
-        return Err(Error::bad_input(
-            "target_not_owned",
+        return Err(Error::new(
+            ErrorKind::TargetNotOwned,
             format!("Refusing target {container}: it was not provisioned by this run ({}), so the harness will not write to it.", run.run_id),
         )
         .with_hint("The harness only migrates databases inside containers it created itself; it never writes to a production server."));

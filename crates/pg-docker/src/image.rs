@@ -1,6 +1,7 @@
 //! The PostgreSQL 16 image: resolve `PG_IMAGE` / `postgres:16` / the offline-built image, and
 //! build `dot-iu-cutter/postgres:16` from debootstrap + the pgserver wheel through the API.
 
+use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -63,7 +64,7 @@ pub async fn resolve(docker: &Docker, requested: Option<&str>) -> Result<ImageCh
     if let Some(r) = requested.filter(|r| !r.is_empty()) {
         return match image_labels(docker, r).await {
             Some((id, _)) => Ok(ImageChoice { reference: r.into(), id, source: "PG_IMAGE" }),
-            None => Err(Error::env("image_missing", format!("The image {r} named by PG_IMAGE / --image is not present on the Docker Engine, and no registry can be reached to pull it."))
+            None => Err(Error::new(ErrorKind::ImageMissing, format!("The image {r} named by PG_IMAGE / --image is not present on the Docker Engine, and no registry can be reached to pull it."))
                 .with_hint("Unset PG_IMAGE to use the offline image, or build it with `make image`.")),
         };
     }
@@ -78,9 +79,9 @@ pub async fn resolve(docker: &Docker, requested: Option<&str>) -> Result<ImageCh
         Some((id, labels)) if labels.get(LABEL_RECIPE) == Some(&recipe_hash()) => {
             Ok(ImageChoice { reference: OFFLINE_TAG.into(), id, source: "offline-build" })
         }
-        Some(_) => Err(Error::env("image_outdated", format!("The image {OFFLINE_TAG} was built from an older recipe (label {LABEL_RECIPE} differs from {}).", recipe_hash()))
+        Some(_) => Err(Error::new(ErrorKind::ImageOutdated, format!("The image {OFFLINE_TAG} was built from an older recipe (label {LABEL_RECIPE} differs from {}).", recipe_hash()))
             .with_hint("Rebuild it with `make image` (or `dryrun image`).")),
-        None => Err(Error::env("image_missing", format!("No PostgreSQL 16 image on the Docker Engine: neither {OFFICIAL_TAG} nor {OFFLINE_TAG} is present, and no registry can be reached to pull one."))
+        None => Err(Error::new(ErrorKind::ImageMissing, format!("No PostgreSQL 16 image on the Docker Engine: neither {OFFICIAL_TAG} nor {OFFLINE_TAG} is present, and no registry can be reached to pull one."))
             .with_hint("Build the offline image with `make image` (needs root, debootstrap and python3 -m pip); or set PG_IMAGE to a local PostgreSQL 16 image.")),
     }
 }
@@ -106,14 +107,14 @@ pub async fn ensure(
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
     tracing::info!(target: "harness::image", ?cmd, "{what}");
     let out = cmd.output().map_err(|e| {
-        Error::env("tool_missing", format!("Cannot run {what} ({:?}): {e}.", cmd.get_program()))
+        Error::new(ErrorKind::ToolMissing, format!("Cannot run {what} ({:?}): {e}.", cmd.get_program()))
             .with_hint("Install it (apt-get install debootstrap; python3 with pip) or use an existing PostgreSQL 16 image through PG_IMAGE.")
     })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = err.lines().rev().take(12).collect();
-        return Err(Error::env(
-            "image_build_failed",
+        return Err(Error::new(
+            ErrorKind::ImageBuildFailed,
             format!(
                 "{what} failed ({}):\n{}",
                 out.status,
@@ -214,11 +215,11 @@ fn ensure_debootstrap() -> Result<PathBuf> {
                     );
                     Ok(p)
                 }
-                _ => Err(Error::env("tool_missing", "apt-get install -y debootstrap succeeded, but no debootstrap program is on PATH or in /usr/sbin.")
+                _ => Err(Error::new(ErrorKind::ToolMissing, "apt-get install -y debootstrap succeeded, but no debootstrap program is on PATH or in /usr/sbin.")
                     .with_hint("Check `dpkg -L debootstrap`, or set PG_IMAGE to an existing PostgreSQL 16 image.")),
             }
         }
-        DebootstrapPlan::Refuse(msg) => Err(Error::env("tool_missing", msg).with_hint(
+        DebootstrapPlan::Refuse(msg) => Err(Error::new(ErrorKind::ToolMissing, msg).with_hint(
             "Install debootstrap (Debian/Ubuntu: apt-get install -y debootstrap) or set PG_IMAGE.",
         )),
     }
@@ -275,8 +276,8 @@ fn debian_mirror() -> Result<String> {
             }
         }
     }
-    Err(Error::env(
-        "no_debian_mirror",
+    Err(Error::new(
+        ErrorKind::NoDebianMirror,
         "No Debian mirror is configured in /etc/apt/sources.list(.d).",
     ))
     .map_err(|e| e.with_hint("Set DEBIAN_MIRROR to the Debian archive URL apt uses."))
@@ -342,8 +343,8 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
     }
     let got = backup_set::checksum::sha256_file(&wheel, &crate::byte_progress::Hashing)?;
     if got != WHEEL_SHA256 {
-        return Err(Error::env(
-            "wheel_checksum",
+        return Err(Error::new(
+            ErrorKind::WheelChecksum,
             format!(
                 "{} has SHA-256 {got}, expected {WHEEL_SHA256}.",
                 wheel.display()
@@ -390,8 +391,8 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
     let mut log = String::new();
     while let Some(item) = stream.next().await {
         let info = item.map_err(|e| {
-            Error::env(
-                "image_build_failed",
+            Error::new(
+                ErrorKind::ImageBuildFailed,
                 format!(
                     "The engine refused to build {OFFLINE_TAG}: {e}\n{}",
                     last(&log)
@@ -403,8 +404,8 @@ pub async fn build_offline(docker: &Docker, cache: &Path) -> Result<()> {
             log.push_str(&s);
         }
         if let Some(err) = info.error_detail.and_then(|d| d.message) {
-            return Err(Error::env(
-                "image_build_failed",
+            return Err(Error::new(
+                ErrorKind::ImageBuildFailed,
                 format!("Building {OFFLINE_TAG} failed: {err}\n{}", last(&log)),
             ));
         }

@@ -4,13 +4,14 @@
 pub mod model;
 pub mod render;
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use futures_util::StreamExt;
 use tracing::Instrument;
 
-use crate::error::{Category, Error, Result};
+use crate::error::{Error, Result};
 use crate::scenario::outcome::Extra;
 use crate::scenario::run::{run_checked, SnapshotCheck};
 use crate::scenario::suite::{self, DumpSet, Suite, SuiteOptions};
@@ -100,8 +101,8 @@ pub fn previous_attempts(report_dir: &Path) -> Result<ClosureReport> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ClosureReport::default()),
         Err(e) => {
-            return Err(Error::bad_input(
-                "report_unreadable",
+            return Err(Error::new(
+                ErrorKind::ReportUnreadable,
                 format!(
                     "The previous closure report {} cannot be read: {e}.",
                     path.display()
@@ -111,8 +112,8 @@ pub fn previous_attempts(report_dir: &Path) -> Result<ClosureReport> {
         }
     };
     serde_json::from_str(&text).map_err(|e| {
-        Error::bad_input(
-            "report_malformed",
+        Error::new(
+            ErrorKind::ReportMalformed,
             format!(
                 "The previous closure report {} is not a closure report ({e}).",
                 path.display()
@@ -135,7 +136,7 @@ pub fn retry_gate(report: &ClosureReport, approved_by: Option<&str>, dir: &Path)
     if last.is_pass() || !approved_by.map(str::trim).unwrap_or("").is_empty() {
         return Ok(());
     }
-    Err(Error::new(Category::ApprovalRequired, "retry_needs_approval", format!(
+    Err(Error::new(ErrorKind::RetryNeedsApproval, format!(
         "The previous attempt in {} failed ({}/{} passed); nothing is retried silently.", dir.display(), last.passed, last.total))
         .with_hint("Re-run with --retry-approved-by <name> (the Đ32 sign-off); the report keeps the failed attempt beside the new one."))
 }
@@ -188,8 +189,8 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
     let files: Vec<parser::ScenarioFile> =
         files.into_iter().filter(|f| o.selection.takes(f)).collect();
     if files.is_empty() {
-        return Err(Error::bad_input(
-            "no_scenario_selected",
+        return Err(Error::new(
+            ErrorKind::NoScenarioSelected,
             format!(
                 "--scenarios {} selects no scenario of {}.",
                 o.selection,
@@ -207,8 +208,8 @@ pub async fn run(o: &RunOptions) -> Result<ClosureReport> {
         })
         .collect();
     if !unmet.is_empty() {
-        return Err(Error::bad_input(
-            "plan_contract",
+        return Err(Error::new(
+            ErrorKind::PlanContract,
             format!(
                 "The P0 plan {} does not provide what the selected scenarios need, so nothing was started: {}.",
                 plan_record.source,
@@ -585,8 +586,8 @@ async fn enter_environment(
 )> {
     let a = crate::envs::attach(docker, name).await?;
     if a.info.dump_sha256 != dump_sha256 {
-        return Err(Error::bad_input(
-            "env_dump_mismatch",
+        return Err(Error::new(
+            ErrorKind::EnvDumpMismatch,
             format!(
                 "The environment {name} was restored from a dump with SHA-256 {} ({}), but this run's dump {} has {dump_sha256}; restore-phase scenarios and the environment would test different data.",
                 a.info.dump_sha256, a.info.dump_name, dumps.dump.display()
@@ -595,8 +596,8 @@ async fn enter_environment(
         .with_hint("Pass the environment's backup set with --fixtures DIR (`dryrun env ls` shows its dump), or make an environment from this dump with `dryrun env up`."));
     }
     if a.pg.image != image.reference {
-        return Err(Error::env(
-            "env_image_mismatch",
+        return Err(Error::new(
+            ErrorKind::EnvImageMismatch,
             format!("The environment {name} runs image {}, but this run would start its own servers (copies of the environment's data) on {}.", a.pg.image, image.reference),
         )
         .with_hint(format!("Run with PG_IMAGE={} (or --image).", a.pg.image)));
@@ -708,11 +709,8 @@ mod tests {
         report.attempts.push(attempt(25, 26, 26));
         for who in [None, Some(""), Some("  ")] {
             let e = retry_gate(&report, who, dir).expect_err("refused");
-            assert_eq!(e.kind, "retry_needs_approval");
-            assert_eq!(
-                e.exit_code(),
-                Error::new(Category::ApprovalRequired, "x", "y").exit_code()
-            );
+            assert_eq!(e.kind, crate::error::ErrorKind::RetryNeedsApproval);
+            assert_eq!(e.exit_code(), Error::new(ErrorKind::X, "y").exit_code());
             assert!(
                 e.message.contains("/r failed (25/26 passed)"),
                 "{}",

@@ -2,6 +2,7 @@
 //! its evidence, and the JUnit XML (a case per scenario, a suite per impact rule).
 
 use super::model::*;
+use crate::error::ErrorKind;
 use crate::error::{Error, Result};
 
 fn first_line(t: &str) -> String {
@@ -321,7 +322,7 @@ pub(super) fn junit(r: &ClosureReport) -> Result<String> {
         }
     }
     rep.to_string()
-        .map_err(|e| Error::internal("junit", e.to_string()))
+        .map_err(|e| Error::new(ErrorKind::Junit, e.to_string()))
 }
 
 pub(super) fn short(id: &str) -> &str {

@@ -3,6 +3,7 @@
 //! kept, so each step's stalls can be told (a write waits when a step holds a lock it conflicts
 //! with).
 
+use crate::error::ErrorKind;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,7 +67,12 @@ pub async fn targets(client: &Client, plan: &Plan) -> Result<Vec<Target>> {
                 &[&schema, &table],
             )
             .await
-            .map_err(|e| Error::check("impact_load", format!("reading {schema}.{table}: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::ImpactLoad,
+                    format!("reading {schema}.{table}: {e}"),
+                )
+            })?;
         if let Some(r) = row {
             let col: String = r.get(0);
             let t = format!("{}.{}", quote(&schema), quote(&table));
@@ -117,10 +123,12 @@ impl Load {
         }
         let period = Duration::from_secs_f64(writers as f64 / rate);
         for w in 0..writers {
-            let (client, conn) = config
-                .connect(NoTls)
-                .await
-                .map_err(|e| Error::env("impact_load", format!("writer connection: {e}")))?;
+            let (client, conn) = config.connect(NoTls).await.map_err(|e| {
+                Error::new(
+                    ErrorKind::ImpactLoadConnection,
+                    format!("writer connection: {e}"),
+                )
+            })?;
             tokio::spawn(async move {
                 let _ = conn.await;
             });
@@ -129,7 +137,7 @@ impl Load {
                     "SET statement_timeout = '60s'; SET application_name = 'dryrun-impact-writer'",
                 )
                 .await
-                .map_err(|e| Error::env("impact_load", e.to_string()))?;
+                .map_err(|e| Error::new(ErrorKind::ImpactLoadConnection, e.to_string()))?;
             // Sessions take turns: even ones write, odd ones read (a Directus has both at once).
             let mine = if w % 2 == 0 {
                 Access::Write

@@ -9,6 +9,7 @@ pub mod profile;
 pub mod report;
 pub mod rules;
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::container::{PgContainer, PgSpec, DB_NAME};
@@ -104,8 +105,8 @@ pub async fn run(
     let profiled = async {
         let (outcome, _, _) = crate::restore::restore_into(&pg, &dumps.dump, 2).await?;
         if !outcome.passed {
-            return Err(Error::check(
-                "impact_restore_failed",
+            return Err(Error::new(
+                ErrorKind::ImpactRestoreFailed,
                 format!(
                     "The backup {} did not restore cleanly, so the plan cannot be profiled on it: {}",
                     dumps.dump.display(),
@@ -224,8 +225,8 @@ pub fn rules_of(repo: &Path) -> Result<rules::ImpactRules> {
         return rules::ImpactRules::load(None);
     }
     let text = std::fs::read_to_string(&p).map_err(|e| {
-        Error::bad_input(
-            "impact_rules_unreadable",
+        Error::new(
+            ErrorKind::ImpactRulesUnreadable,
             format!("The impact rule set {} cannot be read: {e}.", p.display()),
         )
         .with_hint("Make checks/p0-impact.yaml of the checkout readable (it is the operations team's rule set).")

@@ -1,6 +1,7 @@
 //! The impact report's picture: per step, the locks held on pre-existing relations as bars on
 //! one time axis, and under it every Directus-like write's latency against the stall limit (SVG).
 
+use crate::error::ErrorKind;
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::prelude::*;
 
@@ -25,8 +26,8 @@ fn colour(mode: LockMode) -> RGBColor {
 }
 
 fn plot_err<E: std::fmt::Display>(e: E) -> Error {
-    Error::check(
-        "impact_plot",
+    Error::new(
+        ErrorKind::ImpactPlot,
         format!("The impact timeline could not be drawn: {e}."),
     )
 }

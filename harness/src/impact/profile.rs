@@ -7,6 +7,7 @@
 //! is attributed to that later statement); it is held until the step commits, so its held time
 //! runs from the end of that statement to the end of the COMMIT.
 
+use crate::error::ErrorKind;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
@@ -128,8 +129,8 @@ const OBJECTS_SQL: &str = "\
 /// transaction, description).
 async fn objects(client: &Client) -> Result<HashMap<(u32, u32), (bool, String)>> {
     let rows = client.query(OBJECTS_SQL, &[]).await.map_err(|e| {
-        Error::check(
-            "impact_catalog",
+        Error::new(
+            ErrorKind::ImpactCatalog,
             format!("reading the catalog objects: {e}"),
         )
     })?;
@@ -190,7 +191,7 @@ async fn existing(client: &Client) -> Result<HashMap<u32, (String, u32)>> {
             &[],
         )
         .await
-        .map_err(|e| Error::check("impact_catalog", format!("reading pg_class: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::ImpactCatalog, format!("reading pg_class: {e}")))?;
     Ok(rows
         .iter()
         .map(|r| (r.get::<_, u32>(0), (r.get(1), r.get::<_, u32>(2))))
@@ -205,7 +206,7 @@ async fn own_locks(client: &Client) -> Result<Vec<(u32, String)>> {
             &[],
         )
         .await
-        .map_err(|e| Error::check("impact_locks", format!("reading pg_locks: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::ImpactLocks, format!("reading pg_locks: {e}")))?;
     Ok(rows
         .iter()
         .filter_map(|r| Some((r.get::<_, Option<u32>>(0)?, r.get(1))))
@@ -220,8 +221,8 @@ async fn seq_scans(client: &Client) -> Result<HashMap<u32, (i64, i64)>> {
         )
         .await
         .map_err(|e| {
-            Error::check(
-                "impact_stats",
+            Error::new(
+                ErrorKind::ImpactStats,
                 format!("reading pg_stat_xact_user_tables: {e}"),
             )
         })?;
@@ -238,7 +239,12 @@ async fn filenodes(client: &Client, oids: &[u32]) -> Result<HashMap<u32, u32>> {
             &[&oids],
         )
         .await
-        .map_err(|e| Error::check("impact_catalog", format!("reading relfilenodes: {e}")))?;
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::ImpactCatalog,
+                format!("reading relfilenodes: {e}"),
+            )
+        })?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -280,7 +286,7 @@ async fn profile_script(
             limits.lock_timeout_ms, limits.statement_timeout_ms
         ))
         .await
-        .map_err(|e| Error::check("impact_begin", e.to_string()))?;
+        .map_err(|e| Error::new(ErrorKind::ImpactBegin, e.to_string()))?;
     let mut seen: HashMap<u32, LockMode> = HashMap::new();
     let mut holds: BTreeMap<u32, LockHold> = BTreeMap::new();
     let mut rewritten: std::collections::HashSet<u32> = Default::default();
@@ -399,7 +405,7 @@ async fn profile_script(
     client
         .batch_execute("COMMIT")
         .await
-        .map_err(|e| Error::check("impact_commit", format!("{file}: COMMIT: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::ImpactCommit, format!("{file}: COMMIT: {e}")))?;
     let now = Instant::now();
     let committed = ms(now);
     out.duration_ms = committed;

@@ -1,6 +1,7 @@
 //! The impact profile's verdict against the rule set and its three renderings: Markdown for the
 //! people who sign, JSON for tools, JUnit with one case per rule for CI.
 
+use crate::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 use super::lint::{Finding, Judgement};
@@ -302,7 +303,7 @@ pub fn junit(r: &ImpactReport) -> Result<String> {
     let mut rep = quick_junit::Report::new("impact");
     rep.add_test_suite(junit_suite(r));
     rep.to_string()
-        .map_err(|e| Error::internal("junit", e.to_string()))
+        .map_err(|e| Error::new(ErrorKind::Junit, e.to_string()))
 }
 
 /// One JUnit case per rule (`dryrun impact`'s file and the closure report's JUnit).

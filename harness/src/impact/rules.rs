@@ -1,6 +1,7 @@
 //! The operations team's impact rule set (`checks/p0-impact.yaml`): the strongest lock allowed on
 //! a pre-existing relation, the longest step, whether rewrites are allowed, the lint rules.
 
+use crate::error::ErrorKind;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -95,8 +96,8 @@ impl ImpactRules {
     /// Parse a rule set; `name` is the file it came from, for the error.
     pub fn parse(text: &str, name: &str) -> Result<ImpactRules> {
         let mut r: ImpactRules = serde_yaml_ng::from_str(text).map_err(|e| {
-            Error::bad_input(
-                "impact_rules_invalid",
+            Error::new(
+                ErrorKind::ImpactRulesInvalid,
                 format!("The impact rule set {name} cannot be read: {e}."),
             )
             .with_hint("See checks/p0-impact.yaml for every key; lock modes are written as PostgreSQL names them in pg_locks (e.g. AccessShareLock).")
@@ -108,16 +109,16 @@ impl ImpactRules {
             .chain(r.lint.waive.iter().map(|w| &w.rule))
         {
             if rule != OUTSIDE_OWN_SCHEMAS && rule.parse::<squawk_linter::Rule>().is_err() {
-                return Err(Error::bad_input(
-                    "impact_rules_invalid",
+                return Err(Error::new(
+                    ErrorKind::ImpactRulesInvalid,
                     format!("The impact rule set {name} names the lint rule `{rule}`, which squawk does not have."),
                 )
                 .with_hint("Use the rule names of https://squawkhq.com/docs/rules (e.g. require-concurrent-index-creation), or the harness's own outside-own-schemas."));
             }
         }
         if let Some(w) = r.lint.waive.iter().find(|w| w.reason.trim().is_empty()) {
-            return Err(Error::bad_input(
-                "impact_rules_invalid",
+            return Err(Error::new(
+                ErrorKind::ImpactRulesInvalid,
                 format!(
                     "The impact rule set {name} waives `{}` in {} without a reason.",
                     w.rule, w.file
@@ -135,8 +136,8 @@ impl ImpactRules {
             None => ImpactRules::parse(BUNDLED, "checks/p0-impact.yaml (bundled)"),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| {
-                    Error::bad_input(
-                        "impact_rules_unreadable",
+                    Error::new(
+                        ErrorKind::ImpactRulesUnreadable,
                         format!("The impact rule set {} cannot be read: {e}.", p.display()),
                     )
                     .with_hint("Pass --rules FILE with a readable rule set, or leave it out for checks/p0-impact.yaml.")
@@ -192,7 +193,7 @@ mod tests {
         let base = BUNDLED.replace("max_step_ms: 60000", "max_step_ms: 60000\nextra: 1");
         assert_eq!(
             ImpactRules::parse(&base, "x.yaml").unwrap_err().kind,
-            "impact_rules_invalid"
+            crate::error::ErrorKind::ImpactRulesInvalid
         );
         let unknown = BUNDLED.replace("- changing-column-type", "- no-such-rule");
         let e = ImpactRules::parse(&unknown, "x.yaml").unwrap_err();

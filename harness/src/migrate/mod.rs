@@ -4,6 +4,7 @@
 pub mod events;
 pub mod plan;
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::time::Instant;
 
 use tokio_postgres::Client;
 
-use crate::error::{Category, Error, IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::fingerprint::sha256_hex;
 use crate::serverlog::{self, Run};
 
@@ -98,8 +99,8 @@ impl Runner {
             if !e.is_closed() {
                 let _ = client.batch_execute("ROLLBACK").await;
             }
-            return Err(Error::check(
-                "server_log_marker",
+            return Err(Error::new(
+                ErrorKind::ServerLogMarker,
                 format!("Logging the end marker of the runner's call failed: {f}."),
             ));
         }
@@ -137,15 +138,15 @@ impl Runner {
     pub fn approve_retry(&mut self, approved_by: &str) -> Result<()> {
         let who = approved_by.trim();
         if who.is_empty() {
-            return Err(Error::bad_input(
-                "approval_requires_name",
+            return Err(Error::new(
+                ErrorKind::ApprovalRequiresName,
                 "A retry approval needs the name of the person approving it; an empty name was given.",
             )
             .with_hint("Pass --retry-approved-by <name>."));
         }
         let Some(stop) = self.stopped.take() else {
-            return Err(Error::bad_input(
-                "no_failure_stop",
+            return Err(Error::new(
+                ErrorKind::NoFailureStop,
                 format!("There is no failure-stop to approve (approval by {who} not recorded)."),
             ));
         };
@@ -159,8 +160,7 @@ impl Runner {
 
     fn refuse(stop: &FailureStop, action: &str) -> Error {
         Error::new(
-            Category::ApprovalRequired,
-            "failure_stop_active",
+            ErrorKind::FailureStopActive,
             format!("Refusing to {action}: the previous run stopped at {stop}."),
         )
         .with_hint(
@@ -287,15 +287,15 @@ impl Runner {
         let n = self.plan.steps.len();
         let k = inj.step();
         if k == 0 || k > n {
-            return Err(Error::bad_input(
-                "bad_injection",
+            return Err(Error::new(
+                ErrorKind::BadInjection,
                 format!("Injection {inj:?} targets step {k}, but the plan has steps 1..={n}."),
             ));
         }
         if let Injection::SleepInside { seconds, .. } = inj {
             if !seconds.is_finite() || *seconds < 0.0 {
-                return Err(Error::bad_input(
-                    "bad_injection",
+                return Err(Error::new(
+                    ErrorKind::BadInjection,
                     format!("Injection {inj:?}: seconds must be a finite number >= 0."),
                 ));
             }
@@ -321,8 +321,8 @@ impl Runner {
             None => total,
             Some(n) if n <= total => n,
             Some(n) => {
-                return Err(Error::bad_input(
-                    "bad_step",
+                return Err(Error::new(
+                    ErrorKind::BadStep,
                     format!("Cannot deploy up to step {n}: the plan has {total} steps."),
                 ))
             }
@@ -538,8 +538,8 @@ impl Runner {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let Some(path) = archive else {
-                    return Err(Error::check(
-                        "archive_required",
+                    return Err(Error::new(
+                        ErrorKind::ArchiveRequired,
                         format!("Refusing to revert: schema {schema} holds {total} rows ({summary}); the revert would drop them. Nothing was dropped."),
                     )
                     .with_hint("Give an archive path so the rows are exported as JSON lines first."));
@@ -657,8 +657,8 @@ impl Runner {
 
 fn archive_error(e: tokio_postgres::Error) -> Error {
     let f = classify_db_error(&e);
-    Error::check(
-        "archive_failed",
+    Error::new(
+        ErrorKind::ArchiveFailed,
         format!(
             "Exporting the governance rows before the revert failed, so nothing was dropped: {f}."
         ),
@@ -668,8 +668,8 @@ fn archive_error(e: tokio_postgres::Error) -> Error {
 /// Write the archive as JSON lines through a temp file, refusing to overwrite.
 fn write_archive(path: &Path, dump: &[(String, Vec<String>)]) -> Result<ArchiveArtefact> {
     if path.exists() {
-        return Err(Error::bad_input(
-            "archive_exists",
+        return Err(Error::new(
+            ErrorKind::ArchiveExists,
             format!(
                 "The archive {} already exists; it is never overwritten. Nothing was dropped.",
                 path.display()
@@ -681,7 +681,7 @@ fn write_archive(path: &Path, dump: &[(String, Vec<String>)]) -> Result<ArchiveA
     let mut tables = BTreeMap::new();
     for (table, rows) in dump {
         let name = serde_json::to_string(table)
-            .map_err(|e| Error::internal("archive_encode", e.to_string()))?;
+            .map_err(|e| Error::new(ErrorKind::ArchiveEncode, e.to_string()))?;
         for row in rows {
             bytes.extend_from_slice(b"{\"table\":");
             bytes.extend_from_slice(name.as_bytes());

@@ -63,7 +63,7 @@ fn malformed_plan_names_file_and_line() {
     )
     .expect("write");
     let err = Plan::load(dir.path()).expect_err("malformed");
-    assert_eq!(err.kind, "malformed_plan");
+    assert_eq!(err.kind, crate::error::ErrorKind::MalformedPlan);
     assert!(err.message.contains("plan.yaml"), "{}", err.message);
     assert!(err.message.contains("line"), "{}", err.message);
 }
@@ -222,7 +222,7 @@ fn a_folder_with_both_plans_is_refused() {
     std::fs::write(tmp.path().join("plan.yaml"), "schema: s\nsteps: []\n").expect("write");
     assert_eq!(
         Plan::load(tmp.path()).expect_err("both").kind,
-        "ambiguous_plan"
+        crate::error::ErrorKind::AmbiguousPlan
     );
 }
 
@@ -232,7 +232,7 @@ fn approval_needs_a_name_and_a_stop() {
     let mut r = Runner::new(plan, Limits::default());
     assert_eq!(
         r.approve_retry("alice").expect_err("no stop").kind,
-        "no_failure_stop"
+        crate::error::ErrorKind::NoFailureStop
     );
     r.restore_stop(FailureStop {
         step: "02_dot_tool_revision".into(),
@@ -247,7 +247,7 @@ fn approval_needs_a_name_and_a_stop() {
     });
     assert_eq!(
         r.approve_retry("  ").expect_err("empty").kind,
-        "approval_requires_name"
+        crate::error::ErrorKind::ApprovalRequiresName
     );
     assert!(r.stopped().is_some());
     r.approve_retry("alice").expect("approved");

@@ -1,6 +1,7 @@
 //! The `dryrun preflight` command: its options, the inputs read (a missing or unreadable one is
 //! bad input, exit 3), the evaluation, the console lines and the report folder; exit 0 GO, 1 NO-GO.
 
+use crate::error::ErrorKind;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
@@ -63,8 +64,8 @@ pub struct PreflightArgs {
     pub force: bool,
 }
 
-fn bad(kind: &'static str, msg: String, hint: &str) -> Error {
-    Error::bad_input(kind, msg).with_hint(hint)
+fn bad(kind: ErrorKind, msg: String, hint: &str) -> Error {
+    Error::new(kind, msg).with_hint(hint)
 }
 
 /// Run the command; returns the exit code (0 GO, 1 NO-GO) or the error (bad input: 3).
@@ -76,21 +77,21 @@ pub async fn command(a: PreflightArgs, run: &crate::docker::RunIdentity) -> Resu
             let t = DateTime::parse_from_rfc3339(s)
                 .map_err(|e| {
                     bad(
-                        "at_malformed",
+                        ErrorKind::AtMalformed,
                         format!("--at {s:?} is not an RFC 3339 time ({e})."),
                         "Write it like 2026-12-04T18:00:00+01:00 or 2026-12-04T17:00:00Z.",
                     )
                 })?
                 .with_timezone(&Utc);
             if t < now - Duration::seconds(1) {
-                return Err(bad("at_in_past", format!("--at {s} is before now ({}); a planned start can only be later than now.", now.format("%Y-%m-%dT%H:%M:%SZ")), "Leave --at out to check at the current time, or give the planned (later) start."));
+                return Err(bad(ErrorKind::AtInPast, format!("--at {s} is before now ({}); a planned start can only be later than now.", now.format("%Y-%m-%dT%H:%M:%SZ")), "Leave --at out to check at the current time, or give the planned (later) start."));
             }
             t
         }
     };
     if a.max_age_minutes <= 0 {
         return Err(bad(
-            "max_age_invalid",
+            ErrorKind::MaxAgeInvalid,
             format!("--max-age-minutes {} must be positive.", a.max_age_minutes),
             "The default is 60.",
         ));
@@ -101,8 +102,7 @@ pub async fn command(a: PreflightArgs, run: &crate::docker::RunIdentity) -> Resu
     let zone = match &a.source_timezone {
         None => None,
         Some(n) => Some(age::parse_zone(n).map_err(|e| {
-            bad(
-                "timezone_unknown",
+            bad(ErrorKind::TimezoneUnknown,
                 format!("--source-timezone: {e}."),
                 "Use the TZ the source container runs with (`docker exec postgres date +%Z`; the official image's default is UTC).",
             )
@@ -220,8 +220,8 @@ async fn run_restore_test(
         None => "--run-restore-test".to_string(),
     };
     criteria::RestoreEvidence::of_report(&r, &source).ok_or_else(|| {
-        Error::internal(
-            "restore_report_without_dump",
+        Error::new(
+            ErrorKind::RestoreReportWithoutDump,
             "the restore test's report lists no dump",
         )
     })

@@ -1,6 +1,7 @@
 //! The go/no-go criteria other than the age: every listed checksum, a passed restore test of this
 //! dump, and an HB-05 closure of 26/26 bound to this plan's digest. Each returns its verdict.
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -40,7 +41,10 @@ impl Criterion {
 
 /// A missing or unreadable input stays an error (bad input, exit 3); anything else a verdict.
 fn unreadable(e: &Error) -> bool {
-    matches!(e.kind, "file_not_found" | "io_error" | "disk_full")
+    matches!(
+        e.kind,
+        ErrorKind::FileNotFound | ErrorKind::IoError | ErrorKind::DiskFull
+    )
 }
 
 /// Every entry of the sums file verifies: the dump (by name, or a renamed copy by digest) and
@@ -51,12 +55,12 @@ pub fn checksums(dump: &Path, sums: &Path) -> Result<Criterion> {
     let entries = match checksum::parse_sums(sums).map_err(Error::from) {
         Ok(e) => e,
         Err(e) if unreadable(&e) => return Err(e),
-        Err(e) => return Ok(Criterion::fail(NAME, e.kind, e.message)),
+        Err(e) => return Ok(Criterion::fail(NAME, e.kind.as_str(), e.message)),
     };
     let dump_entry = match checksum::verify_listed(dump, sums, &entries) {
         Ok(v) => v,
         Err(e) if unreadable(&e) => return Err(e),
-        Err(e) => return Ok(Criterion::fail(NAME, e.kind, e.message)),
+        Err(e) => return Ok(Criterion::fail(NAME, e.kind.as_str(), e.message)),
     };
     let dir = sums
         .parent()
@@ -199,8 +203,8 @@ fn resolve_in(path: &Path, name: &str) -> PathBuf {
 }
 
 fn malformed(file: &Path, what: &str, why: &str) -> Error {
-    Error::bad_input(
-        "report_malformed",
+    Error::new(
+        ErrorKind::ReportMalformed,
         format!("{} is not a {what} ({why}).", file.display()),
     )
     .with_hint("Pass the JSON file the command wrote (or its --report folder), unchanged.")
@@ -442,7 +446,7 @@ mod tests {
             checksums(&d.join("copy.dump"), &d.join("nope"))
                 .unwrap_err()
                 .kind,
-            "file_not_found"
+            crate::error::ErrorKind::FileNotFound
         );
     }
 

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod criteria;
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
@@ -234,8 +235,8 @@ pub fn check_report_dir(dir: &Path, force: bool) -> Result<()> {
     if force || existing.is_empty() {
         return Ok(());
     }
-    Err(crate::error::Error::bad_input(
-        "report_exists",
+    Err(crate::error::Error::new(
+        ErrorKind::ReportExists,
         format!(
             "{} already holds a preflight report ({}); nothing was evaluated or written.",
             dir.display(),

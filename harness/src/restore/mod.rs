@@ -5,6 +5,7 @@ mod content;
 mod smoke;
 mod triage;
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -299,8 +300,8 @@ pub fn preflight_inputs(o: &RestoreTestOptions) -> Result<VerifiedInputs> {
         resolve_content(o).map(drop)
     })?;
     let checks = v.checks.ok_or_else(|| {
-        Error::internal(
-            "checks_not_loaded",
+        Error::new(
+            ErrorKind::ChecksNotLoaded,
             "the backup set's verification returned no checks for Needs::Checks",
         )
     })?;
@@ -432,8 +433,8 @@ pub async fn judge_shared(
 ) -> Result<RestoreTestReport> {
     let digest = inputs.sums.dump_sha256().unwrap_or_default();
     if digest != shared.dump_sha256 || o.keep || o.keep_as.is_some() {
-        return Err(Error::internal(
-            "shared_restore_mismatch",
+        return Err(Error::new(
+            ErrorKind::SharedRestoreMismatch,
             format!(
                 "a restore test of {} (SHA-256 {digest}) was asked to judge the shared restore of another dump (SHA-256 {}) or to keep its server",
                 o.dump.display(),

@@ -1,6 +1,7 @@
 //! The smoke checks after a restore: key tables, the DOT pair, row counts against the backup
 //! set's snapshot, the read-only queries of the checks file (psql inside the container).
 
+use crate::error::ErrorKind;
 use serde::Serialize;
 
 use crate::checks::{CheckResult, Checks};
@@ -103,8 +104,8 @@ pub(super) async fn psql_query(pg: &PgContainer, sql: &str) -> Result<String> {
         )
         .await?;
     if code != 0 {
-        return Err(Error::check(
-            "smoke_query_failed",
+        return Err(Error::new(
+            ErrorKind::SmokeQueryFailed,
             format!("smoke query failed: {}", err.trim()),
         ));
     }
@@ -123,8 +124,8 @@ pub(super) async fn psql_stdin(pg: &PgContainer, script: String) -> Result<Strin
         )
         .await?;
     if code != 0 {
-        return Err(Error::check(
-            "smoke_query_failed",
+        return Err(Error::new(
+            ErrorKind::SmokeQueryFailed,
             format!("row counts failed: {}", err.trim()),
         ));
     }

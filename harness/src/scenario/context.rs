@@ -1,6 +1,7 @@
 //! The per-scenario context (`Ctx`): what a scenario's steps share (its database, plan runner,
 //! sessions, fingerprints, change sets, writers, evidence) and the helpers every step family uses.
 
+use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -162,8 +163,8 @@ impl Ctx<'_> {
         match (&self.own, self.suite.baseline.get()) {
             (Some(p), _) => p.connect(&db).await,
             (None, Some(b)) => b.pg.connect(&db).await,
-            (None, None) => Err(Error::internal(
-                "no_database",
+            (None, None) => Err(Error::new(
+                ErrorKind::NoDatabase,
                 "no database for this scenario",
             )),
         }
@@ -174,8 +175,8 @@ impl Ctx<'_> {
         match (&self.own, self.suite.baseline.get()) {
             (Some(p), _) => p.pg_config(&db),
             (None, Some(b)) => b.pg.pg_config(&db),
-            (None, None) => Err(Error::internal(
-                "no_database",
+            (None, None) => Err(Error::new(
+                ErrorKind::NoDatabase,
                 "no database for this scenario",
             )),
         }
@@ -279,8 +280,8 @@ impl Ctx<'_> {
                     self.file.scenario.id
                 ));
                 if !ro.passed {
-                    return Err(Error::check(
-                        "restore_failed",
+                    return Err(Error::new(
+                        ErrorKind::RestoreFailed,
                         format!(
                             "restore into the scenario's own container failed: {:?}",
                             ro.messages

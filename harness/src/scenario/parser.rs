@@ -1,6 +1,7 @@
 //! Parsing scenario files: YAML → [`Scenario`], with file:line:column on every error and the
 //! line of every step, so a failure points at the scenario line. Owns discovery of files.
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -42,7 +43,7 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
             .location()
             .map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column()))
             .unwrap_or_else(|| path.display().to_string());
-        Error::bad_input("scenario_malformed", format!("{at}: {e}"))
+        Error::new(ErrorKind::ScenarioMalformed, format!("{at}: {e}"))
             .with_hint("Fix the file at that line: top-level keys are id, title, expected, environment, steps; each step is a one-key map of a known kind (README.md, \"The scenario suite\"; harness/src/scenario/model.rs). Unknown keys and step kinds are rejected.")
     })?;
     let stem = path
@@ -51,8 +52,8 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
         .unwrap_or_default();
     let want = format!("{}-", scenario.id);
     if !stem.starts_with(&want) {
-        return Err(Error::bad_input(
-            "scenario_id_mismatch",
+        return Err(Error::new(
+            ErrorKind::ScenarioIdMismatch,
             format!(
                 "{}: id {:?} does not match the file name (expected it to start with {want:?}).",
                 path.display(),
@@ -71,8 +72,8 @@ pub fn parse_text(path: &Path, text: &str) -> Result<ScenarioFile> {
             _ => true,
         });
     if step_lines.len() != scenario.steps.len() || !bodies_match {
-        return Err(Error::bad_input(
-            "scenario_malformed",
+        return Err(Error::new(
+            ErrorKind::ScenarioMalformed,
             format!(
                 "{}: write `steps:` as a block list, one `- kind: ...` item per step.",
                 path.display()
@@ -148,8 +149,8 @@ pub fn discover_each(dir: &Path) -> Result<Vec<(PathBuf, Result<ScenarioFile>)>>
         .collect();
     paths.sort();
     if paths.is_empty() {
-        return Err(Error::bad_input(
-            "no_scenarios",
+        return Err(Error::new(
+            ErrorKind::NoScenarios,
             format!("{} holds no scenario file (*.yaml).", dir.display()),
         )
         .with_hint("`dryrun run` reads scenarios/*.yaml under the current directory: run it from the repository root (where scenarios/S01..S26 are)."));
@@ -163,8 +164,8 @@ pub fn discover_each(dir: &Path) -> Result<Vec<(PathBuf, Result<ScenarioFile>)>>
                 .find(|o| o.scenario.id == f.scenario.id);
             match prev {
                 None => Ok(f),
-                Some(prev) => Err(Error::bad_input(
-                    "scenario_duplicate_id",
+                Some(prev) => Err(Error::new(
+                    ErrorKind::ScenarioDuplicateId,
                     format!(
                         "{} and {} both declare id {}.",
                         prev.path.display(),
@@ -197,7 +198,7 @@ mod tests {
         let text = "id: S99\ntitle: t\nexpected: e\nenvironment: clone\nsteps:\n  - guard: {target: foriegn}\n";
         let e = parse_text(Path::new("scenarios/S99-typo.yaml"), text)
             .expect_err("a typo must be refused");
-        assert_eq!(e.kind, "scenario_malformed");
+        assert_eq!(e.kind, crate::error::ErrorKind::ScenarioMalformed);
         assert_eq!(e.exit_code(), 3, "bad input");
         assert!(
             e.message.starts_with("scenarios/S99-typo.yaml:6:"),
@@ -228,7 +229,7 @@ mod tests {
             let text = format!("{head}  - restore_test: {step}\n");
             let e = parse_text(Path::new("scenarios/S99-typo.yaml"), &text)
                 .expect_err("a typo must be refused");
-            assert_eq!(e.kind, "scenario_malformed");
+            assert_eq!(e.kind, crate::error::ErrorKind::ScenarioMalformed);
             assert!(
                 e.message.starts_with("scenarios/S99-typo.yaml:7:"),
                 "{}",
@@ -280,7 +281,7 @@ mod tests {
                 &format!("{head}{step}"),
             )
             .expect_err("a typo must be refused");
-            assert_eq!(e.kind, "scenario_malformed");
+            assert_eq!(e.kind, crate::error::ErrorKind::ScenarioMalformed);
             assert!(
                 e.message.starts_with("scenarios/S99-typo.yaml:7:"),
                 "{}",
@@ -312,10 +313,10 @@ mod tests {
         assert_eq!(each.len(), 2);
         assert!(each[0].1.is_ok(), "{:?}", each[0].1.as_ref().err());
         let bad = each[1].1.as_ref().expect_err("S02 is malformed");
-        assert_eq!(bad.kind, "scenario_malformed");
+        assert_eq!(bad.kind, crate::error::ErrorKind::ScenarioMalformed);
         assert!(bad.message.contains("S02-bad.yaml:"), "{}", bad.message);
         let whole = discover(dir.path()).expect_err("the CLI refuses the plan");
-        assert_eq!(whole.kind, "scenario_malformed");
+        assert_eq!(whole.kind, crate::error::ErrorKind::ScenarioMalformed);
         assert_eq!(whole.exit_code(), 3);
     }
 

@@ -1,6 +1,7 @@
 //! The suite of one run: the verified dump set, the shared baseline, its physical copy, the
 //! signing keys and the schedule; `Suite::open` and `run_checked` are what both front ends call.
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -50,8 +51,8 @@ impl DumpSet {
             if v.len() == 1 {
                 return Ok(v.remove(0));
             }
-            Err(Error::bad_input(
-                "backup_set_ambiguous",
+            Err(Error::new(
+                ErrorKind::BackupSetAmbiguous,
                 format!("{} holds {} {what} files; exactly one is needed.", dir.display(), v.len()),
             )
             .with_hint("Point --fixtures at a folder written by `dryrun backup` or `dryrun fixture` (one dump, its SHA256SUMS, one row-count file)."))
@@ -279,8 +280,8 @@ impl Suite {
     /// (`SuiteOptions::needs_engine` false) when a step asks for a server anyway.
     pub fn docker(&self) -> Result<&Docker> {
         self.engine.as_ref().ok_or_else(|| {
-            Error::internal(
-                "no_engine",
+            Error::new(
+                ErrorKind::NoEngine,
                 "This run was opened without a Docker Engine (its scenarios are library scenarios), and a step asked for one.",
             )
             .with_hint("Give the scenario `environment: clone` or `container` if it needs a database.")
@@ -320,8 +321,8 @@ impl Suite {
             .get_or_try_init(|| async {
                 let r = self.run_restore().await?;
                 if !r.outcome.passed {
-                    return Err(Error::check(
-                        "baseline_restore_failed",
+                    return Err(Error::new(
+                        ErrorKind::BaselineRestoreFailed,
                         format!(
                             "restoring the baseline from {} failed: {:?}",
                             self.dumps.dump.display(),
@@ -427,8 +428,8 @@ impl Suite {
                 env: Some(name.to_string()),
             }))
             .map_err(|_| {
-                Error::internal(
-                    "baseline_set",
+                Error::new(
+                    ErrorKind::BaselineSet,
                     "the run's baseline was prepared before the environment was attached",
                 )
             })

@@ -72,7 +72,7 @@ fn scenario_unknown_key() {
 fn scenario_wrong_type() {
     let s = Scenarios::new();
     let (p, text) = s.copy(S01, S01, |t| {
-        t.replace("containers_created: 1", "containers_created: one")
+        t.replace("containers_created: 0", "containers_created: one")
     });
     let at = format!("{p}:{}:", line_of(&text, "containers_created: one"));
     let r = s.run_refused("scenario_malformed", &[&at]);

@@ -8,6 +8,7 @@ mod sql;
 mod transfer;
 mod volume;
 
+use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -319,8 +320,8 @@ impl PgContainer {
         loop {
             match tokio::time::timeout_at(deadline.into(), logs.next()).await {
                 Err(_) => {
-                    return Err(Error::env(
-                        "server_log_incomplete",
+                    return Err(Error::new(
+                        ErrorKind::ServerLogIncomplete,
                         format!(
                         "The log of container {} did not show the marker {marker:?} within {} s.",
                         self.name,
@@ -329,8 +330,8 @@ impl PgContainer {
                     ))
                 }
                 Ok(None) => {
-                    return Err(Error::env(
-                        "server_log_incomplete",
+                    return Err(Error::new(
+                        ErrorKind::ServerLogIncomplete,
                         format!(
                             "The log of container {} ended before the marker {marker:?}.",
                             self.name
@@ -378,8 +379,8 @@ impl PgContainer {
                 })
                 .and_then(|r| r),
             None => {
-                return Err(Error::internal(
-                    "attached_not_restartable",
+                return Err(Error::new(
+                    ErrorKind::AttachedNotRestartable,
                     format!(
                         "{} belongs to a persistent environment; the harness does not restart it.",
                         self.name
@@ -427,8 +428,8 @@ impl PgContainer {
     /// tokio-postgres config for a database of this container (127.0.0.1 only).
     pub fn pg_config(&self, db: &str) -> Result<tokio_postgres::Config> {
         let port = self.host_port.ok_or_else(|| {
-            Error::internal(
-                "no_port",
+            Error::new(
+                ErrorKind::NoPort,
                 format!("container {} publishes no port", self.name),
             )
         })?;
@@ -450,8 +451,8 @@ impl PgContainer {
     pub async fn connect(&self, db: &str) -> Result<tokio_postgres::Client> {
         let cfg = self.pg_config(db)?;
         let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
-            Error::env(
-                "connect_failed",
+            Error::new(
+                ErrorKind::ConnectFailed,
                 format!("cannot connect to database {db} in {}: {e}", self.name),
             )
         })?;
@@ -478,8 +479,8 @@ impl PgContainer {
             )
             .await?;
         if code != 0 {
-            return Err(Error::env(
-                "password_reset_failed",
+            return Err(Error::new(
+                ErrorKind::PasswordResetFailed,
                 format!(
                     "Setting the password in {} failed (exit {code}): {}",
                     self.name,
@@ -511,8 +512,8 @@ impl PgContainer {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(Error::env(
-            "kill_failed",
+        Err(Error::new(
+            ErrorKind::KillFailed,
             format!("container {} still running after SIGKILL", self.name),
         ))
     }
@@ -553,8 +554,8 @@ impl PgContainer {
     /// Remove the container; the volume too unless `keep_volume`.
     pub async fn remove_keep_volume(mut self, keep_volume: bool) -> Result<()> {
         if self.attached {
-            return Err(Error::internal(
-                "attached_not_removable",
+            return Err(Error::new(
+                ErrorKind::AttachedNotRemovable,
                 format!(
                     "{} belongs to a persistent environment; only `dryrun env down {}` removes it.",
                     self.name, self.name
@@ -609,8 +610,8 @@ impl PgContainer {
             .find_map(|kv| kv.strip_prefix("POSTGRES_PASSWORD=").map(str::to_string))
             .map(Secret)
             .ok_or_else(|| {
-                Error::env(
-                    "env_no_password",
+                Error::new(
+                    ErrorKind::EnvNoPassword,
                     format!("Container {name} carries no POSTGRES_PASSWORD; the harness cannot connect to it."),
                 )
                 .with_hint("Recreate the environment with `dryrun env down NAME` and `dryrun env up`.")
@@ -731,8 +732,8 @@ fn start_error(e: TestcontainersError, name: &str, image: &str) -> Error {
     use testcontainers::core::logs::WaitLogError;
     let exited = |lines: &[bytes::Bytes]| {
         let text: String = lines.iter().map(|l| String::from_utf8_lossy(l)).collect();
-        Error::env(
-            "container_exited",
+        Error::new(
+            ErrorKind::ContainerExited,
             format!(
                 "Container {name} stopped before PostgreSQL was ready. Last log lines:\n{}",
                 last_lines(&text, 15)
@@ -751,16 +752,16 @@ fn start_error(e: TestcontainersError, name: &str, image: &str) -> Error {
         | TestcontainersError::Exec(ExecError::WaitLog(WaitLogError::EndOfStream(lines))) => {
             exited(&lines)
         }
-        TestcontainersError::WaitContainer(WaitContainerError::StartupTimeout) => Error::env(
-            "container_not_ready",
+        TestcontainersError::WaitContainer(WaitContainerError::StartupTimeout) => Error::new(
+            ErrorKind::ContainerNotReady,
             format!(
                 "Container {name} did not become ready within {} s (the ready line, then pg_isready over TCP inside the container).",
                 STARTUP_TIMEOUT.as_secs()
             ),
         )
         .with_hint("The Docker host may be overloaded; see `docker logs` of the container while it starts, then run again."),
-        e => Error::env(
-            "container_start_failed",
+        e => Error::new(
+            ErrorKind::ContainerStartFailed,
             format!("Starting container {name} ({image}) failed: {e}."),
         )
         .with_hint("See the engine's message above and its log (journalctl -u docker); then run again."),
@@ -770,7 +771,7 @@ fn start_error(e: TestcontainersError, name: &str, image: &str) -> Error {
 fn image_error(e: bollard::errors::Error, image: &str) -> Error {
     match &e {
         bollard::errors::Error::DockerResponseServerError { status_code: 404, message } if message.contains("image") || message.contains("No such") => {
-            Error::env("image_missing", format!("The image {image} is not present on the Docker Engine ({message})."))
+            Error::new(ErrorKind::ImageMissing, format!("The image {image} is not present on the Docker Engine ({message})."))
                 .with_hint("Build it with `make image` (or `dryrun image`); no registry is needed. Set PG_IMAGE to use another local PostgreSQL 16 image.")
         }
         _ => classify(e),
@@ -789,8 +790,8 @@ fn gone_or(e: bollard::errors::Error, container: &str) -> Error {
             status_code: 404 | 409,
             message,
         } if message.contains("not running") || message.contains("No such container") => {
-            Error::env(
-                "container_gone",
+            Error::new(
+                ErrorKind::ContainerGone,
                 format!("Container {container} stopped or was removed from outside the harness ({message})."),
             )
             .with_hint("Something else on this engine killed or removed it (docker kill/rm, the OOM killer, an engine restart); see `docker events`, then run again. The run's other containers and volumes were removed.")

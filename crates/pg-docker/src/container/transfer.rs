@@ -1,6 +1,7 @@
 //! Moving data in and out of a running server: a file streamed into the container, a tar
 //! unpacked into it, a physical copy (`pg_basebackup`) out of it.
 
+use crate::error::ErrorKind;
 use std::path::Path;
 
 use bollard::query_parameters::UploadToContainerOptionsBuilder;
@@ -19,7 +20,7 @@ impl PgContainer {
         let mut header = tar::Header::new_gnu();
         header
             .set_path(name)
-            .map_err(|e| Error::bad_input("bad_file_name", format!("{}: {e}", src.display())))?;
+            .map_err(|e| Error::new(ErrorKind::BadFileName, format!("{}: {e}", src.display())))?;
         header.set_size(meta.len());
         header.set_mode(0o644);
         header.set_uid(999);
@@ -47,8 +48,8 @@ impl PgContainer {
             .map_err(|e| {
                 let text = e.to_string();
                 if text.contains("no space left") {
-                    Error::env(
-                        "disk_full",
+                    Error::new(
+                        ErrorKind::DiskFull,
                         format!(
                             "No space left on the Docker host while copying {} into {}.",
                             src.display(),
@@ -98,8 +99,8 @@ impl PgContainer {
         // exec_in flushed the file; no fsync: the copy is a throwaway read back in this run.
         drop(f);
         if code != 0 {
-            return Err(Error::env(
-                "basebackup_failed",
+            return Err(Error::new(
+                ErrorKind::BasebackupFailed,
                 format!(
                     "pg_basebackup in {} failed (exit {code}): {}",
                     self.name,

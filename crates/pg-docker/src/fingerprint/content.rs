@@ -1,6 +1,7 @@
 //! The content file (`ContentFile`): a backup set's per-table counts and content hashes as
 //! written by `dryrun backup` and read by the restore's content proof.
 
+use crate::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -56,8 +57,8 @@ impl ContentFile {
                 .with_hint("Pass --content with a file written by `dryrun backup`.")
         })?;
         let file: ContentFile = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::bad_input(
-                "content_malformed",
+            Error::new(
+                ErrorKind::ContentMalformed,
                 format!(
                     "{} is not a content-hash file written by `dryrun backup`: {e}.",
                     path.display()
@@ -66,8 +67,8 @@ impl ContentFile {
             .with_hint("Pass the directus_content_<stamp>.json of the same backup set, or leave --content out.")
         })?;
         if file.definition != crate::copyhash::DEFINITION {
-            return Err(Error::bad_input(
-                "content_definition",
+            return Err(Error::new(
+                ErrorKind::ContentDefinition,
                 format!(
                     "{} holds content hashes of definition {:?}; this harness computes {:?}, so they cannot be compared.",
                     path.display(),

@@ -1,6 +1,7 @@
 //! The data fingerprint through `docker exec`: the same COPY statements run by psql inside
 //! the container, the concatenated streams hashed from its stdout (`backup`, `restore-test`).
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
@@ -40,8 +41,8 @@ impl tokio::io::AsyncWrite for HashSink {
 }
 
 pub(super) fn exec_failed(container: &str, what: &str, code: i64, stderr: &str) -> Error {
-    Error::check(
-        "fingerprint_failed",
+    Error::new(
+        ErrorKind::FingerprintFailed,
         format!(
             "Taking the data fingerprint in {container} failed: {what} exited {code}: {}",
             stderr.trim()
@@ -66,8 +67,8 @@ pub async fn data_via_exec(
     let begin = match snapshot {
         Some(id) => {
             if !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-                return Err(Error::internal(
-                    "fingerprint_bad_snapshot",
+                return Err(Error::new(
+                    ErrorKind::FingerprintBadSnapshot,
                     format!("not a snapshot id: {id:?}"),
                 ));
             }

@@ -80,6 +80,7 @@ mod proof;
 mod tests;
 mod wal;
 
+use crate::error::ErrorKind;
 pub use content::*;
 use diff::json_line;
 pub use diff::*;
@@ -279,8 +280,8 @@ pub(crate) async fn in_read_only_snapshot<T>(
 
 pub(crate) fn db_error(what: &str, e: tokio_postgres::Error) -> Error {
     let base = Error::from(e);
-    Error::check(
-        "fingerprint_failed",
+    Error::new(
+        ErrorKind::FingerprintFailed,
         format!("Taking the {what} fingerprint failed: {}", base.message),
     )
     .with_hint("Run as a superuser (or the owner of every object) on a reachable database.")
@@ -432,8 +433,8 @@ async fn data_in_leader_tx(
     let horizon: String = head.try_get(1).map_err(|e| db_error("data", e))?;
     let database: String = head.try_get(2).map_err(|e| db_error("data", e))?;
     let horizon: u64 = horizon.parse().map_err(|_| {
-        Error::internal(
-            "fingerprint_bad_row",
+        Error::new(
+            ErrorKind::FingerprintBadRow,
             format!("Data fingerprint: snapshot xmin {horizon:?} is not an integer."),
         )
     })?;
@@ -579,7 +580,10 @@ async fn run_copy_jobs<'a>(
 }
 
 pub(crate) fn format_error(e: crate::copyhash::FormatError) -> Error {
-    Error::internal("fingerprint_bad_stream", format!("Data fingerprint: {e}."))
+    Error::new(
+        ErrorKind::FingerprintBadStream,
+        format!("Data fingerprint: {e}."),
+    )
 }
 
 /// Schema then data fingerprint (two snapshots; take it while nothing else writes).

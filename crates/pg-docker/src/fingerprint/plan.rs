@@ -1,6 +1,7 @@
 //! The catalog of a database's tables (`tables.sql`) and the copy plan of a data fingerprint:
 //! which tables are read, in which order, on which connection, and which are taken over.
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -54,8 +55,8 @@ pub fn parse_catalog(lines: &[String]) -> Result<Vec<CatalogTable>> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             serde_json::from_str::<CatalogTable>(l).map_err(|e| {
-                Error::internal(
-                    "fingerprint_bad_row",
+                Error::new(
+                    ErrorKind::FingerprintBadRow,
                     format!("Data fingerprint: unexpected catalog row {l:?}: {e}"),
                 )
             })
@@ -191,8 +192,8 @@ impl Plan {
 }
 
 pub(super) fn missing(key: &TableKey) -> Error {
-    Error::internal(
-        "fingerprint_bad_row",
+    Error::new(
+        ErrorKind::FingerprintBadRow,
         format!(
             "Data fingerprint: no result for {}.{} (a partition outside the fingerprint?)",
             key.0, key.1

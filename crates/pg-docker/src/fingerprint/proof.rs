@@ -1,6 +1,7 @@
 //! The exact "unchanged" proof (module doc of `fingerprint`): a fingerprint's stamp, the
 //! snapshot horizon, and the query that takes a table over without reading its heap.
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -75,8 +76,8 @@ pub async fn snapshot_xmin(client: &Client) -> Result<u64> {
         .map_err(|e| db_error("data", e))?;
     let s: String = row.try_get(0).map_err(|e| db_error("data", e))?;
     s.parse().map_err(|_| {
-        Error::internal(
-            "fingerprint_bad_row",
+        Error::new(
+            ErrorKind::FingerprintBadRow,
             format!("snapshot xmin {s:?} is not an integer"),
         )
     })

@@ -3,6 +3,7 @@
 
 pub mod sqitch;
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
@@ -113,8 +114,8 @@ impl Plan {
                 .and_then(|f| f.contents_utf8())
                 .map(str::to_string)
                 .ok_or_else(|| {
-                    Error::internal(
-                        "plan_file_not_embedded",
+                    Error::new(
+                        ErrorKind::PlanFileNotEmbedded,
                         format!("The embedded P0 plan names {rel}, which is not compiled into the binary."),
                     )
                     .with_hint("Put the file under migrations/p0 (UTF-8) and rebuild.")
@@ -133,8 +134,8 @@ impl Plan {
         let yaml = dir.join("plan.yaml").is_file();
         let sqitch = dir.join("sqitch.plan").is_file();
         match (yaml, sqitch) {
-            (true, true) => Err(Error::bad_input(
-                "ambiguous_plan",
+            (true, true) => Err(Error::new(
+                ErrorKind::AmbiguousPlan,
                 format!(
                     "{} and {} both exist, so it is not clear which plan to prove.",
                     dir.join("plan.yaml").display(),
@@ -151,8 +152,8 @@ impl Plan {
         let exists = |rel: &str| dir.join(rel).is_file();
         let project = sqitch::load(dir, read, &exists)?;
         if !is_identifier(&project.schema) {
-            return Err(Error::bad_input(
-                "plan_schema",
+            return Err(Error::new(
+                ErrorKind::PlanSchema,
                 format!(
                     "{}: the schema the deploy scripts create, {:?}, is not a plain lowercase identifier.",
                     dir.join("sqitch.plan").display(),
@@ -164,8 +165,8 @@ impl Plan {
         let mut names = std::collections::BTreeSet::new();
         for s in &project.steps {
             if !names.insert(s.name.as_str()) {
-                return Err(Error::bad_input(
-                    "malformed_plan",
+                return Err(Error::new(
+                    ErrorKind::MalformedPlan,
                     format!(
                         "{}: two steps are both named {}.",
                         dir.join("sqitch.plan").display(),
@@ -201,14 +202,17 @@ impl Plan {
                 Some(l) => format!(" at line {} column {}", l.line(), l.column()),
                 None => String::new(),
             };
-            Error::bad_input(
-                "malformed_plan",
+            Error::new(
+                ErrorKind::MalformedPlan,
                 format!("{}{at} is not a valid P0 plan: {e}.", plan_path.display()),
             )
             .with_hint("plan.yaml needs `schema:` and `steps:` with name, deploy, verify and revert per step.")
         })?;
         let bad = |msg: String| {
-            Error::bad_input("malformed_plan", format!("{}: {msg}", plan_path.display()))
+            Error::new(
+                ErrorKind::MalformedPlan,
+                format!("{}: {msg}", plan_path.display()),
+            )
         };
         if parsed.steps.is_empty() {
             return Err(bad("the plan has no steps.".into()));
@@ -244,8 +248,8 @@ impl Plan {
             let (Some(deploy), Some(verify), Some(revert)) =
                 (texts.next(), texts.next(), texts.next())
             else {
-                return Err(Error::internal(
-                    "plan_build",
+                return Err(Error::new(
+                    ErrorKind::PlanBuild,
                     "three files were read but not found",
                 ));
             };

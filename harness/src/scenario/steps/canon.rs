@@ -2,6 +2,7 @@
 //! determinism of canonical forms stored in the database (`canon_determinism`).
 
 use crate::error::Error;
+use crate::error::ErrorKind;
 
 use crate::scenario::context::*;
 use crate::scenario::model::*;
@@ -201,7 +202,10 @@ impl Ctx<'_> {
             .map_err(Error::from)?;
         for (n, a) in run_a.iter().enumerate() {
             let toks = serde_json::to_value(positions(a)).map_err(|e| {
-                Error::internal("token_positions", format!("token positions as JSON: {e}"))
+                Error::new(
+                    ErrorKind::TokenPositions,
+                    format!("token positions as JSON: {e}"),
+                )
             })?;
             client
                 .execute(

@@ -1,6 +1,7 @@
 //! Fault steps: the server killed or restarted under a running step (`crash`).
 //! Its own server only (`environment: container`).
 
+use crate::error::ErrorKind;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -98,9 +99,12 @@ impl Ctx<'_> {
                 .await?;
             }
         }
-        let (runner, res) = deploy
-            .await
-            .map_err(|e| Error::internal("deploy_task", format!("the deploy task failed: {e}")))?;
+        let (runner, res) = deploy.await.map_err(|e| {
+            Error::new(
+                ErrorKind::DeployTask,
+                format!("the deploy task failed: {e}"),
+            )
+        })?;
         let outcome = res?;
         let stop = outcome
             .stopped

@@ -289,7 +289,7 @@ impl Ctx<'_> {
         };
         let mut stop_index = None;
         match res {
-            Err(e) => obs.error_kind = Some(e.kind),
+            Err(e) => obs.error_kind = Some(e.kind.as_str()),
             Ok(o) => {
                 if let Some(s) = &o.stopped {
                     self.extra.failure_stops.push(s.to_string());

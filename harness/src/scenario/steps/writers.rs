@@ -13,6 +13,7 @@
 //! by table and key when not); it then deletes the rows it checked, so the `compare` that
 //! follows sees every table whole, with nothing excluded.
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -322,7 +323,7 @@ impl Ctx<'_> {
         w.stop.store(true, Ordering::SeqCst);
         for h in w.handles {
             h.await.map_err(|e| {
-                Error::internal("writer_task", format!("a writer task failed: {e}"))
+                Error::new(ErrorKind::WriterTask, format!("a writer task failed: {e}"))
             })?;
         }
         let log = w.log.lock().map(|v| v.clone()).unwrap_or_default();

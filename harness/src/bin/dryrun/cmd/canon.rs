@@ -1,6 +1,7 @@
 //! `dryrun canon`: canonicalize a file (canon-md-v0.1.0) and print its digest and tokens, or
 //! check a vectors file.
 
+use harness::error::ErrorKind;
 use harness::error::{exit, Error, Result};
 
 use super::cli::CanonArgs;
@@ -13,7 +14,7 @@ pub async fn command(args: CanonArgs) -> Result<u8> {
     } = args;
     if let Some(v) = vectors {
         let r = canon_md::vectors::check_file(&v)
-            .map_err(|e| Error::bad_input("vectors_malformed", e.to_string()))?;
+            .map_err(|e| Error::new(ErrorKind::VectorsMalformed, e.to_string()))?;
         print!("{}", r.render());
         return Ok(if r.failed() == 0 {
             exit::OK
@@ -22,15 +23,20 @@ pub async fn command(args: CanonArgs) -> Result<u8> {
         });
     }
     // clap guarantees one of FILE / --vectors (usage error, exit 2, otherwise).
-    let f =
-        file.ok_or_else(|| Error::internal("usage", "neither a file nor --vectors reached canon"))?;
+    let f = file.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Usage,
+            "neither a file nor --vectors reached canon",
+        )
+    })?;
     let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, "read", e))?;
     let c = canon_md::canonicalize(&bytes)
-        .map_err(|e| Error::bad_input("canon_error", format!("{}: {e}", f.display())))?;
+        .map_err(|e| Error::new(ErrorKind::CanonError, format!("{}: {e}", f.display())))?;
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&c).map_err(|e| Error::internal("json", e.to_string()))?
+            serde_json::to_string_pretty(&c)
+                .map_err(|e| Error::new(ErrorKind::Json, e.to_string()))?
         );
     } else {
         println!(

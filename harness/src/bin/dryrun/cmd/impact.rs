@@ -1,6 +1,7 @@
 //! `dryrun impact`: what the plan does to the database while it runs (lint, then each statement
 //! profiled on a restored copy), judged against the rule set; the console gets the verdict.
 
+use harness::error::ErrorKind;
 use harness::error::{exit, Error, Result};
 
 use super::cli::ImpactArgs;
@@ -18,8 +19,8 @@ pub async fn command(args: ImpactArgs) -> Result<u8> {
         load,
     } = args;
     if !(0.0..=10_000.0).contains(&load) {
-        return Err(Error::bad_input(
-            "bad_load",
+        return Err(Error::new(
+            ErrorKind::BadLoad,
             format!("--load {load}: the writes per second must be between 0 and 10000."),
         )
         .with_hint(

@@ -12,6 +12,7 @@ pub mod preflight;
 pub mod restore_test;
 pub mod run;
 
+use harness::error::ErrorKind;
 use harness::error::{Error, Result};
 
 use super::cli;
@@ -23,9 +24,8 @@ pub async fn with_interrupt<T>(
     fut: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
     use futures_util::FutureExt;
-    use harness::error::Category;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Error::internal("signal", e.to_string()))?;
+        .map_err(|e| Error::new(ErrorKind::Signal, e.to_string()))?;
     let guarded = std::panic::AssertUnwindSafe(fut).catch_unwind();
     let res = tokio::select! {
         r = guarded => match r {
@@ -36,11 +36,11 @@ pub async fn with_interrupt<T>(
                     .map(|s| s.to_string())
                     .or_else(|| p.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                Err(Error::internal("panic", format!("Internal error (panic: {what}); the run's containers and volumes were removed.")))
+                Err(Error::new(ErrorKind::Panic, format!("Internal error (panic: {what}); the run's containers and volumes were removed.")))
             }
         },
-        _ = tokio::signal::ctrl_c() => Err(Error::new(Category::Interrupted, "interrupted", "Interrupted by SIGINT; the run's containers and volumes were removed.")),
-        _ = term.recv() => Err(Error::new(Category::Interrupted, "interrupted", "Interrupted by SIGTERM; the run's containers and volumes were removed.")),
+        _ = tokio::signal::ctrl_c() => Err(Error::new(ErrorKind::Interrupted, "Interrupted by SIGINT; the run's containers and volumes were removed.")),
+        _ = term.recv() => Err(Error::new(ErrorKind::Interrupted, "Interrupted by SIGTERM; the run's containers and volumes were removed.")),
     };
     if res.is_err() {
         match harness::docker::connect().await {

@@ -1,6 +1,7 @@
 //! `dryrun run`: the HB-05 scenarios and the closure report, with the console's progress and
 //! summary; exit 0 only when the last attempt passed.
 
+use harness::error::ErrorKind;
 use std::path::PathBuf;
 
 use harness::error::{exit, Error, Result};
@@ -51,7 +52,7 @@ pub async fn command(args: RunArgs, quiet: bool) -> Result<u8> {
     let a = r
         .attempts
         .last()
-        .ok_or_else(|| Error::internal("no_attempt", "no attempt recorded"))?;
+        .ok_or_else(|| Error::new(ErrorKind::NoAttempt, "no attempt recorded"))?;
     console.print(&harness::console::summary(a, &report));
     Ok(if a.is_pass() {
         exit::OK

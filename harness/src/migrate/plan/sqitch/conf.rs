@@ -1,6 +1,7 @@
 //! `sqitch.conf`: the engine must be `pg` and the layout Sqitch's default, which is what the
 //! harness reads; anything else is refused with `file:line`.
 
+use crate::error::ErrorKind;
 use crate::error::{Error, Result};
 
 /// Check `sqitch.conf` (git-config syntax): the engine must be `pg`, and the layout Sqitch's
@@ -26,7 +27,7 @@ pub fn check_conf(text: &str, file: &str) -> Result<()> {
         let value = v.trim().trim_matches('"');
         let full = format!("{section}.{key}");
         let refuse = |what: String| {
-            Error::bad_input("sqitch_conf", format!("{file}:{}: {what}", i + 1)).with_hint(
+            Error::new(ErrorKind::SqitchConf, format!("{file}:{}: {what}", i + 1)).with_hint(
                 "Bring the project in Sqitch's default layout (sqitch.plan, deploy/, verify/, revert/ with .sql scripts at the top of the folder given to --plan), engine pg.",
             )
         };

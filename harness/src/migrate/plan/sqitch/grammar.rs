@@ -20,6 +20,7 @@
 //! conflict (`!change`) must not name a change deployed earlier; cross-project dependencies,
 //! SHA-1 ids and `-change` (revert) lines are refused.
 
+use crate::error::ErrorKind;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::error::{Error, Result};
@@ -188,7 +189,7 @@ fn parse_dependency(s: &str) -> Option<Dependency> {
 /// Parse `sqitch.plan` text; `file` names it in messages (`file:line: ...`).
 pub fn parse_plan(text: &str, file: &str) -> Result<SqitchPlan> {
     let syntax = |line: usize, msg: String| {
-        Error::bad_input("malformed_plan", format!("{file}:{line}: {msg}")).with_hint(
+        Error::new(ErrorKind::MalformedPlan, format!("{file}:{line}: {msg}")).with_hint(
             "Fix the line as `sqitch plan` writes it (see `sqitch help plan`); the harness reads sqitch.plan with Sqitch's own grammar.",
         )
     };
@@ -247,8 +248,8 @@ pub fn parse_plan(text: &str, file: &str) -> Result<SqitchPlan> {
         }
     }
     if plan.project.is_empty() {
-        return Err(Error::bad_input(
-            "malformed_plan",
+        return Err(Error::new(
+            ErrorKind::MalformedPlan,
             format!("{file}: Missing %project pragma."),
         )
         .with_hint("Start sqitch.plan with `%syntax-version=1.0.0` and `%project=<name>`, then an empty line."));
@@ -431,8 +432,8 @@ pub fn parse_plan(text: &str, file: &str) -> Result<SqitchPlan> {
         });
     }
     if plan.changes.is_empty() {
-        return Err(Error::bad_input(
-            "malformed_plan",
+        return Err(Error::new(
+            ErrorKind::MalformedPlan,
             format!("{file}: the plan has no changes."),
         )
         .with_hint(
@@ -447,8 +448,8 @@ pub fn parse_plan(text: &str, file: &str) -> Result<SqitchPlan> {
 /// deployed earlier; nothing of another project.
 fn check_dependencies(plan: &SqitchPlan, file: &str) -> Result<()> {
     for (i, c) in plan.changes.iter().enumerate() {
-        let at = |msg: String, kind: &'static str, hint: &str| {
-            Error::bad_input(
+        let at = |msg: String, kind: ErrorKind, hint: &str| {
+            Error::new(
                 kind,
                 format!("{file}:{}: change \"{}\" {msg}", c.line, c.name),
             )
@@ -461,14 +462,14 @@ fn check_dependencies(plan: &SqitchPlan, file: &str) -> Result<()> {
             if let Some(p) = d.project.as_deref().filter(|p| *p != plan.project) {
                 return Err(at(
                     format!("{} \"{}\" of another Sqitch project ({p}); the harness deploys one project on its own and cannot prove the other one is in place.", if d.conflicts { "declares a conflict with" } else { "requires" }, d.text),
-                    "cross_project_dependency",
+                    ErrorKind::CrossProjectDependency,
                     "Deploy the other project as part of the baseline (restore a dump that has it), remove the dependency, or bring both projects as one plan.",
                 ));
             }
             if d.id.is_some() {
                 return Err(at(
                     format!("names a change by its SHA-1 id ({}); the harness resolves dependencies by name only.", d.text),
-                    "plan_dependency",
+                    ErrorKind::PlanDependency,
                     "Name the change (`change` or `change@tag`) instead of its id.",
                 ));
             }
@@ -504,7 +505,7 @@ fn check_dependencies(plan: &SqitchPlan, file: &str) -> Result<()> {
             };
             return Err(at(
                 msg,
-                "plan_dependency",
+                ErrorKind::PlanDependency,
                 "Move the change below what it requires, or fix the dependency's name (`change`, `change@tag` or `@tag`).",
             ));
         }
@@ -517,7 +518,7 @@ fn check_dependencies(plan: &SqitchPlan, file: &str) -> Result<()> {
             if let Some(line) = hit {
                 return Err(at(
                     format!("conflicts with \"{}\", which the plan deploys earlier (line {line}); deploying the plan in order would always hit the conflict.", d.text),
-                    "plan_dependency",
+                    ErrorKind::PlanDependency,
                     "Revert or remove the conflicting change before this one, or drop the conflict.",
                 ));
             }

@@ -13,6 +13,7 @@ mod script;
 #[cfg(test)]
 mod tests;
 
+use crate::error::ErrorKind;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -81,8 +82,8 @@ pub fn load(
                 } else {
                     format!(" (change \"{}\" is reworked later in the plan, so this instance's scripts carry the tag: `sqitch rework` copies them to {kind}/{}@<tag>.sql)", c.name, c.name)
                 };
-                return Err(Error::bad_input(
-                    "plan_file_missing",
+                return Err(Error::new(
+                    ErrorKind::PlanFileMissing,
                     format!(
                         "{}:{}: change \"{}\" has no {kind} script {}{why}.",
                         shown("sqitch.plan"),
@@ -103,8 +104,8 @@ pub fn load(
         }
         let mut t = texts.into_iter();
         let (Some(deploy), Some(verify), Some(revert)) = (t.next(), t.next(), t.next()) else {
-            return Err(Error::internal(
-                "plan_build",
+            return Err(Error::new(
+                ErrorKind::PlanBuild,
                 "three scripts prepared but not found",
             ));
         };
@@ -119,15 +120,15 @@ pub fn load(
     let schema = match schemas.len() {
         1 => schemas.into_iter().next().unwrap_or_default(),
         0 => {
-            return Err(Error::bad_input(
-                "plan_schema",
+            return Err(Error::new(
+                ErrorKind::PlanSchema,
                 format!("{}: no deploy script creates a schema (CREATE SCHEMA), so the harness cannot tell which schema the plan owns (the one it archives before a revert and whose absence means \"not deployed\").", shown("sqitch.plan")),
             )
             .with_hint("P0 creates its own schema (SPEC §7a: cutter_governance): add CREATE SCHEMA to the first change's deploy script."))
         }
         _ => {
-            return Err(Error::bad_input(
-                "plan_schema",
+            return Err(Error::new(
+                ErrorKind::PlanSchema,
                 format!("{}: the deploy scripts create {} schemas ({}); the harness proves a plan that owns exactly one schema.", shown("sqitch.plan"), schemas.len(), schemas.into_iter().collect::<Vec<_>>().join(", ")),
             )
             .with_hint("Bring the changes of one schema as the plan (P0 owns cutter_governance)."))

@@ -10,6 +10,7 @@
 //! `COPY ... FROM STDIN / TO STDOUT`, transaction control elsewhere, and statements PostgreSQL
 //! refuses inside a transaction block.
 
+use crate::error::ErrorKind;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
@@ -213,8 +214,8 @@ fn non_transactional(s: &Stmt) -> Option<&'static str> {
 /// `file` names it in messages (`file:line: ...`).
 pub fn prepare_script(text: &str, file: &str, kind: ScriptKind) -> Result<Prepared> {
     let refuse = |line: u64, what: String, todo: &str| {
-        Error::bad_input(
-            "unsupported_script",
+        Error::new(
+            ErrorKind::UnsupportedScript,
             format!("{file}:{line}: {what} The harness runs each {kind} script inside a transaction of its own (with lock_timeout and statement_timeout) through the PostgreSQL protocol, not through psql, so nothing of the plan was run."),
         )
         .with_hint(todo.to_string())
@@ -230,8 +231,8 @@ pub fn prepare_script(text: &str, file: &str, kind: ScriptKind) -> Result<Prepar
             if let Some(l) = meta_line.filter(|l| *l <= e.location.line.max(1)) {
                 return Err(meta(l, &refuse));
             }
-            return Err(Error::bad_input(
-                "unsupported_script",
+            return Err(Error::new(
+                ErrorKind::UnsupportedScript,
                 format!(
                     "{file}:{}:{}: cannot be split into SQL statements: {}.",
                     e.location.line, e.location.column, e.message

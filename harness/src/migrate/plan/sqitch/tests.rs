@@ -155,12 +155,12 @@ fn syntax_errors_name_file_and_line() {
     )
     .expect_err("x");
     assert!(e.message.contains("Missing %project"), "{}", e.message);
-    assert_eq!(e.kind, "malformed_plan");
+    assert_eq!(e.kind, crate::error::ErrorKind::MalformedPlan);
 }
 
 #[test]
 fn dependencies_must_name_earlier_changes() {
-    let kind = |body: &str| err(body).kind;
+    let kind = |body: &str| err(body).kind.as_str();
     refused_at(
         &format!("a [b] {WHO}\nb {WHO}\n"),
         5,
@@ -209,7 +209,7 @@ fn prep(text: &str, kind: ScriptKind) -> Result<Prepared> {
 
 fn refused(text: &str, kind: ScriptKind, line: usize, needle: &str) {
     let e = prep(text, kind).expect_err("refused");
-    assert_eq!(e.kind, "unsupported_script");
+    assert_eq!(e.kind, crate::error::ErrorKind::UnsupportedScript);
     assert!(
         e.message.starts_with(&format!("p/deploy/x.sql:{line}: ")),
         "{}",
@@ -424,7 +424,7 @@ fn conf_engine_and_layout() {
     check_conf("[core]\n\ttop_dir = .\n\tdeploy_dir = deploy\n", "c").expect("default layout");
     let e = check_conf("[core]\n\tengine = mysql\n", "x/sqitch.conf").expect_err("engine");
     assert!(e.message.starts_with("x/sqitch.conf:2: "), "{}", e.message);
-    assert_eq!(e.kind, "sqitch_conf");
+    assert_eq!(e.kind, crate::error::ErrorKind::SqitchConf);
     let e =
         check_conf("[core]\n\tengine = pg\n\ttop_dir = db\n", "x/sqitch.conf").expect_err("layout");
     assert!(
@@ -494,7 +494,7 @@ fn reworked_change_reads_the_tagged_scripts() {
     // the tagged file missing: named, with why
     std::fs::remove_file(d.join("revert/f@v1.sql")).expect("rm");
     let e = load_dir(d).expect_err("missing");
-    assert_eq!(e.kind, "plan_file_missing");
+    assert_eq!(e.kind, crate::error::ErrorKind::PlanFileMissing);
     assert!(
         e.message
             .contains("sqitch.plan:4: change \"f\" has no revert script"),
@@ -513,7 +513,10 @@ fn reworked_change_reads_the_tagged_scripts() {
 
     // no schema, several schemas
     write(d, &[("deploy/schema.sql", "SELECT 1;\n")]);
-    assert_eq!(load_dir(d).expect_err("none").kind, "plan_schema");
+    assert_eq!(
+        load_dir(d).expect_err("none").kind,
+        crate::error::ErrorKind::PlanSchema
+    );
     write(
         d,
         &[

@@ -3,6 +3,7 @@
 
 use serde::{Serialize, Serializer};
 
+use crate::error::ErrorKind;
 use crate::restore::{RestoreSource, Stage};
 use crate::scenario::model::*;
 
@@ -51,7 +52,7 @@ pub struct RestoreTestObservation {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum RestoreTestOutcome {
-    Refused { error_kind: &'static str },
+    Refused { error_kind: ErrorKind },
     Ran(Box<RanObservation>),
 }
 
@@ -65,9 +66,9 @@ impl RestoreTestObservation {
     }
 
     /// The kind of the error a refused test returned.
-    pub fn error_kind(&self) -> Option<&'static str> {
+    pub fn error_kind(&self) -> Option<ErrorKind> {
         match &self.outcome {
-            RestoreTestOutcome::Refused { error_kind } => Some(error_kind),
+            RestoreTestOutcome::Refused { error_kind } => Some(*error_kind),
             RestoreTestOutcome::Ran(_) => None,
         }
     }

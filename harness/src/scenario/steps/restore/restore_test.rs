@@ -226,7 +226,7 @@ impl Ctx<'_> {
             }
         }
         if let Some(k) = r.error_kind {
-            if obs.error_kind() != Some(k.as_str()) {
+            if obs.error_kind() != Some(k.error_kind()) {
                 return Err(StepError::Failed(format!(
                     "restore test error kind {}, expected {k}",
                     or_none(obs.error_kind())
@@ -282,7 +282,10 @@ impl Ctx<'_> {
             )));
         }
         if obs.verdict != RestoreVerdict::Pass {
-            let at = obs.stopped_at().map(Stage::as_str).or(obs.error_kind());
+            let at = obs
+                .stopped_at()
+                .map(Stage::as_str)
+                .or(obs.error_kind().map(crate::error::ErrorKind::as_str));
             self.extra
                 .failure_stops
                 .push(format!("restore-test stopped: {}", at.unwrap_or("?")));

@@ -1,7 +1,11 @@
 //! Error type of the harness and its mapping to process exit codes.
 //! Owns the promise that every failure has a category, a subject and a hint for the user.
 
+mod kind;
+
 use std::path::Path;
+
+pub use kind::ErrorKind;
 
 /// Exit codes of `dryrun`, documented in the README.
 pub mod exit {
@@ -56,37 +60,36 @@ impl Category {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
+    /// Follows from the kind ([`ErrorKind::category`]).
     pub category: Category,
-    /// Short machine-readable kind, e.g. `checksum_mismatch`; snapshots record it.
-    pub kind: &'static str,
+    /// What went wrong, machine-readable (`checksum_mismatch`); snapshots record its name.
+    pub kind: ErrorKind,
     /// One-paragraph description naming the file or resource.
     pub message: String,
     /// What the user should do next.
     pub hint: Option<String>,
+    /// The error behind it, if any (an I/O error of the backup set, a database or engine error).
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(category: Category, kind: &'static str, message: impl Into<String>) -> Self {
+    /// An error of `kind` (its category, so the exit code, follows from it).
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
-            category,
+            category: kind.category(),
             kind,
             message: message.into(),
             hint: None,
+            source: None,
         }
     }
-    pub fn bad_input(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Category::BadInput, kind, message)
-    }
-    pub fn check(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Category::CheckFailed, kind, message)
-    }
-    pub fn env(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Category::Environment, kind, message)
-    }
-    pub fn internal(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Category::Internal, kind, message)
+    /// The error that caused it, kept as its `source()`.
+    pub fn caused_by(mut self, e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(e));
+        self
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -112,17 +115,15 @@ impl Error {
 /// The backup set's errors keep their category (so their exit code), kind, message and hint.
 impl From<backup_set::Error> for Error {
     fn from(e: backup_set::Error) -> Self {
-        let category = match e.category {
-            backup_set::Category::CheckFailed => Category::CheckFailed,
-            backup_set::Category::BadInput => Category::BadInput,
-            backup_set::Category::Environment => Category::Environment,
-            backup_set::Category::Internal => Category::Internal,
-        };
+        let kind = ErrorKind::from(e.kind);
         Error {
-            category,
-            kind: e.kind,
+            category: kind.category(),
+            kind,
             message: e.message,
             hint: e.hint,
+            source: e
+                .source
+                .map(|s| Box::new(s) as Box<dyn std::error::Error + Send + Sync>),
         }
     }
 }
@@ -166,34 +167,35 @@ pub(crate) fn is_permission_denied(e: &(dyn std::error::Error + 'static)) -> boo
 /// Map a bollard error to a harness error (environment unless it is clearly input).
 fn classify(e: bollard::errors::Error) -> Error {
     use bollard::errors::Error as B;
-    match &e {
+    let err = match &e {
         B::DockerResponseServerError {
             status_code,
             message,
         } => {
             let kind = match *status_code {
-                404 => "docker_not_found",
-                409 => "docker_conflict",
-                _ => "docker_error",
+                404 => ErrorKind::DockerNotFound,
+                409 => ErrorKind::DockerConflict,
+                _ => ErrorKind::DockerError,
             };
-            Error::env(
+            Error::new(
                 kind,
                 format!("The Docker Engine answered {status_code}: {message}"),
             )
             .with_hint(match kind {
-                "docker_not_found" => "The container, volume or image is gone (removed by hand or by `dryrun gc`?); run again.",
-                "docker_conflict" => "Another operation holds the resource; wait for it or remove leftovers with `dryrun gc`, then run again.",
+                ErrorKind::DockerNotFound => "The container, volume or image is gone (removed by hand or by `dryrun gc`?); run again.",
+                ErrorKind::DockerConflict => "Another operation holds the resource; wait for it or remove leftovers with `dryrun gc`, then run again.",
                 _ => "See the engine's message above and its log (journalctl -u docker); then run again.",
             })
         }
-        _ if is_permission_denied(&e) => Error::env(
-            "docker_permission_denied",
+        _ if is_permission_denied(&e) => Error::new(
+            ErrorKind::DockerPermissionDenied,
             format!("Docker API call failed: permission denied ({}).", error_chain(&e)),
         )
         .with_hint("Run as a user that may use the Docker socket (root or its group, usually `docker`), or set DOCKER_HOST to an engine this user may reach."),
-        _ => Error::env("docker_error", format!("Docker API call failed: {}", error_chain(&e)))
+        _ => Error::new(ErrorKind::DockerError, format!("Docker API call failed: {}", error_chain(&e)))
             .with_hint("Check that the Docker daemon is running and reachable (DOCKER_HOST names it when set)."),
-    }
+    };
+    err.caused_by(e)
 }
 
 impl From<tokio_postgres::Error> for Error {
@@ -202,7 +204,7 @@ impl From<tokio_postgres::Error> for Error {
     /// is the environment (exit 4), as for Docker.
     fn from(e: tokio_postgres::Error) -> Self {
         use tokio_postgres::error::SqlState;
-        match e.as_db_error() {
+        let err = match e.as_db_error() {
             Some(db) => {
                 let msg = format!("{} (SQLSTATE {})", db.message(), db.code().code());
                 let state = db.code();
@@ -214,25 +216,26 @@ impl From<tokio_postgres::Error> for Error {
                     ]
                     .contains(state);
                 if gone {
-                    Error::env("database_connection_lost", msg)
+                    Error::new(ErrorKind::DatabaseConnectionLost, msg)
                 } else {
-                    Error::check("database_error", msg)
+                    Error::new(ErrorKind::DatabaseError, msg)
                 }
             }
             None => {
                 let io = std::error::Error::source(&e)
                     .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
                 if e.is_closed() || io {
-                    Error::env(
-                        "database_connection_lost",
+                    Error::new(
+                        ErrorKind::DatabaseConnectionLost,
                         format!("The connection to the database was lost: {e}."),
                     )
                     .with_hint("Check that the PostgreSQL container is still running (`docker ps`) and that Docker has memory and disk to spare, then run again.")
                 } else {
-                    Error::check("database_error", e.to_string())
+                    Error::new(ErrorKind::DatabaseError, e.to_string())
                 }
             }
-        }
+        };
+        err.caused_by(e)
     }
 }
 
@@ -258,7 +261,7 @@ mod tests {
         let full = Error::io(p, "write", std::io::Error::from_raw_os_error(28));
         assert_eq!(
             (full.kind, full.exit_code()),
-            ("disk_full", exit::ENVIRONMENT)
+            (ErrorKind::DiskFull, exit::ENVIRONMENT)
         );
         assert_eq!(
             full.report(),
@@ -267,20 +270,26 @@ mod tests {
         let gone = Error::io(p, "open", std::io::ErrorKind::NotFound.into());
         assert_eq!(
             (gone.kind, gone.exit_code()),
-            ("file_not_found", exit::BAD_INPUT)
+            (ErrorKind::FileNotFound, exit::BAD_INPUT)
         );
-        for (c, code) in [
-            (backup_set::Category::BadInput, exit::BAD_INPUT),
-            (backup_set::Category::Environment, exit::ENVIRONMENT),
-            (backup_set::Category::CheckFailed, exit::CHECK_FAILED),
-            (backup_set::Category::Internal, exit::INTERNAL),
+        // every kind of the backup set keeps its name, category and exit code
+        use backup_set::ErrorKind as B;
+        for (k, code) in [
+            (B::PsvMalformed, exit::BAD_INPUT),
+            (B::DiskFull, exit::ENVIRONMENT),
+            (B::DumpLacksTables, exit::BAD_INPUT),
         ] {
-            let e: Error = backup_set::Error::new(c, "k", "m").with_hint("h").into();
-            assert_eq!(e.exit_code(), code, "{c:?}");
+            let e: Error = backup_set::Error::new(k, "m").with_hint("h").into();
+            assert_eq!(e.exit_code(), code, "{k:?}");
             assert_eq!(
-                (e.kind, e.message.as_str(), e.hint.as_deref()),
-                ("k", "m", Some("h"))
+                (e.kind.as_str(), e.message.as_str(), e.hint.as_deref()),
+                (k.as_str(), "m", Some("h"))
             );
+            assert_eq!(e.category, e.kind.category());
         }
+        // and its source: the I/O error behind it
+        let e: Error =
+            backup_set::Error::io(p, "open", std::io::Error::from_raw_os_error(28)).into();
+        assert!(std::error::Error::source(&e).is_some());
     }
 }
