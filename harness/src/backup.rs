@@ -8,7 +8,6 @@
 //! import it too. Dump, schema, counts and content hashes therefore describe the same
 //! instant of the database, however busy it is. Every session is read-only.
 
-use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -22,7 +21,7 @@ use tokio::io::{
 use tokio::task::JoinHandle;
 
 use crate::container::exec_in;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fsutil::AtomicFile;
 use crate::rowcounts::{exact_counts_statements, RowCounts};
 

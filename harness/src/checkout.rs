@@ -1,10 +1,9 @@
 //! Finding the checkout a command works on: `--repo DIR`, or the nearest directory at or above
 //! the current one that holds both `scenarios/` and `migrations/p0/`, else the built-in suite.
 
-use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Whether `dir` looks like the harness checkout.
 pub fn is_checkout(dir: &Path) -> bool {

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use crate::closure::model::{Attempt, ScenarioRow};
+use crate::hb05::model::{Attempt, ScenarioRow};
 
 /// Something that wants to know how a run goes, scenario by scenario.
 pub trait Progress: Send + Sync {

@@ -1,7 +1,6 @@
 //! The bundled fixture: a Directus-shaped database generated deterministically (fixture-gen),
 //! loaded into a throwaway container and backed up exactly as production would be.
 
-use crate::error::ErrorKind;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -10,7 +9,7 @@ use bollard::Docker;
 use crate::backup::{backup, BackupOptions, BackupResult};
 use crate::container::{psql_script, PgContainer, PgSpec, DB_NAME, DB_USER};
 use crate::docker::RunIdentity;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
 
 /// Directus 12.3.1 bootstrap SQL shipped in the repository.
 pub fn bootstrap_sql(repo: &Path) -> PathBuf {

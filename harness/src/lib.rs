@@ -16,10 +16,10 @@ pub use pg_docker::{
     cluster_state, container, copyhash, docker, engine_ledger, engine_watch, error, fault,
     fingerprint, guard, image,
 };
-pub mod closure;
 pub mod console;
-pub mod envs;
+pub mod environments;
 pub mod fixture;
+pub mod hb05;
 pub mod impact;
 pub mod logging;
 pub mod migrate;

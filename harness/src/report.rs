@@ -1,12 +1,11 @@
 //! Writing reports: JSON for machines, Markdown for people, JUnit XML for CI, each written
 //! to a temporary file and renamed, and each listed with its SHA-256.
 
-use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil::write_atomic;
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<PathBuf> {

@@ -1,13 +1,12 @@
 //! Smoke checks as data: the YAML file a DBA edits (key tables, the DOT pair rows, read-only SQL
 //! with its expected result), `--checks counts`, and what a dump's TOC must hold for them.
 
-use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::dumpinfo::Toc;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The bundled HB-08 checks (`checks/hb08.yaml`), built into the binary as the default.
 pub const BUNDLED_HB08: &str = include_str!("../../../checks/hb08.yaml");

@@ -1,14 +1,13 @@
 //! Streaming SHA-256 of files and the `SHA256SUMS` format, read the way `sha256sum -c` reads it.
 //! Owns checksum verification of every listed file, which happens before any container exists.
 
-use crate::error::ErrorKind;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
 
 /// Who watches the bytes being hashed (the harness draws a byte bar on a terminal): told when
 /// a file starts, given a counter for it, which is dropped when the file is done or failed.

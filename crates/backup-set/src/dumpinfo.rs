@@ -1,14 +1,13 @@
 //! Header and table of contents of a `pg_dump -F c` archive (what `pg_restore -l` lists), read
 //! in Rust before any container exists. Owns the early refusal of files that are not a restorable dump.
 
-use crate::error::ErrorKind;
 use std::io::Read;
 use std::path::Path;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
 
 /// Highest archive version PostgreSQL 16's pg_restore reads (K_VERS_1_15).
 pub const MAX_SUPPORTED: (u8, u8) = (1, 15);

@@ -1,8 +1,7 @@
 //! psql's `--csv` output read as records (RFC 4180 quoting): a value holding a comma, a `|`,
 //! a quote or a line break stays one field, whatever a schema, table or value is called.
 
-use crate::error::ErrorKind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The records of `psql --csv -t` output (no header line), each a row of fields.
 pub fn records(text: &str) -> Result<Vec<Vec<String>>> {

@@ -1,13 +1,12 @@
 //! Row-count snapshots (`*.psv`: `schema|table|count`, optional `# exact` / `# estimate` line;
 //! headerless = the team's `n_live_tup` estimates) and their comparison with a restored database.
 
-use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Whether counts are exact `count(*)` or `n_live_tup` estimates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -26,14 +26,13 @@
 //!   named scenario that is waiting fails, naming the object; the leaked rows then become part
 //!   of the reference, so later scenarios are not blamed for them again.
 
-use crate::error::ErrorKind;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::fingerprint::{self, SchemaChange};
 
 /// `migrations/fingerprint/cluster.sql`: one read-only query, `(object_kind, object_identity, definition)`.

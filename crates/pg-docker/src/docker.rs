@@ -1,7 +1,6 @@
 //! The Docker Engine connection (testcontainers' bollard client, API-version probe at start-up),
 //! run labels and owners, and the sweep (never a live run's, kept or persistent resources).
 
-use crate::error::ErrorKind;
 use std::collections::HashMap;
 
 use bollard::query_parameters::{
@@ -11,7 +10,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Label carried by every container and volume the harness creates.
 pub const LABEL_HARNESS: &str = "io.dot-iu-cutter.harness";

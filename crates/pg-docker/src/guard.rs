@@ -2,13 +2,12 @@
 //! or the harness's own persistent dry-run environment named by `run --env`, checked by id and
 //! labels. There is no option to point them at an arbitrary server.
 
-use crate::error::ErrorKind;
 use bollard::Docker;
 
 use crate::docker::{
     RunIdentity, LABEL_ENV, LABEL_HARNESS, LABEL_HARNESS_VALUE, LABEL_PERSISTENT, LABEL_RUN,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Accept `container` as a migration target only if it carries this run's labels.
 pub async fn ensure_owned(docker: &Docker, run: &RunIdentity, container: &str) -> Result<()> {

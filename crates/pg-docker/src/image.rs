@@ -1,7 +1,6 @@
 //! The PostgreSQL 16 image: resolve `PG_IMAGE` / `postgres:16` / the offline-built image, and
 //! build `dot-iu-cutter/postgres:16` from debootstrap + the pgserver wheel through the API.
 
-use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,7 +10,7 @@ use bollard::query_parameters::BuildImageOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
 
 /// Tag of the image built offline.
 pub const OFFLINE_TAG: &str = "dot-iu-cutter/postgres:16";

@@ -3,7 +3,6 @@
 //! kept, so each step's stalls can be told (a write waits when a step holds a lock it conflicts
 //! with).
 
-use crate::error::ErrorKind;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::migrate::Plan;
 
 /// One write: which writer, which table, when it started (ms after the profile's epoch), how

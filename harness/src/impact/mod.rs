@@ -9,12 +9,11 @@ pub mod profile;
 pub mod report;
 pub mod rules;
 
-use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::container::{PgContainer, PgSpec, DB_NAME};
 use crate::docker::RunIdentity;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::migrate::Plan;
 use crate::scenario::suite::DumpSet;
 
@@ -59,8 +58,8 @@ pub async fn run(
     let plan = load_plan(o.plan.as_deref())?;
     let lint = lint::lint_plan(&plan, &rules);
     if let Some(name) = &o.env {
-        let a = crate::envs::attach(docker, name).await?;
-        let _lease = crate::envs::lease(&a).await?;
+        let a = crate::environments::attach(docker, name).await?;
+        let _lease = crate::environments::lease(&a).await?;
         crate::guard::ensure_target(docker, run, &a.pg.id, Some(name)).await?;
         let clone = format!(
             "impact_locks_{}",

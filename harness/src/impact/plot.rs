@@ -1,14 +1,13 @@
 //! The impact report's picture: per step, the locks held on pre-existing relations as bars on
 //! one time axis, and under it every Directus-like write's latency against the stall limit (SVG).
 
-use crate::error::ErrorKind;
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::prelude::*;
 
 use super::load::Access;
 use super::report::ImpactReport;
 use super::rules::LockMode;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The file the picture is written to, next to `impact.md`.
 pub const FILE: &str = super::report::TIMELINE_FILE;

@@ -7,7 +7,6 @@
 //! is attributed to that later statement); it is held until the step commits, so its held time
 //! runs from the end of that statement to the end of the COMMIT.
 
-use crate::error::ErrorKind;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
@@ -17,7 +16,7 @@ use squawk_syntax::SourceFile;
 use tokio_postgres::Client;
 
 use super::rules::LockMode;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::migrate::Plan;
 
 /// Deploy or revert.

@@ -1,13 +1,12 @@
 //! The impact profile's verdict against the rule set and its three renderings: Markdown for the
 //! people who sign, JSON for tools, JUnit with one case per rule for CI.
 
-use crate::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 use super::lint::{Finding, Judgement};
 use super::profile::StepProfile;
 use super::rules::ImpactRules;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The timeline's file beside `impact.md` (drawn by `impact::plot`).
 pub const TIMELINE_FILE: &str = "impact-timeline.svg";

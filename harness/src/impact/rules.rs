@@ -1,12 +1,11 @@
 //! The operations team's impact rule set (`checks/p0-impact.yaml`): the strongest lock allowed on
 //! a pre-existing relation, the longest step, whether rewrites are allowed, the lint rules.
 
-use crate::error::ErrorKind;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// PostgreSQL's table lock modes, weakest first (the order of their conflicts).
 #[derive(

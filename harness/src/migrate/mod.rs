@@ -4,7 +4,6 @@
 pub mod events;
 pub mod plan;
 
-use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -12,7 +11,7 @@ use std::time::Instant;
 
 use tokio_postgres::Client;
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fingerprint::sha256_hex;
 use crate::serverlog::{self, Run};
 

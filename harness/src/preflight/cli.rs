@@ -1,14 +1,13 @@
 //! The `dryrun preflight` command: its options, the inputs read (a missing or unreadable one is
 //! bad input, exit 3), the evaluation, the console lines and the report folder; exit 0 GO, 1 NO-GO.
 
-use crate::error::ErrorKind;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::age::{self, ZoneSources};
 use super::{criteria, Verdict};
-use crate::error::{exit, Error, Result};
+use crate::error::{exit, Error, ErrorKind, Result};
 
 /// `dryrun preflight`: GO or NO-GO for the migration, with every reason.
 #[derive(clap::Args, Debug)]

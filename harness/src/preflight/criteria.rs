@@ -1,14 +1,13 @@
 //! The go/no-go criteria other than the age: every listed checksum, a passed restore test of this
 //! dump, and an HB-05 closure of 26/26 bound to this plan's digest. Each returns its verdict.
 
-use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::checksum;
-use crate::closure::model::ClosureReport;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::hb05::model::ClosureReport;
 
 /// One criterion's verdict: its name, pass or fail, the failure's kind and the sentence saying why.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -342,7 +341,7 @@ pub fn closure(c: Option<(&Path, &ClosureReport)>, plan_digest: &str) -> Criteri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::closure::model::{Attempt, Binding, PlanRecord};
+    use crate::hb05::model::{Attempt, Binding, PlanRecord};
 
     fn report(passed: usize, expected: usize, digest: &str, differs: &[&str]) -> ClosureReport {
         ClosureReport {

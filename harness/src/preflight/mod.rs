@@ -15,8 +15,8 @@ pub use age::DEFAULT_MAX_AGE_MINUTES;
 pub use backup_set::age;
 pub use criteria::{Criterion, RestoreEvidence};
 
-use crate::closure::model::ClosureReport;
 use crate::error::Result;
+use crate::hb05::model::ClosureReport;
 
 /// What one evaluation is given: the backup set, where the zone is known from, the start, the
 /// limit, the restore test's evidence, the closure and the plan's digest.

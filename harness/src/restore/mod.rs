@@ -5,7 +5,6 @@ mod content;
 mod smoke;
 mod triage;
 
-use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -18,7 +17,7 @@ use crate::checksum::{SumsCheck, Verified};
 use crate::container::{PgContainer, PgSpec, DB_NAME, DB_USER};
 use crate::docker::RunIdentity;
 use crate::dumpinfo::{self, DumpInfo};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::rowcounts::{CountKind, RowCounts};
 
 /// Where the dump is placed inside the container.

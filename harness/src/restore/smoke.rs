@@ -1,12 +1,11 @@
 //! The smoke checks after a restore: key tables, the DOT pair, row counts against the backup
 //! set's snapshot, the read-only queries of the checks file (psql inside the container).
 
-use crate::error::ErrorKind;
 use serde::Serialize;
 
 use crate::checks::{CheckResult, Checks};
 use crate::container::{psql_script, PgContainer, DB_NAME, DB_USER};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::rowcounts::{
     compare_observed, exact_counts_script, observe_script, CountDiff, CountKind, Observed,
     RowCounts,

@@ -1,7 +1,6 @@
 //! The per-scenario context (`Ctx`): what a scenario's steps share (its database, plan runner,
 //! sessions, fingerprints, change sets, writers, evidence) and the helpers every step family uses.
 
-use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -12,7 +11,7 @@ use uuid::Uuid;
 
 use crate::container::{PgContainer, PgSpec, DB_NAME};
 use crate::docker::RunIdentity;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::fingerprint::{self, Fingerprint};
 use crate::migrate::{self, Runner};
 use crate::restore;
@@ -184,10 +183,10 @@ impl Ctx<'_> {
 
     pub(crate) async fn setup(&mut self) -> Result<()> {
         match self.file.scenario.environment {
-            Environment::Restore | Environment::Library => {
+            Setup::Restore | Setup::Library => {
                 self.extra.strategy = "none (library / restore-test pipeline)".into();
             }
-            Environment::Clone => {
+            Setup::Clone => {
                 let b = self.suite.baseline().await?;
                 if self.suite.seed_wanted.load(Ordering::SeqCst) {
                     // The baseline copy goes first, while the server holds only the restore.
@@ -233,9 +232,7 @@ impl Ctx<'_> {
                 };
                 self.extra.settings = b.settings.clone();
             }
-            Environment::Container
-                if self.file.scenario.server_data == ServerData::BaselineCopy =>
-            {
+            Setup::Container if self.file.scenario.server_data == ServerData::BaselineCopy => {
                 // Own server with production-like (durable) settings on a physical copy of
                 // the restored baseline: no second restore.
                 let seed = self.suite.seed().await?;
@@ -266,7 +263,7 @@ impl Ctx<'_> {
                 };
                 self.extra.settings = durable_settings();
             }
-            Environment::Container => {
+            Setup::Container => {
                 // Own server with production-like (durable) settings, restored from the dump.
                 let opts = self.suite.restore_options(&self.dumps, &self.role);
                 restore::preflight_inputs(&opts)?;

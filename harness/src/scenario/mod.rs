@@ -5,8 +5,8 @@
 
 pub mod context;
 pub mod contract;
-pub mod env;
 pub mod evidence;
+pub mod lifecycle;
 pub mod model;
 pub mod outcome;
 pub mod parser;

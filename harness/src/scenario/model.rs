@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::scenario::stepref::StepRef;
 
-/// Where a scenario runs.
+/// The set-up a scenario's steps run in (its file's `environment:`): the restore-test
+/// pipeline, a clone of the run's baseline, a server of its own, or no server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Environment {
-    /// Restore-phase scenario: works on copies of the fixture dump; provisions its own
-    /// restore containers through the restore-test pipeline.
+pub enum Setup {
+    /// Restore-phase scenario: works on copies of the run's dump through the restore-test
+    /// pipeline (judging the run's one restore of the dump when the copy is that dump, else
+    /// restoring the copy in a container of its own).
     Restore,
     /// Its own database, cloned from the run's restored baseline (template copy).
     Clone,
@@ -45,7 +47,7 @@ pub struct Scenario {
     pub title: String,
     /// The expected outcome, as SPEC §8 states it.
     pub expected: String,
-    pub environment: Environment,
+    pub environment: Setup,
     /// `container` scenarios only: where the own server's data comes from.
     #[serde(default, skip_serializing_if = "ServerData::is_default")]
     pub server_data: ServerData,

@@ -5,14 +5,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::migrate;
-use crate::scenario::model::Environment;
+use crate::scenario::model::Setup;
 
 /// What a scenario produced: the deterministic observations (snapshotted) and the rest.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub id: String,
     pub title: String,
-    pub environment: Environment,
+    pub environment: Setup,
     pub observations: Vec<Value>,
     /// Not snapshotted: artefacts with their SHA-256, strategy, timings.
     #[serde(skip)]

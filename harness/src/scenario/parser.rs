@@ -1,10 +1,9 @@
 //! Parsing scenario files: YAML → [`Scenario`], with file:line:column on every error and the
 //! line of every step, so a failure points at the scenario line. Owns discovery of files.
 
-use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::scenario::model::Scenario;
 
 /// A parsed scenario with where it came from.

@@ -35,7 +35,7 @@ impl Checked {
 /// the one path from a parsed file to a verdict, for the CLI and the test runner alike.
 pub async fn run_checked(suite: &Suite, file: &ScenarioFile, check: SnapshotCheck) -> Checked {
     let snapshots = suite.snapshots();
-    match crate::scenario::env::run(suite, file).await {
+    match crate::scenario::lifecycle::run(suite, file).await {
         Ok(out) => {
             let res = match check {
                 SnapshotCheck::Insta => {

@@ -14,7 +14,7 @@ struct Snap<'a> {
     id: &'a str,
     title: &'a str,
     expected: &'a str,
-    environment: &'a crate::scenario::model::Environment,
+    environment: &'a crate::scenario::model::Setup,
     observations: &'a [serde_json::Value],
 }
 

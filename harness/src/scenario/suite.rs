@@ -1,7 +1,6 @@
 //! The suite of one run: the verified dump set, the shared baseline, its physical copy, the
 //! signing keys and the schedule; `Suite::open` and `run_checked` are what both front ends call.
 
-use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,7 +11,7 @@ use serde::Serialize;
 
 use crate::container::{PgContainer, PgSpec};
 use crate::docker::{ForeignContainer, RunIdentity};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::fingerprint::{self, Fingerprint};
 
 /// WAL the baseline server keeps behind its insert position (`wal_keep_size`): far more than
@@ -213,7 +212,7 @@ pub struct SuiteOptions {
 pub fn needs_engine(files: &[&ScenarioFile]) -> bool {
     files
         .iter()
-        .any(|f| f.scenario.environment != crate::scenario::model::Environment::Library)
+        .any(|f| f.scenario.environment != crate::scenario::model::Setup::Library)
 }
 
 impl Suite {
@@ -411,7 +410,7 @@ impl Suite {
         self.restores.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
-    /// Use the persistent environment `name` (attached, see [`crate::envs::attach`]) as the
+    /// Use the persistent environment `name` (attached, see [`crate::environments::attach`]) as the
     /// baseline instead of a restore of this run's own: clones are made on its server from
     /// its `directus` database, the seed is a pg_basebackup of it. Call before any scenario.
     pub fn use_environment(
@@ -448,14 +447,14 @@ impl Suite {
     }
 
     fn plan_shared_refs(&self, files: &[&ScenarioFile]) -> Shared {
-        let env = |e: Environment| files.iter().any(|f| f.scenario.environment == e);
+        let env = |e: Setup| files.iter().any(|f| f.scenario.environment == e);
         if files.iter().any(|f| {
-            f.scenario.environment == Environment::Container
+            f.scenario.environment == Setup::Container
                 && f.scenario.server_data == ServerData::BaselineCopy
         }) {
             self.seed_wanted.store(true, Ordering::SeqCst);
             Shared::BaselineAndCopy
-        } else if env(Environment::Clone) || files.iter().any(|f| judges_run_restore(f)) {
+        } else if env(Setup::Clone) || files.iter().any(|f| judges_run_restore(f)) {
             Shared::Baseline
         } else {
             Shared::Nothing
@@ -530,7 +529,7 @@ impl Suite {
 /// Whether a restore-phase scenario restores the run's dump unchanged (a `prepare_dump` with
 /// `mutate: none`): its restore test then judges the run's restore, the baseline's.
 fn judges_run_restore(f: &ScenarioFile) -> bool {
-    f.scenario.environment == Environment::Restore
+    f.scenario.environment == Setup::Restore
         && f.scenario
             .steps
             .iter()
@@ -541,10 +540,10 @@ fn judges_run_restore(f: &ScenarioFile) -> bool {
 /// restore-phase scenarios, then library ones. Only the order changes, never the outcome.
 pub fn cost_rank(sc: &Scenario) -> (u8, std::cmp::Reverse<usize>) {
     let env = match sc.environment {
-        Environment::Container => 0,
-        Environment::Clone => 1,
-        Environment::Restore => 2,
-        Environment::Library => 3,
+        Setup::Container => 0,
+        Setup::Clone => 1,
+        Setup::Restore => 2,
+        Setup::Library => 3,
     };
     (env, std::cmp::Reverse(sc.steps.len()))
 }

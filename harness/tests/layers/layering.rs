@@ -24,7 +24,7 @@ pub const LAYERS: &[(&str, usize, &str)] = &[
     ("serverlog", 3, "operations"),
     ("restore", 3, "operations"),
     ("backup", 3, "operations"),
-    ("envs", 3, "operations"),
+    ("environments", 3, "operations"),
     ("fixture", 3, "operations"),
     ("report", 3, "operations"),
     ("impact::rules", 3, "operations"),
@@ -33,14 +33,14 @@ pub const LAYERS: &[(&str, usize, &str)] = &[
     ("impact::profile", 3, "operations"),
     ("impact::report", 3, "operations"),
     ("impact::plot", 3, "operations"),
-    ("closure::model", 4, "gates and their records"),
-    ("closure::render", 4, "gates and their records"),
+    ("hb05::model", 4, "gates and their records"),
+    ("hb05::render", 4, "gates and their records"),
     ("preflight", 4, "gates and their records"),
     // The evidence record a step writes: plain data, read by the closure report's model.
     ("scenario::evidence", 4, "gates and their records"),
     ("scenario", 5, "scenario engine"),
     ("impact", 6, "commands"),
-    ("closure", 6, "commands"),
+    ("hb05", 6, "commands"),
     ("console", 6, "commands"),
 ];
 

@@ -8,7 +8,6 @@ mod sql;
 mod transfer;
 mod volume;
 
-use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ImageExt, TestcontainersError};
 
 use crate::docker::{classify, RunIdentity};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 pub use exec::{exec_env, exec_in, psql_script, QUIET_NOTICES};
 pub use pg_image::Postgres16;

@@ -1,13 +1,12 @@
 //! Moving data in and out of a running server: a file streamed into the container, a tar
 //! unpacked into it, a physical copy (`pg_basebackup`) out of it.
 
-use crate::error::ErrorKind;
 use std::path::Path;
 
 use bollard::query_parameters::UploadToContainerOptionsBuilder;
 
 use crate::docker::classify;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 #[allow(unused_imports)]
 use super::*;

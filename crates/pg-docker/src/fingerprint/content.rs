@@ -1,10 +1,9 @@
 //! The content file (`ContentFile`): a backup set's per-table counts and content hashes as
 //! written by `dryrun backup` and read by the restore's content proof.
 
-use crate::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 #[allow(unused_imports)]
 use super::*;

@@ -1,10 +1,9 @@
 //! The data fingerprint through `docker exec`: the same COPY statements run by psql inside
 //! the container, the concatenated streams hashed from its stdout (`backup`, `restore-test`).
 
-use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 #[allow(unused_imports)]
 use super::*;
@@ -52,7 +51,7 @@ pub(super) fn exec_failed(container: &str, what: &str, code: i64, stderr: &str) 
 }
 
 /// The data fingerprint computed inside a container: psql reads the catalog, then runs every
-/// COPY of the [`Plan`] in one transaction and writes the binary streams to stdout, which are
+/// COPY of the [`CopyPlan`] in one transaction and writes the binary streams to stdout, which are
 /// hashed here as they arrive (same definition as [`data_with`]). With `snapshot`, both
 /// sessions import that exported snapshot (it must stay open meanwhile); `env` is added to
 /// psql's environment (e.g. `PGOPTIONS=-c default_transaction_read_only=on`).
@@ -97,7 +96,7 @@ pub async fn data_via_exec(
         .lines()
         .map(str::to_string)
         .collect();
-    let plan = Plan::new(parse_catalog(&lines)?, None, &BTreeMap::new());
+    let plan = CopyPlan::new(parse_catalog(&lines)?, None, &BTreeMap::new());
     let mut script = begin;
     for j in &plan.jobs {
         script.push_str(&j.sql);

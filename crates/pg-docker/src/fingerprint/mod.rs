@@ -80,7 +80,6 @@ mod proof;
 mod tests;
 mod wal;
 
-use crate::error::ErrorKind;
 pub use content::*;
 use diff::json_line;
 pub use diff::*;
@@ -95,7 +94,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// `migrations/fingerprint/schema.sql`: one read-only query, `(object_kind, object_identity, definition)`.
 pub const SCHEMA_SQL: &str = include_str!("../../../../migrations/fingerprint/schema.sql");
@@ -490,7 +489,7 @@ async fn data_in_leader_tx(
 
     // 2. everything else, by binary COPY
     let t2 = std::time::Instant::now();
-    let plan = Plan::new(catalog.clone(), only, &reused);
+    let plan = CopyPlan::new(catalog.clone(), only, &reused);
     let hashed = run_copy_jobs(&clients, &plan.jobs).await?;
     let hash_ms = t2.elapsed().as_millis() as u64;
     let data = plan.assemble(&reused, &hashed)?;

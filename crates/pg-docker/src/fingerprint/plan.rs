@@ -1,12 +1,11 @@
 //! The catalog of a database's tables (`tables.sql`) and the copy plan of a data fingerprint:
 //! which tables are read, in which order, on which connection, and which are taken over.
 
-use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 #[allow(unused_imports)]
 use super::*;
@@ -77,7 +76,7 @@ pub struct CopyJob {
 /// What one data fingerprint reads: the catalog, the tables whose data is taken over from an
 /// earlier fingerprint, and the COPY jobs for the rest.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct CopyPlan {
     pub tables: Vec<CatalogTable>,
     only: Option<Vec<TableKey>>,
     pub jobs: Vec<CopyJob>,
@@ -85,13 +84,13 @@ pub struct Plan {
     derived: Vec<TableKey>,
 }
 
-impl Plan {
+impl CopyPlan {
     /// COPY jobs for every table in `tables` (restricted to `only`) except those in `reused`.
     pub fn new(
         tables: Vec<CatalogTable>,
         only: Option<&[TableKey]>,
         reused: &BTreeMap<TableKey, TableData>,
-    ) -> Plan {
+    ) -> CopyPlan {
         let wanted = |k: &TableKey| only.is_none_or(|o| o.contains(k));
         let mut jobs = Vec::new();
         let mut derived = Vec::new();
@@ -129,7 +128,7 @@ impl Plan {
             }
         }
         jobs.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.key.cmp(&b.key)));
-        Plan {
+        CopyPlan {
             tables,
             only: only.map(<[TableKey]>::to_vec),
             jobs,

@@ -1,13 +1,12 @@
 //! The exact "unchanged" proof (module doc of `fingerprint`): a fingerprint's stamp, the
 //! snapshot horizon, and the query that takes a table over without reading its heap.
 
-use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 #[allow(unused_imports)]
 use super::*;

@@ -3,13 +3,12 @@
 
 pub mod sqitch;
 
-use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fingerprint::sha256_hex;
 
 /// The repository's `migrations/p0`, embedded whole so the binary stands alone (plan.yaml,

@@ -18,8 +18,8 @@ pub async fn command(cmd: EnvCmd) -> Result<u8> {
             jobs,
             image,
         } => {
-            let name = name.unwrap_or_else(harness::envs::default_name);
-            harness::envs::validate_name(&name)?;
+            let name = name.unwrap_or_else(harness::environments::default_name);
+            harness::environments::validate_name(&name)?;
             let opts = harness::restore::RestoreTestOptions {
                 dump,
                 sums,
@@ -30,7 +30,7 @@ pub async fn command(cmd: EnvCmd) -> Result<u8> {
                 keep_as: None,
                 jobs,
                 durable: true,
-                role: harness::envs::ROLE.into(),
+                role: harness::environments::ROLE.into(),
                 checks: checks.unwrap_or(harness::checks::ChecksChoice::Bundled),
             };
             // Inputs are verified before the engine is even contacted.
@@ -41,7 +41,7 @@ pub async fn command(cmd: EnvCmd) -> Result<u8> {
             let _ = harness::docker::sweep(&docker, None, false).await;
             let r = with_interrupt(
                 &run,
-                harness::envs::up(&docker, &run, &opts, &name, inputs, started),
+                harness::environments::up(&docker, &run, &opts, &name, inputs, started),
             )
             .await?;
             if let Some(dir) = &report {
@@ -73,7 +73,7 @@ pub async fn command(cmd: EnvCmd) -> Result<u8> {
         }
         EnvCmd::Ls => {
             let docker = harness::docker::connect().await?;
-            let envs = harness::envs::list(&docker).await?;
+            let envs = harness::environments::list(&docker).await?;
             if envs.is_empty() {
                 println!(
                     "no dry-run environments (make one with `dryrun env up --dump F --sums S`)"
@@ -95,7 +95,7 @@ pub async fn command(cmd: EnvCmd) -> Result<u8> {
         }
         EnvCmd::Down { name } => {
             let docker = harness::docker::connect().await?;
-            let removed = harness::envs::down(&docker, &name).await?;
+            let removed = harness::environments::down(&docker, &name).await?;
             for r in &removed {
                 println!("removed {} {}", r.kind, r.id);
             }

@@ -33,7 +33,7 @@ pub async fn command(args: RunArgs, quiet: bool) -> Result<u8> {
     }
     let run = harness::docker::RunIdentity::new();
     let console = std::sync::Arc::new(harness::console::Console::new(quiet));
-    let opts = harness::closure::RunOptions {
+    let opts = harness::hb05::RunOptions {
         repo,
         report: report.clone(),
         retry_approved_by,
@@ -46,7 +46,7 @@ pub async fn command(args: RunArgs, quiet: bool) -> Result<u8> {
         plan,
         selection: scenarios,
     };
-    let r = with_interrupt(&run, harness::closure::run(&opts)).await;
+    let r = with_interrupt(&run, harness::hb05::run(&opts)).await;
     console.finish();
     let r = r?;
     let a = r

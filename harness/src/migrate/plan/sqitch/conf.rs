@@ -1,8 +1,7 @@
 //! `sqitch.conf`: the engine must be `pg` and the layout Sqitch's default, which is what the
 //! harness reads; anything else is refused with `file:line`.
 
-use crate::error::ErrorKind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Check `sqitch.conf` (git-config syntax): the engine must be `pg`, and the layout Sqitch's
 /// default (top_dir `.`, deploy/ verify/ revert/, `.sql`, sqitch.plan), which is what the harness

@@ -20,10 +20,9 @@
 //! conflict (`!change`) must not name a change deployed earlier; cross-project dependencies,
 //! SHA-1 ids and `-change` (revert) lines are refused.
 
-use crate::error::ErrorKind;
 use std::collections::{BTreeSet, HashMap};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// A parsed `sqitch.plan`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,12 +13,11 @@ mod script;
 #[cfg(test)]
 mod tests;
 
-use crate::error::ErrorKind;
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::Step;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::fingerprint::sha256_hex;
 
 pub use archive::generic_archive_sql;

@@ -10,11 +10,10 @@
 //! `COPY ... FROM STDIN / TO STDOUT`, transaction control elsewhere, and statements PostgreSQL
 //! refuses inside a transaction block.
 
-use crate::error::ErrorKind;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Which script of a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display)]

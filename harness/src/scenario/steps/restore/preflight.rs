@@ -43,7 +43,7 @@ impl Ctx<'_> {
             all.push(criteria::checksums(&self.dumps.dump, &self.dumps.sums)?);
             // A fresh-restore scenario's set-up restored this very dump (its checksums verified
             // first) and stops the scenario unless pg_restore passed: reaching a step is its pass.
-            let fresh = self.file.scenario.environment == Environment::Container
+            let fresh = self.file.scenario.environment == Setup::Container
                 && self.file.scenario.server_data == ServerData::FreshRestore
                 && self.own.is_some();
             let ev = fresh.then(|| criteria::RestoreEvidence {

@@ -2,8 +2,7 @@
 //! its evidence, and the JUnit XML (a case per scenario, a suite per impact rule).
 
 use super::model::*;
-use crate::error::ErrorKind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 fn first_line(t: &str) -> String {
     t.lines().next().unwrap_or("").replace('|', "\\|")

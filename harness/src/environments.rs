@@ -6,7 +6,6 @@
 //! later `dryrun` reads both through the engine's inspect API and never prints the password.
 //! People connect with `docker exec -it NAME psql -U directus -d directus` (local socket).
 
-use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -23,7 +22,7 @@ use crate::docker::{
     classify, Leftover, RunIdentity, LABEL_CREATED, LABEL_DUMP_NAME, LABEL_DUMP_SHA256, LABEL_ENV,
     LABEL_HARNESS, LABEL_HARNESS_VALUE, LABEL_PERSISTENT, LABEL_RUN,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::restore::{KeepAs, RestoreTestOptions, RestoreTestReport, VerifiedInputs};
 
 /// The operations team's naming convention for the HB-05 dry-run server.
