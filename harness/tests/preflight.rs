@@ -290,7 +290,7 @@ fn a_closure_of_another_plan_is_no_go_naming_both_digests() {
     let digest = harness::migrate::Plan::load(&other).unwrap().digest();
     let ours = harness::migrate::Plan::embedded().unwrap().digest();
     let f = preflight(&s.fresh, &["--plan", &other.display().to_string()]);
-    assert_failed(&f, &[("hb05", "closure_other_plan")]);
+    assert_failed(&f, &[("closure", "closure_other_plan")]);
     let l = line(&f, "closure");
     assert!(l.contains(&digest) && l.contains(&ours), "{l}");
 }
