@@ -267,7 +267,10 @@ async fn verify_failure_stops_until_approved() {
 
         let refused = r.deploy(&c, None, None).await.expect_err("refused");
         assert_eq!(refused.kind, harness::error::ErrorKind::FailureStopActive);
-        assert_eq!(refused.category, harness::error::Category::ApprovalRequired);
+        assert_eq!(
+            refused.category(),
+            harness::error::Category::ApprovalRequired
+        );
         assert_eq!(
             r.approve_retry("").expect_err("empty").kind,
             harness::error::ErrorKind::ApprovalRequiresName

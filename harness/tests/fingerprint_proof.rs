@@ -355,7 +355,7 @@ async fn a_clone_proves_its_tables_against_an_untouched_sibling() {
         .expect_err("the server is gone");
     let he = harness::error::Error::from(e);
     assert_eq!(
-        (he.category, he.kind),
+        (he.category(), he.kind),
         (
             harness::error::Category::Environment,
             harness::error::ErrorKind::DatabaseConnectionLost

@@ -108,8 +108,6 @@ impl serde::Serialize for ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
-    /// Follows from the kind.
-    pub category: Category,
     /// What went wrong, machine-readable (`checksum_mismatch`); snapshots record its name.
     pub kind: ErrorKind,
     /// One-paragraph description naming the file.
@@ -126,12 +124,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
-            category: kind.category(),
             kind,
             message: message.into(),
             hint: None,
             source: None,
         }
+    }
+    /// Its category, which follows from the kind.
+    pub fn category(&self) -> Category {
+        self.kind.category()
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -203,7 +204,7 @@ mod tests {
         let p = Path::new("x.dump");
         let e = Error::io(p, "open", std::io::Error::from_raw_os_error(28));
         assert_eq!(
-            (e.category, e.kind),
+            (e.category(), e.kind),
             (Category::Environment, ErrorKind::DiskFull)
         );
         assert_eq!(
@@ -213,13 +214,13 @@ mod tests {
         assert!(e.source().is_some());
         let e = Error::io(p, "open", std::io::ErrorKind::NotFound.into());
         assert_eq!(
-            (e.category, e.kind),
+            (e.category(), e.kind),
             (Category::BadInput, ErrorKind::FileNotFound)
         );
         assert_eq!(e.message, "Cannot open x.dump: the file does not exist.");
         let e = Error::io(p, "read", std::io::ErrorKind::PermissionDenied.into());
         assert_eq!(
-            (e.category, e.kind),
+            (e.category(), e.kind),
             (Category::BadInput, ErrorKind::IoError)
         );
         assert!(e.hint.is_some() && e.source().is_some());

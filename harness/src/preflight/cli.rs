@@ -194,7 +194,7 @@ async fn run_restore_test(
         Ok(r) => r,
         // Refused inputs (a checksum, the header, the checks) are this criterion's failure;
         // the other criteria are still evaluated and reported.
-        Err(e) if e.category == crate::error::Category::BadInput => {
+        Err(e) if e.category() == crate::error::Category::BadInput => {
             return Ok(criteria::RestoreEvidence {
                 source: "--run-restore-test".into(),
                 dump_sha256: crate::checksum::sha256_file(&a.dump)?,

@@ -469,7 +469,7 @@ mod tests {
         let ev = RestoreEvidence::read(&write("fail")).unwrap();
         assert_eq!(ev.verdict, crate::restore::Verdict::Fail);
         let e = RestoreEvidence::read(&write("PASS")).unwrap_err();
-        assert_eq!(e.category, crate::error::Category::BadInput);
+        assert_eq!(e.category(), crate::error::Category::BadInput);
         assert!(e.message.contains("restore-test.json"), "{}", e.message);
     }
 

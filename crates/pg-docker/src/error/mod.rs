@@ -60,8 +60,6 @@ impl Category {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
-    /// Follows from the kind ([`ErrorKind::category`]).
-    pub category: Category,
     /// What went wrong, machine-readable (`checksum_mismatch`); snapshots record its name.
     pub kind: ErrorKind,
     /// One-paragraph description naming the file or resource.
@@ -79,7 +77,6 @@ impl Error {
     /// An error of `kind` (its category, so the exit code, follows from it).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
-            category: kind.category(),
             kind,
             message: message.into(),
             hint: None,
@@ -100,8 +97,12 @@ impl Error {
     pub fn io(path: &Path, action: &str, err: std::io::Error) -> Self {
         backup_set::Error::io(path, action, err).into()
     }
+    /// Its category, which follows from the kind.
+    pub fn category(&self) -> Category {
+        self.kind.category()
+    }
     pub fn exit_code(&self) -> u8 {
-        self.category.exit_code()
+        self.category().exit_code()
     }
     /// Full one-paragraph report for the terminal.
     pub fn report(&self) -> String {
@@ -117,7 +118,6 @@ impl From<backup_set::Error> for Error {
     fn from(e: backup_set::Error) -> Self {
         let kind = ErrorKind::from(e.kind);
         Error {
-            category: kind.category(),
             kind,
             message: e.message,
             hint: e.hint,
@@ -285,7 +285,6 @@ mod tests {
                 (e.kind.as_str(), e.message.as_str(), e.hint.as_deref()),
                 (k.as_str(), "m", Some("h"))
             );
-            assert_eq!(e.category, e.kind.category());
         }
         // and its source: the I/O error behind it
         let e: Error =
